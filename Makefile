@@ -1,0 +1,32 @@
+# Two commands do all set-up: `make run` and `make test`. Both install into .venv first.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint fmt clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -c "import emulator.localredis as r; print('redis-server:', r.find_redis_server())"
+	touch $@
+
+run: install
+	$(BIN)/python -m emulator.devrun
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check app workers emulator tests
+
+fmt: install
+	$(BIN)/ruff check --fix app workers emulator tests
+
+clean:
+	rm -rf $(VENV) .run .pytest_cache .ruff_cache *.egg-info build dist
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,134 @@
+"""A small synchronous client for the emulator's control API (used by tests and ``make run``)."""
+import json
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+
+class EmulatorClient:
+    """Calls ``/_emulator/…`` on a running emulator."""
+
+    def __init__(self, base_url: str, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    @property
+    def auth_url(self) -> str:
+        """Keystone's URL."""
+        return f"{self.base_url}/v3"
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """One control call; raises ``urllib.error.HTTPError`` on an error status."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(f"{self.base_url}/_emulator{path}", data=data,
+                                         method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            payload = response.read()
+        return json.loads(payload) if payload else None
+
+    def wait_until_ready(self, timeout: float = 15.0) -> None:
+        """Block until the emulator answers its health check."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.call("GET", "/health")
+                return
+            except (urllib.error.URLError, ConnectionError):
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def create_project(self, name: str | None = None, servers: int = 0,
+                       **settings: Any) -> dict[str, Any]:
+        """A new project (optionally with ACTIVE servers); returns its access document."""
+        body = {"servers": servers, **settings}
+        if name:
+            body["name"] = name
+        return self.call("POST", "/projects", body)
+
+    def update_project(self, project_id: str, **settings: Any) -> dict[str, Any]:
+        """Change ``quota_instances`` or ``build_error_rate`` of a project."""
+        return self.call("PATCH", f"/projects/{project_id}", settings)
+
+    def set_faults(self, project_id: str = "*", **faults: Any) -> dict[str, Any]:
+        """Replace the faults in force for a project (``*``: every project and Keystone)."""
+        return self.call("PUT", f"/faults/{project_id}", faults)
+
+    def clear_faults(self, project_id: str = "*") -> None:
+        """Remove the faults of a project."""
+        self.call("DELETE", f"/faults/{project_id}")
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move emulated time forward; returns the new time."""
+        return self.call("POST", "/clock", {"advance": seconds})["now"]
+
+    def requests(self, project_id: str | None = None, service: str | None = None,
+                 after: int = 0) -> list[dict[str, Any]]:
+        """Logged requests newer than sequence number ``after``."""
+        query = "&".join(f"{k}={v}" for k, v in
+                         (("project_id", project_id), ("service", service), ("after", after))
+                         if v is not None)
+        return self.call("GET", f"/requests?{query}")["requests"]
+
+    def last_request_seq(self) -> int:
+        """The sequence number of the newest logged request."""
+        return self.call("GET", "/requests?after=0&service=none")["last_seq"]
+
+    def set_server_status(self, server_id: str, status: str) -> None:
+        """Change a server's status as if it happened outside the API."""
+        self.call("PATCH", f"/servers/{server_id}", {"status": status})
+
+    def remove_server(self, server_id: str) -> None:
+        """Remove a server at once, as an operator would."""
+        self.call("DELETE", f"/servers/{server_id}")
+
+    def revoke_tokens(self, project_id: str | None = None) -> int:
+        """Revoke tokens (of one project); returns how many."""
+        body = {"project_id": project_id} if project_id else {}
+        return self.call("POST", "/tokens/revoke", body)["revoked"]
+
+
+class EmulatorProcess:
+    """``python -m emulator`` as a child process on a free 127.0.0.1 port."""
+
+    def __init__(self, workdir: Path, *args: str) -> None:
+        self.workdir = Path(workdir)
+        self.args = list(args)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.client: EmulatorClient | None = None
+
+    def start(self, timeout: float = 20.0) -> EmulatorClient:
+        """Start the emulator and wait until it answers."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        port_file = self.workdir / "emulator.url"
+        port_file.unlink(missing_ok=True)
+        log = open(self.workdir / "emulator.log", "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "emulator", "--port-file", str(port_file), *self.args],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while not port_file.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the emulator did not start; see {self.workdir}/emulator.log")
+            time.sleep(0.05)
+        self.client = EmulatorClient(port_file.read_text().strip())
+        self.client.wait_until_ready()
+        return self.client
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the emulator (SIGTERM, then SIGKILL)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout)
+        self.process = None

@@ -1,0 +1,261 @@
+"""The state of one emulated cloud and the operations its APIs perform on it."""
+import hashlib
+import ipaddress
+import random
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from . import lifecycle
+from .clock import Clock
+from .config import EmulatorConfig
+from .model import (
+    ApplicationCredential,
+    Flavor,
+    Image,
+    Keypair,
+    Network,
+    Project,
+    Server,
+    Subnet,
+    Token,
+    User,
+    VolumeAttachment,
+)
+
+DEFAULT_DOMAIN = "default"
+
+
+@dataclass(frozen=True)
+class ProjectAccess:
+    """A new project with the credentials its member user authenticates with."""
+
+    project: Project
+    user: User
+    app_credential: ApplicationCredential
+
+
+@dataclass(frozen=True)
+class ServerRequest:
+    """A validated request to boot a server."""
+
+    name: str
+    flavor: Flavor
+    image_id: str
+    network_ids: list[str]
+    key_name: str | None
+    metadata: dict[str, str]
+    availability_zone: str
+    volumes: list[VolumeAttachment]
+    description: str | None = None
+
+
+class Cloud:
+    """Projects, identities, images, networks and servers of one emulated cloud."""
+
+    def __init__(self, config: EmulatorConfig, clock: Clock) -> None:
+        self.config = config
+        self.clock = clock
+        self._random = random.Random(config.random_seed)
+        self.projects: dict[str, Project] = {}
+        self.users: dict[str, User] = {}
+        self.app_credentials: dict[str, ApplicationCredential] = {}
+        self.tokens: dict[str, Token] = {}
+        self.flavors: dict[str, Flavor] = {}
+        self.images: dict[str, Image] = {}
+        self.networks: dict[str, Network] = {}
+        self.subnets: dict[str, Subnet] = {}
+        self.keypairs: dict[tuple[str, str], Keypair] = {}
+        self.servers: dict[str, Server] = {}
+        self.deleted_servers: dict[str, Server] = {}
+        self.build_error_rates: dict[str, float] = {}
+
+    # -- identifiers ---------------------------------------------------------------
+    def new_uuid(self) -> str:
+        """A random (or, with a seed, reproducible) version-4 UUID."""
+        return str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+
+    def chance(self, rate: float) -> bool:
+        """True with probability ``rate`` (reproducible with a seed)."""
+        return self._random.random() < rate
+
+    def new_secret(self) -> str:
+        """An unguessable secret for passwords and tokens."""
+        return secrets.token_urlsafe(24)
+
+    # -- identity ------------------------------------------------------------------
+    def add_project(self, name: str, quota_instances: int | None = None) -> ProjectAccess:
+        """Create a project with one member user and one application credential."""
+        if any(p.name == name for p in self.projects.values()):
+            raise ValueError(f"project {name!r} exists")
+        project = Project(
+            id=self.new_uuid().replace("-", ""),
+            name=name,
+            domain_id=DEFAULT_DOMAIN,
+            quota_instances=self.config.quota_instances if quota_instances is None else quota_instances,
+        )
+        user = User(self.new_uuid().replace("-", ""), f"{name}-user", self.new_secret(),
+                    DEFAULT_DOMAIN, project.id)
+        credential = ApplicationCredential(self.new_uuid().replace("-", ""), f"{name}-app",
+                                           self.new_secret(), user.id, project.id)
+        self.projects[project.id] = project
+        self.users[user.id] = user
+        self.app_credentials[credential.id] = credential
+        return ProjectAccess(project, user, credential)
+
+    def find_user(self, user_id: str | None, name: str | None, domain: str | None) -> User | None:
+        """Look a user up by id, or by name within a domain (by id or name)."""
+        if user_id:
+            return self.users.get(user_id)
+        for user in self.users.values():
+            if user.name == name and domain in (user.domain_id, "Default", None):
+                return user
+        return None
+
+    def find_project(self, project_id: str | None, name: str | None) -> Project | None:
+        """Look a project up by id or by name."""
+        if project_id:
+            return self.projects.get(project_id)
+        return next((p for p in self.projects.values() if p.name == name), None)
+
+    def issue_token(self, user: User, project: Project, methods: list[str]) -> Token:
+        """Issue a project-scoped token that expires after the configured TTL."""
+        now = self.clock.now()
+        token = Token(self.new_secret(), user.id, project.id, methods, now, now + self.config.token_ttl)
+        self.tokens[token.id] = token
+        return token
+
+    def valid_token(self, token_id: str | None) -> Token | None:
+        """The token if it exists, is not revoked and has not expired."""
+        token = self.tokens.get(token_id or "")
+        if token is None or token.revoked or token.expires_at <= self.clock.now():
+            return None
+        return token
+
+    def revoke_tokens(self, project_id: str | None = None) -> int:
+        """Revoke every token (of one project); returns how many were revoked."""
+        revoked = [t for t in self.tokens.values()
+                   if not t.revoked and project_id in (None, t.project_id)]
+        for token in revoked:
+            token.revoked = True
+        return len(revoked)
+
+    # -- resources -----------------------------------------------------------------
+    def add_flavor(self, flavor: Flavor) -> Flavor:
+        """Register a flavor."""
+        self.flavors[flavor.id] = flavor
+        return flavor
+
+    def add_image(self, name: str, owner: str, visibility: str = "public", **fields: int) -> Image:
+        """Register an active image."""
+        image = Image(self.new_uuid(), name, owner, visibility, self.clock.now(), **fields)
+        self.images[image.id] = image
+        return image
+
+    def add_network(self, name: str, project_id: str, cidr: str, *, shared: bool = False,
+                    external: bool = False) -> Network:
+        """Register a network with one IPv4 subnet."""
+        now = self.clock.now()
+        network = Network(self.new_uuid(), name, project_id, now, shared=shared, external=external)
+        gateway = str(next(ipaddress.ip_network(cidr).hosts()))
+        subnet = Subnet(self.new_uuid(), f"{name}-subnet", network.id, project_id, cidr, gateway, now)
+        network.subnet_ids.append(subnet.id)
+        self.networks[network.id] = network
+        self.subnets[subnet.id] = subnet
+        return network
+
+    def add_keypair(self, user_id: str, name: str) -> Keypair:
+        """Register an SSH keypair for a user, with a made-up public key."""
+        public_key = f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA{secrets.token_hex(16)} {name}"
+        digest = hashlib.md5(public_key.encode(), usedforsecurity=False).hexdigest()
+        fingerprint = ":".join(digest[i:i + 2] for i in range(0, 32, 2))
+        keypair = Keypair(name, user_id, public_key, fingerprint, self.clock.now())
+        self.keypairs[(user_id, name)] = keypair
+        return keypair
+
+    def allocate_addresses(self, server: Server) -> None:
+        """Give the server a fixed address on the first subnet of each of its networks."""
+        for network_id in server.network_ids:
+            network = self.networks[network_id]
+            subnet = self.subnets[network.subnet_ids[0]]
+            address = ipaddress.ip_network(subnet.cidr)[subnet.next_host]
+            subnet.next_host += 1
+            mac = "fa:16:3e:" + ":".join(f"{self._random.randrange(256):02x}" for _ in range(3))
+            server.addresses.setdefault(network.name, []).append({
+                "version": subnet.ip_version,
+                "addr": str(address),
+                "OS-EXT-IPS:type": "fixed",
+                "OS-EXT-IPS-MAC:mac_addr": mac,
+            })
+
+    # -- servers -------------------------------------------------------------------
+    def project_servers(self, project_id: str) -> list[Server]:
+        """The project's servers that are not yet deleted, each settled to now."""
+        now = self.clock.now()
+        self._purge_tombstones(now)
+        result = []
+        for server in [s for s in self.servers.values() if s.project_id == project_id]:
+            self._settle(server, now)
+            if server.vm_state != "deleted":
+                result.append(server)
+        return result
+
+    def project_tombstones(self, project_id: str) -> list[Server]:
+        """Servers of the project deleted recently enough to be reported by changes-since."""
+        self.project_servers(project_id)
+        return [s for s in self.deleted_servers.values() if s.project_id == project_id]
+
+    def server(self, project_id: str, server_id: str) -> Server | None:
+        """A live server of the project, settled to now, or None."""
+        server = self.servers.get(server_id)
+        if server is None or server.project_id != project_id:
+            return None
+        self._settle(server, self.clock.now())
+        return None if server.vm_state == "deleted" else server
+
+    def create_server(self, project_id: str, user_id: str, request: ServerRequest, *,
+                      at: float | None = None, fails: bool | None = None) -> Server:
+        """Accept a boot request; the server then builds in emulated time.
+
+        ``at`` backdates the request and ``fails`` overrides the build error rate (for seeding).
+        """
+        now = self.clock.now() if at is None else at
+        server = Server(
+            id=self.new_uuid(), project_id=project_id, user_id=user_id, name=request.name,
+            flavor=request.flavor, image_id=request.image_id, key_name=request.key_name,
+            metadata=dict(request.metadata), availability_zone=request.availability_zone,
+            network_ids=list(request.network_ids), created_at=now, updated_at=now,
+            volumes=list(request.volumes), description=request.description,
+        )
+        if fails is None:
+            fails = self.chance(self.build_error_rates.get(project_id, self.config.build_error_rate))
+        lifecycle.plan_build(server, self.config.build_delay, fails)
+        self.servers[server.id] = server
+        return server
+
+    def delete_server(self, server: Server) -> None:
+        """Start deleting a server; it disappears after the delete delay."""
+        if server.task_state != "deleting":
+            lifecycle.plan_delete(server, self.clock.now(), self.config.delete_delay)
+
+    def remove_server_now(self, server: Server) -> None:
+        """Delete a server at once, as if an operator removed it outside the API."""
+        now = self.clock.now()
+        lifecycle.plan_delete(server, now, 0.0)
+        self._settle(server, now)
+
+    def _settle(self, server: Server, now: float) -> None:
+        lifecycle.settle(server, now, self.allocate_addresses)
+        if server.vm_state == "deleted" and server.id in self.servers:
+            del self.servers[server.id]
+            self.deleted_servers[server.id] = server
+
+    def _purge_tombstones(self, now: float) -> None:
+        expired = [sid for sid, s in self.deleted_servers.items()
+                   if (s.deleted_at or now) + self.config.tombstone_ttl < now]
+        for server_id in expired:
+            del self.deleted_servers[server_id]
+
+    def used_instances(self, project_id: str) -> int:
+        """Instances counted against the project's quota."""
+        return len(self.project_servers(project_id))

@@ -1,0 +1,97 @@
+"""How an emulated server moves through Nova's states as emulated time passes.
+
+Transitions are planned when a server is created or deleted and applied lazily,
+whenever the server is next read, stamped with the time they were due: the same
+``updated`` a real Nova would have written at that moment.
+"""
+from collections.abc import Callable
+
+from .model import Server, Transition
+
+NOSTATE, RUNNING, PAUSED, SHUTDOWN, CRASHED, SUSPENDED = 0, 1, 3, 4, 6, 7
+
+# vm_state -> the status Nova's API shows (nova/api/openstack/common.py).
+_STATUS_OF_VM_STATE = {
+    "active": "ACTIVE",
+    "building": "BUILD",
+    "stopped": "SHUTOFF",
+    "paused": "PAUSED",
+    "suspended": "SUSPENDED",
+    "rescued": "RESCUE",
+    "resized": "VERIFY_RESIZE",
+    "soft-delete": "SOFT_DELETED",
+    "shelved": "SHELVED",
+    "shelved_offloaded": "SHELVED_OFFLOADED",
+    "error": "ERROR",
+    "deleted": "DELETED",
+}
+# A status an operator can force through the control API, as Nova would store it.
+FORCEABLE_STATUSES = {
+    "ACTIVE": ("active", RUNNING),
+    "SHUTOFF": ("stopped", SHUTDOWN),
+    "PAUSED": ("paused", PAUSED),
+    "SUSPENDED": ("suspended", SUSPENDED),
+    "ERROR": ("error", NOSTATE),
+}
+NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
+
+AddressAllocator = Callable[[Server], None]
+
+
+def status_of(server: Server) -> str:
+    """The API status Nova derives from the server's vm_state."""
+    return _STATUS_OF_VM_STATE.get(server.vm_state, "UNKNOWN")
+
+
+def plan_build(server: Server, delay: float, fails: bool) -> None:
+    """Schedule scheduling -> networking -> spawning -> ACTIVE (or ERROR)."""
+    start = server.created_at
+    server.pending = [
+        Transition(start + delay / 3, "networking"),
+        Transition(start + 2 * delay / 3, "spawning"),
+        Transition(start + delay, "error" if fails else "active"),
+    ]
+
+
+def plan_delete(server: Server, now: float, delay: float) -> None:
+    """Mark the server as deleting and schedule its removal."""
+    server.task_state = "deleting"
+    server.updated_at = now
+    server.pending = [Transition(now + delay, "deleted")]
+
+
+def force_status(server: Server, status: str, now: float) -> None:
+    """Set a status as if it changed outside the API (a guest shut down, a host failed)."""
+    server.vm_state, server.power_state = FORCEABLE_STATUSES[status]
+    server.task_state = None
+    server.pending = []
+    server.updated_at = now
+
+
+def settle(server: Server, now: float, allocate_addresses: AddressAllocator) -> None:
+    """Apply every transition that is due by ``now``, in order."""
+    while server.pending and server.pending[0].at <= now:
+        transition = server.pending.pop(0)
+        _apply(server, transition, allocate_addresses)
+        server.updated_at = transition.at
+
+
+def _apply(server: Server, transition: Transition, allocate_addresses: AddressAllocator) -> None:
+    step = transition.step
+    if step == "networking":
+        server.task_state = "networking"
+        server.host = "compute-1"
+    elif step == "spawning":
+        server.task_state = "spawning"
+        allocate_addresses(server)
+    elif step == "active":
+        server.vm_state, server.task_state, server.power_state = "active", None, RUNNING
+        server.launched_at = transition.at
+    elif step == "error":
+        server.vm_state, server.task_state, server.power_state = "error", None, NOSTATE
+        server.fault = {"code": 500, "message": NO_VALID_HOST, "created": transition.at}
+    elif step == "deleted":
+        server.vm_state, server.task_state, server.power_state = "deleted", None, NOSTATE
+        server.terminated_at = server.deleted_at = transition.at
+    else:  # pragma: no cover - a programming error, not a runtime condition
+        raise ValueError(f"unknown lifecycle step {step!r}")

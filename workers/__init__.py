@@ -1,0 +1,1 @@
+"""Background workers: the Nova poller, the job runner and the webhook sender."""
