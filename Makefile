@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
+# ruff reads no setup.cfg, so its settings live here: pyflakes, pycodestyle, imports, bugbear, pyupgrade.
+RUFF := $(BIN)/ruff check --line-length 110 --target-version py311 --select E,F,W,I,B,UP,SIM
 
 .PHONY: install run test lint fmt clean
 
@@ -22,10 +24,10 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check app workers emulator tests
+	$(RUFF) app workers emulator tests
 
 fmt: install
-	$(BIN)/ruff check --fix app workers emulator tests
+	$(RUFF) --fix app workers emulator tests
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .ruff_cache *.egg-info build dist

@@ -9,6 +9,14 @@ from pathlib import Path
 from typing import Any
 
 
+class ControlError(RuntimeError):
+    """The control API refused a call."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(f"{status}: {detail}")
+        self.status = status
+
+
 class EmulatorClient:
     """Calls ``/_emulator/…`` on a running emulator."""
 
@@ -22,13 +30,17 @@ class EmulatorClient:
         return f"{self.base_url}/v3"
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """One control call; raises ``urllib.error.HTTPError`` on an error status."""
+        """One control call; raises ``ControlError`` on an error status."""
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(f"{self.base_url}/_emulator{path}", data=data,
                                          method=method,
                                          headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            payload = response.read()
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                payload = response.read()
+        except urllib.error.HTTPError as error:
+            with error:
+                raise ControlError(error.code, error.read().decode(errors="replace")) from None
         return json.loads(payload) if payload else None
 
     def wait_until_ready(self, timeout: float = 15.0) -> None:
@@ -107,11 +119,10 @@ class EmulatorProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         port_file = self.workdir / "emulator.url"
         port_file.unlink(missing_ok=True)
-        log = open(self.workdir / "emulator.log", "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "emulator", "--port-file", str(port_file), *self.args],
-            stdout=log, stderr=subprocess.STDOUT)
-        log.close()
+        with open(self.workdir / "emulator.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "emulator", "--port-file", str(port_file), *self.args],
+                stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while not port_file.exists():
             if self.process.poll() is not None or time.monotonic() > deadline:

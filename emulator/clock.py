@@ -1,6 +1,6 @@
 """The emulator's clock: wall time that tests may move forward."""
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 class Clock:
@@ -28,13 +28,13 @@ def whole_seconds(timestamp: float) -> int:
 
 def isotime(timestamp: float) -> str:
     """Format like Nova, Glance and Neutron do: ``2026-11-27T05:31:00Z``."""
-    moment = datetime.fromtimestamp(whole_seconds(timestamp), tz=timezone.utc)
+    moment = datetime.fromtimestamp(whole_seconds(timestamp), tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def keystone_isotime(timestamp: float) -> str:
     """Format like Keystone does for ``expires_at``: microseconds and a ``Z``."""
-    moment = datetime.fromtimestamp(timestamp, tz=timezone.utc)
+    moment = datetime.fromtimestamp(timestamp, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -42,5 +42,5 @@ def parse_isotime(text: str) -> float:
     """Parse an ISO 8601 time as Nova accepts it; a time without offset is UTC."""
     moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()

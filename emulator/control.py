@@ -6,9 +6,9 @@ from aiohttp import web
 from .cloud import Cloud
 from .errors import ApiError
 from .faults import Faults
-from .model import Server
 from .keys import CLOUD, FAULTS, REQUEST_LOG
 from .lifecycle import FORCEABLE_STATUSES, force_status
+from .model import Server
 from .seeding import access_document, seed_project
 
 

@@ -16,15 +16,17 @@ from .server_request import parse_server_request
 from .service import outage_response
 
 # Query parameters Nova's schema knows; from 2.75 on anything else is a 400.
-KNOWN_QUERY = frozenset("""
-    user_id project_id tenant_id launch_index image_ref image kernel_id ramdisk_id hostname
-    key_name power_state vm_state task_state host node flavor reservation_id launched_at
-    terminated_at availability_zone name display_name description display_description locked_by
-    uuid root_device_name config_drive access_ip_v4 access_ip_v6 auto_disk_config progress
-    sort_key sort_dir all_tenants soft_deleted deleted status changes-since changes-before ip ip6
-    tag tags tag-any tags-any not-tags not-tags-any limit marker locked created_at updated_at
-    pinned_availability_zone
-""".split())
+KNOWN_QUERY = frozenset((
+    "user_id", "project_id", "tenant_id", "launch_index", "image_ref", "image", "kernel_id",
+    "ramdisk_id", "hostname", "key_name", "power_state", "vm_state", "task_state", "host",
+    "node", "flavor", "reservation_id", "launched_at", "terminated_at", "availability_zone",
+    "name", "display_name", "description", "display_description", "locked_by", "uuid",
+    "root_device_name", "config_drive", "access_ip_v4", "access_ip_v6", "auto_disk_config",
+    "progress", "sort_key", "sort_dir", "all_tenants", "soft_deleted", "deleted", "status",
+    "changes-since", "changes-before", "ip", "ip6", "tag", "tags", "tag-any", "tags-any",
+    "not-tags", "not-tags-any", "limit", "marker", "locked", "created_at", "updated_at",
+    "pinned_availability_zone",
+))
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
@@ -158,11 +160,11 @@ async def create_server(request: web.Request) -> web.StreamResponse:
     faults = request.get("faults")
     if faults is not None and faults.take_ambiguous_create():
         return _ambiguous_answer(request, faults.ambiguous_mode)
-    location = nova_views.links(compute_base(request), "servers", server.id)[0]["href"]
-    body = {"server": {"id": server.id, "links": nova_views.links(compute_base(request), "servers", server.id),
+    server_links = nova_views.links(compute_base(request), "servers", server.id)
+    body = {"server": {"id": server.id, "links": server_links,
                        "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}],
                        "adminPass": secrets.token_urlsafe(9)}}
-    return web.json_response(body, status=202, headers={"Location": location})
+    return web.json_response(body, status=202, headers={"Location": server_links[0]["href"]})
 
 
 def _ambiguous_answer(request: web.Request, mode: str) -> web.StreamResponse:

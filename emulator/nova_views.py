@@ -1,6 +1,6 @@
 """Nova's JSON views of servers, flavors and keypairs, as they change with the microversion."""
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from . import lifecycle
@@ -21,7 +21,7 @@ def _usage_time(timestamp: float | None) -> str | None:
     """``OS-SRV-USG`` times are written without a zone and with microseconds."""
     if timestamp is None:
         return None
-    return datetime.fromtimestamp(int(timestamp), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return datetime.fromtimestamp(int(timestamp), tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def server_summary(server: Server, base: str) -> dict[str, Any]:
@@ -151,7 +151,7 @@ def keypair_summary(keypair: Keypair, version: Microversion) -> dict[str, Any]:
 
 def keypair_detail(keypair: Keypair, version: Microversion) -> dict[str, Any]:
     """The body of ``GET /os-keypairs/{name}``."""
-    created = datetime.fromtimestamp(keypair.created_at, tz=timezone.utc)
+    created = datetime.fromtimestamp(keypair.created_at, tz=UTC)
     return {**keypair_summary(keypair, version), "user_id": keypair.user_id, "id": 1,
             "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.%f"), "deleted": False,
             "deleted_at": None, "updated_at": None}
