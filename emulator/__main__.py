@@ -1,6 +1,7 @@
 """``python -m emulator``: serve an emulated OpenStack cloud on 127.0.0.1."""
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -39,6 +40,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=0.0, help="added to every service call")
     parser.add_argument("--error-rate", type=float, default=0.0,
                         help="share of service calls answered 500")
+    parser.add_argument("--faults", type=json.loads, default=None, metavar="JSON",
+                        help='cloud-wide faults, as the control API takes them: '
+                             '\'{"throttle_count": 3, "retry_after": 2}\'')
     parser.add_argument("--verbose", action="store_true", help="log every request")
     return parser.parse_args(argv)
 
@@ -62,8 +66,9 @@ def _write_atomically(path: Path, text: str) -> None:
 async def serve(args: argparse.Namespace) -> None:
     """Listen until SIGINT or SIGTERM."""
     faults = None
-    if args.latency or args.error_rate:
-        faults = Faults(latency=args.latency, error_rate=args.error_rate)
+    if args.faults or args.latency or args.error_rate:
+        settings = {"latency": args.latency, "error_rate": args.error_rate, **(args.faults or {})}
+        faults = Faults.from_json(settings)
     app = create_app(config_from_args(args), faults)
     cloud = app[CLOUD]
     accesses = [seed_project(cloud, f"demo-{n}", args.seed_servers)

@@ -8,6 +8,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from .processes import stop_process
+
 
 class ControlError(RuntimeError):
     """The control API refused a call."""
@@ -135,11 +137,5 @@ class EmulatorProcess:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the emulator (SIGTERM, then SIGKILL)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout)
+        stop_process(self.process, timeout)
         self.process = None

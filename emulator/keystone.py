@@ -77,14 +77,21 @@ async def issue_token(request: web.Request) -> web.Response:
     return web.json_response(document, status=201, headers={"X-Subject-Token": token.id})
 
 
-async def validate_token(request: web.Request) -> web.Response:
-    """``GET /v3/auth/tokens``: validate the token named by ``X-Subject-Token``."""
+def _subject_token(request: web.Request) -> Token:
+    """The valid token named by ``X-Subject-Token``, asked about with a valid ``X-Auth-Token``."""
     cloud = request.config_dict[CLOUD]
     if cloud.valid_token(request.headers.get("X-Auth-Token")) is None:
         raise ApiError(401, "The request you have made requires authentication.")
     subject = cloud.valid_token(request.headers.get("X-Subject-Token"))
     if subject is None:
         raise ApiError(404, "Could not find token.")
+    return subject
+
+
+async def validate_token(request: web.Request) -> web.Response:
+    """``GET /v3/auth/tokens``: validate the token named by ``X-Subject-Token``."""
+    cloud = request.config_dict[CLOUD]
+    subject = _subject_token(request)
     user, project = cloud.users[subject.user_id], cloud.projects[subject.project_id]
     document = _token_document(request, cloud, subject, user, project, {})
     return web.json_response(document, headers={"X-Subject-Token": subject.id})
@@ -92,13 +99,7 @@ async def validate_token(request: web.Request) -> web.Response:
 
 async def revoke_token(request: web.Request) -> web.Response:
     """``DELETE /v3/auth/tokens``: revoke the token named by ``X-Subject-Token``."""
-    cloud = request.config_dict[CLOUD]
-    if cloud.valid_token(request.headers.get("X-Auth-Token")) is None:
-        raise ApiError(401, "The request you have made requires authentication.")
-    subject = cloud.valid_token(request.headers.get("X-Subject-Token"))
-    if subject is None:
-        raise ApiError(404, "Could not find token.")
-    subject.revoked = True
+    _subject_token(request).revoked = True
     return web.Response(status=204)
 
 

@@ -7,6 +7,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .processes import stop_process
+
 logger = logging.getLogger(__name__)
 
 
@@ -83,13 +85,7 @@ class LocalRedis:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Terminate the server (kill it if it lingers) and remove its directory."""
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout)
+        stop_process(self._process, timeout)
         self._process = None
         self._workdir.cleanup()
 

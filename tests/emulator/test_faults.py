@@ -109,3 +109,15 @@ def test_control_api_refuses_unknown_fault_settings(emulator):
     with pytest.raises(ControlError) as failure:
         emulator.set_faults("*", explode=True)
     assert failure.value.status == 400 and "explode" in str(failure.value)
+
+
+def test_faults_can_be_set_at_start_up(start_emulator, project_factory):
+    client = start_emulator("--faults", '{"outage": true}')
+    project = project_factory(client=client)
+
+    with pytest.raises(keystone_errors.HttpError) as failure:
+        list(project.conn.compute.servers())
+    client.clear_faults("*")
+
+    assert failure.value.http_status == 503
+    assert list(project.conn.compute.servers()) == []

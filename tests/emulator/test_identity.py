@@ -80,3 +80,19 @@ def test_revoked_token_is_renewed_transparently(project, emulator):
     assert emulator.revoke_tokens(project.id) >= 1
 
     assert len(list(project.conn.compute.servers())) == 3
+
+
+def test_token_validation_and_revocation(project):
+    session = project.conn.session
+    token = session.get_token()
+    url = f"{project.emulator.auth_url}/auth/tokens"
+    other = project.connect()
+    other_token = other.session.get_token()
+
+    shown = session.get(url, headers={"X-Subject-Token": other_token}, authenticated=True)
+    revoked = session.delete(url, headers={"X-Subject-Token": other_token}, authenticated=True)
+    again = session.get(url, headers={"X-Subject-Token": other_token}, authenticated=True,
+                        raise_exc=False)
+
+    assert shown.json()["token"]["project"]["id"] == project.id and token != other_token
+    assert revoked.status_code == 204 and again.status_code == 404
