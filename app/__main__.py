@@ -1,0 +1,27 @@
+"""``python -m app``: serve the Cloud Servers API."""
+import logging
+import sys
+
+from aiohttp import web
+
+from .api.app import create_app
+from .logs import configure_logging
+from .settings import Settings, SettingsError
+
+logger = logging.getLogger("app")
+
+
+def main() -> None:
+    """Load the settings, configure logging, serve until SIGINT or SIGTERM."""
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        sys.exit(f"configuration error: {error}")
+    configure_logging(settings.log_level)
+    logger.info("serving on %s:%s", settings.listen_host, settings.port)
+    web.run_app(create_app(settings), host=settings.listen_host, port=settings.port,
+                access_log=None, print=None, shutdown_timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The API's application factory: no I/O here; resources open and close in ``cleanup_ctx``."""
+import time
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from ..events import EventStream
+from ..reads import ProjectReader
+from ..schedule import PollSchedule
+from ..settings import Settings
+from ..snapshot import SnapshotStore
+from ..tokens import TokenRegistry
+from ..wiring import build_refresher, open_gateway, open_redis
+from . import ops, servers
+from .keys import DIRECTORY, HTTP_METRICS, METRICS_REGISTRY, OPENAPI, READER, REDIS, SETTINGS, TOKENS
+from .metrics import HttpMetrics
+from .openapi import build_openapi
+from .problems import Handler, problem_middleware, request_id_middleware
+from .resources import RESOURCE_PATHS, resource_list_handler
+
+MAX_BODY = 1024 * 1024
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Count and time every answer by route."""
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as error:
+        status = error.status
+        raise
+    finally:
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else "unmatched"
+        metrics = request.app[HTTP_METRICS]
+        metrics.requests.labels(request.method, route, str(status)).inc()
+        metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
+
+
+async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[REDIS] = open_redis(app[SETTINGS])
+    yield
+    await app[REDIS].aclose()
+
+
+async def _openstack_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, redis = app[SETTINGS], app[REDIS]
+    gateway = open_gateway(settings)
+    app[DIRECTORY] = gateway.directory
+    app[READER] = ProjectReader(
+        SnapshotStore(redis), build_refresher(settings, redis, gateway), gateway,
+        EventStream(redis), PollSchedule(redis), max_age=settings.snapshot_max_age,
+        poll_interval=settings.poll_interval)
+    yield
+    gateway.close()
+
+
+async def _tokens_ctx(app: web.Application) -> AsyncIterator[None]:
+    tokens_file = app[SETTINGS].tokens_file
+    if tokens_file is None:
+        raise RuntimeError("API_TOKENS_FILE is required to serve the API")
+    app[TOKENS] = TokenRegistry(tokens_file)
+    yield
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The Cloud Servers API."""
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[
+        request_id_middleware, metrics_middleware, problem_middleware])
+    app[SETTINGS] = settings
+    app[METRICS_REGISTRY] = CollectorRegistry()
+    app[HTTP_METRICS] = HttpMetrics(app[METRICS_REGISTRY])
+    app[OPENAPI] = build_openapi()
+    app.cleanup_ctx.extend([_tokens_ctx, _redis_ctx, _openstack_ctx])
+    app.router.add_get("/healthz", ops.healthz)
+    app.router.add_get("/readyz", ops.readyz)
+    app.router.add_get("/metrics", ops.metrics)
+    app.router.add_get("/cloud/openapi.json", ops.openapi)
+    app.router.add_get("/cloud/servers", servers.list_servers)
+    app.router.add_get("/cloud/servers/{server_id}", servers.show_server)
+    for path, kind in RESOURCE_PATHS.items():
+        app.router.add_get(f"/cloud/{path}", resource_list_handler(kind))
+    return app

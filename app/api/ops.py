@@ -1,0 +1,36 @@
+"""Operations endpoints, open without a token: liveness, readiness, metrics, OpenAPI."""
+import logging
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.exceptions import RedisError
+
+from .keys import METRICS_REGISTRY, OPENAPI, REDIS
+
+logger = logging.getLogger(__name__)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Alive: the process answers."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when Redis answers; 503 otherwise."""
+    try:
+        await request.app[REDIS].ping()
+    except (RedisError, OSError) as error:
+        logger.warning("not ready: Redis does not answer: %s", error)
+        return web.json_response({"status": "unavailable", "redis": "unreachable"}, status=503)
+    return web.json_response({"status": "ok", "redis": "ok"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text exposition."""
+    body = generate_latest(request.app[METRICS_REGISTRY])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI 3 document, generated from the schemas that validate and shape."""
+    return web.json_response(request.app[OPENAPI])

@@ -1,0 +1,28 @@
+"""``GET /cloud/flavors``, ``/images``, ``/networks``, ``/ssh-keypairs``: lists from the snapshot."""
+import time
+
+from aiohttp import web
+
+from ..schemas import ProjectQuerySchema
+from .access import authorized_query
+from .keys import HTTP_METRICS, READER
+from .snapshot_answers import listing_answer
+
+_QUERY = ProjectQuerySchema()
+# URL path segment -> snapshot kind
+RESOURCE_PATHS = {"flavors": "flavors", "images": "images", "networks": "networks",
+                  "ssh-keypairs": "keypairs"}
+
+
+def resource_list_handler(kind: str):
+    """A handler answering one kind of supporting resource."""
+
+    async def list_resources(request: web.Request) -> web.Response:
+        query = authorized_query(request, _QUERY)
+        listing = await request.app[READER].listing(query["project_id"], kind)
+        if listing.stale:
+            request.app[HTTP_METRICS].stale_answers.labels(kind).inc()
+        return listing_answer(request, listing, time.time())
+
+    list_resources.__doc__ = f"The project's {kind} from the snapshot."
+    return list_resources

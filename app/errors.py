@@ -1,0 +1,56 @@
+"""The service's domain errors; the HTTP edge turns each into a problem document."""
+
+
+class ServiceError(Exception):
+    """Base of every error the domain raises on purpose."""
+
+    title = "Error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class InvalidRequest(ServiceError):
+    """The request is malformed (400)."""
+
+    title = "Bad request"
+
+    def __init__(self, detail: str, errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(detail)
+        self.errors = errors or {}
+
+
+class UnknownProject(ServiceError):
+    """No OpenStack credentials are configured for the project (404)."""
+
+    title = "Unknown project"
+
+
+class NotFound(ServiceError):
+    """The resource does not exist in the project (404)."""
+
+    title = "Not found"
+
+
+class OpenStackUnavailable(ServiceError):
+    """OpenStack could not be reached or failed (503)."""
+
+    title = "OpenStack unavailable"
+
+
+class OpenStackTimeout(OpenStackUnavailable):
+    """OpenStack did not answer in time (504)."""
+
+    title = "OpenStack timeout"
+
+
+class OpenStackRejected(ServiceError):
+    """OpenStack refused the call with a client error (4xx other than 404)."""
+
+    title = "Rejected by OpenStack"
+
+    def __init__(self, detail: str, status: int, retry_after: float | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.retry_after = retry_after

@@ -1,0 +1,82 @@
+"""Which clouds.yaml entry holds each project's credentials, and one SDK connection per project."""
+import logging
+import os
+from pathlib import Path
+
+import openstack
+from openstack.config.loader import OpenStackConfig
+from openstack.connection import Connection
+
+from ..errors import UnknownProject
+from ..projects import normalize_project_id
+
+logger = logging.getLogger(__name__)
+
+
+def _project_of(name: str, cloud: dict) -> str | None:
+    """A cloud's project: ``auth.project_id``, else the cloud's name if that is a project id."""
+    auth = cloud.get("auth") or {}
+    return normalize_project_id(str(auth.get("project_id") or "")) or normalize_project_id(name)
+
+
+class CloudDirectory:
+    """Project id -> cloud name, from a standard clouds.yaml loaded by openstacksdk's loader.
+
+    Password entries name their project in ``auth.project_id``; application credentials are
+    bound to a project Keystone knows, so such an entry is named after its project id.
+    """
+
+    def __init__(self, clouds_file: Path, api_timeout: float) -> None:
+        self._file = clouds_file
+        self._api_timeout = api_timeout
+        self._signature: tuple[int, int] | None = None
+        self._config: OpenStackConfig | None = None
+        self._clouds: dict[str, str] = {}
+        self._connections: dict[str, Connection] = {}
+        self.reload_if_changed()
+
+    def reload_if_changed(self) -> bool:
+        """Re-read the file if it changed (new projects, rotated credentials)."""
+        info = os.stat(self._file)
+        signature = (info.st_mtime_ns, info.st_size)
+        if signature == self._signature:
+            return False
+        config = OpenStackConfig(config_files=[str(self._file)], load_envvars=False)
+        clouds: dict[str, str] = {}
+        for name in config.get_cloud_names():
+            project_id = _project_of(name, config.cloud_config["clouds"][name])
+            if project_id is None:
+                logger.warning("clouds.yaml entry %r names no project id; it is ignored", name)
+            else:
+                clouds[project_id] = name
+        self.close()
+        self._config, self._clouds, self._signature = config, clouds, signature
+        logger.info("%d projects configured in %s", len(clouds), self._file)
+        return True
+
+    @property
+    def project_ids(self) -> list[str]:
+        """Every configured project."""
+        return sorted(self._clouds)
+
+    def knows(self, project_id: str) -> bool:
+        """Whether credentials are configured for the project."""
+        return project_id in self._clouds
+
+    def connection(self, project_id: str) -> Connection:
+        """The project's SDK connection, made once and reused so its token is reused."""
+        connection = self._connections.get(project_id)
+        if connection is None:
+            name = self._clouds.get(project_id)
+            if name is None or self._config is None:
+                raise UnknownProject(f"no OpenStack credentials are configured for project {project_id}")
+            region = self._config.get_one(cloud=name, api_timeout=self._api_timeout)
+            connection = openstack.connection.Connection(config=region)
+            self._connections[project_id] = connection
+        return connection
+
+    def close(self) -> None:
+        """Close every connection."""
+        for connection in self._connections.values():
+            connection.close()
+        self._connections.clear()

@@ -1,0 +1,143 @@
+"""The one way the service calls OpenStack: openstacksdk in a bounded thread pool, with timeouts.
+
+openstacksdk is synchronous, so no call ever runs on the event loop. Servers are read as Nova's
+raw JSON at one pinned microversion (so partial records from a down cell stay recognisable);
+flavors, images, networks and keypairs through the SDK's resources.
+"""
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from keystoneauth1 import exceptions as keystone_errors
+from openstack import exceptions as sdk_errors
+from openstack.connection import Connection
+
+from ..errors import NotFound, OpenStackRejected, OpenStackTimeout, OpenStackUnavailable
+from . import shapes
+from .clouds import CloudDirectory
+
+logger = logging.getLogger(__name__)
+Result = TypeVar("Result")
+
+# 2.69: servers in a cell that is down come back as partial records instead of vanishing.
+# Its server bodies embed the flavor (2.47) instead of linking it by id.
+COMPUTE_MICROVERSION = "2.69"
+
+
+class OpenStackGateway:
+    """Async access to each project's OpenStack, through its cached SDK connection."""
+
+    def __init__(self, directory: CloudDirectory, *, threads: int, timeout: float) -> None:
+        self.directory = directory
+        self._timeout = timeout
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="openstack")
+
+    async def _call(self, project_id: str, action: Callable[[Connection], Result],
+                    what: str) -> Result:
+        connection = self.directory.connection(project_id)
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(loop.run_in_executor(self._pool, action, connection),
+                                          self._timeout)
+        except TimeoutError:
+            raise OpenStackTimeout(f"OpenStack did not answer {what} within {self._timeout:g} s") from None
+        except sdk_errors.HttpException as error:
+            raise _http_error(error.status_code, error.response, what) from None
+        except keystone_errors.HttpError as error:
+            raise _http_error(error.http_status, error.response, what) from None
+        except (keystone_errors.ConnectionError, keystone_errors.ClientException,
+                sdk_errors.SDKException) as error:
+            raise OpenStackUnavailable(f"OpenStack failed {what}: {type(error).__name__}") from None
+
+    async def list_servers(self, project_id: str, changes_since: str | None = None) -> list[dict]:
+        """Nova's server records (every page), optionally only those changed since a time."""
+        return await self._call(project_id, lambda c: _list_servers(c, changes_since),
+                                "listing servers")
+
+    async def get_server(self, project_id: str, server_id: str) -> dict:
+        """Nova's record of one server; ``NotFound`` if Nova does not know it in this project."""
+        def fetch(connection: Connection) -> dict:
+            response = connection.compute.get(f"/servers/{server_id}",
+                                              microversion=COMPUTE_MICROVERSION, raise_exc=False)
+            _raise_for_status(response, f"showing server {server_id}")
+            return response.json()["server"]
+
+        return await self._call(project_id, fetch, f"showing server {server_id}")
+
+    async def list_resources(self, project_id: str, kind: str) -> list[dict[str, Any]]:
+        """Flavors, images, networks or keypairs, in the API's shapes."""
+        return await self._call(project_id, lambda c: shapes.RESOURCE_READERS[kind](c),
+                                f"listing {kind}")
+
+    def close(self) -> None:
+        """Stop the thread pool (running calls finish) and close the connections."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.directory.close()
+
+
+def _list_servers(connection: Connection, changes_since: str | None) -> list[dict]:
+    """Follow Nova's "next" links; only the marker is taken from them, since real clouds'
+    links sometimes name an internal host."""
+    params: dict[str, str] = {"changes-since": changes_since} if changes_since else {}
+    servers: list[dict] = []
+    while True:
+        response = connection.compute.get("/servers/detail", params=params,
+                                          microversion=COMPUTE_MICROVERSION, raise_exc=False)
+        _raise_for_status(response, "listing servers")
+        body = response.json()
+        servers.extend(body.get("servers", []))
+        marker = _next_marker(body.get("servers_links", []))
+        if marker is None or not body.get("servers"):
+            return servers
+        params = {**params, "marker": marker}
+
+
+def _next_marker(links: list[dict]) -> str | None:
+    for link in links:
+        if link.get("rel") == "next":
+            markers = parse_qs(urlsplit(link.get("href", "")).query).get("marker")
+            if markers:
+                return markers[0]
+    return None
+
+
+def _raise_for_status(response: Any, what: str) -> None:
+    if response.status_code >= 400:
+        raise _http_error(response.status_code, response, what)
+
+
+def _retry_after(response: Any) -> float | None:
+    value = response.headers.get("Retry-After") if response is not None else None
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _message(response: Any) -> str:
+    """The message of an OpenStack error document (``{"itemNotFound": {"message": …}}``)."""
+    try:
+        body = response.json()
+    except (ValueError, AttributeError):
+        return ""
+    if isinstance(body, dict) and len(body) == 1:
+        inner = next(iter(body.values()))
+        if isinstance(inner, dict):
+            return str(inner.get("message", ""))
+    return str(body.get("message", "")) if isinstance(body, dict) else ""
+
+
+def _http_error(status: int | None, response: Any, what: str) -> Exception:
+    status = status or 500
+    message = _message(response) or f"HTTP {status}"
+    if status == 404:
+        return NotFound(message)
+    if status in (413, 429):
+        return OpenStackRejected(f"OpenStack throttled {what}: {message}", status,
+                                 _retry_after(response))
+    if status >= 500 or status == 401:
+        return OpenStackUnavailable(f"OpenStack failed {what} (HTTP {status}): {message}")
+    return OpenStackRejected(f"OpenStack refused {what} (HTTP {status}): {message}", status)

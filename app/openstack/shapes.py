@@ -1,0 +1,71 @@
+"""OpenStack's records turned into the API's shapes (before the schemas dump them)."""
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from openstack.connection import Connection
+
+# Keys every complete Nova server record has; a record from a down cell lacks some of them.
+_COMPLETE_SERVER_KEYS = ("name", "status", "OS-EXT-STS:vm_state", "addresses", "metadata", "updated")
+
+
+def is_partial(record: Mapping[str, Any]) -> bool:
+    """A record Nova could not fill (its cell is down): it says nothing about the server's state."""
+    return record.get("status") == "UNKNOWN" or any(k not in record for k in _COMPLETE_SERVER_KEYS)
+
+
+def server_from_nova(record: Mapping[str, Any], flavor_ids: Mapping[str, str]) -> dict[str, Any]:
+    """A complete Nova server record in the API's shape.
+
+    From microversion 2.47 Nova embeds the flavor with its name instead of its id; Nova keeps
+    flavor names unique, so the id is looked up by name (None if the flavor is gone).
+    """
+    flavor = record.get("flavor") or {}
+    image = record.get("image")
+    return {
+        "id": record["id"],
+        "name": record["name"],
+        "status": record["status"],
+        "task_state": record.get("OS-EXT-STS:task_state"),
+        "power_state": record.get("OS-EXT-STS:power_state"),
+        "addresses": {
+            network: [{"addr": a.get("addr"), "version": a.get("version"),
+                       "type": a.get("OS-EXT-IPS:type")} for a in items]
+            for network, items in (record.get("addresses") or {}).items()},
+        "flavor": {"id": flavor.get("id") or flavor_ids.get(flavor.get("original_name", ""))},
+        "image": {"id": image["id"]} if isinstance(image, dict) and image.get("id") else None,
+        "key_name": record.get("key_name"),
+        "availability_zone": record.get("OS-EXT-AZ:availability_zone") or None,
+        "volumes_attached": [
+            {"id": v["id"], "delete_on_termination": bool(v.get("delete_on_termination", False))}
+            for v in record.get("os-extended-volumes:volumes_attached") or []],
+        "metadata": dict(record.get("metadata") or {}),
+        "created": record.get("created"),
+        "updated": record.get("updated"),
+    }
+
+
+def _flavors(connection: Connection) -> list[dict[str, Any]]:
+    return [{"id": f.id, "name": f.name, "vcpus": f.vcpus, "ram": f.ram, "disk": f.disk,
+             "is_public": f.is_public} for f in connection.compute.flavors(details=True)]
+
+
+def _images(connection: Connection) -> list[dict[str, Any]]:
+    return [{"id": i.id, "name": i.name, "status": i.status, "min_disk": i.min_disk or 0,
+             "min_ram": i.min_ram or 0, "visibility": i.visibility}
+            for i in connection.image.images()]
+
+
+def _networks(connection: Connection) -> list[dict[str, Any]]:
+    return [{"id": n.id, "name": n.name, "status": n.status, "subnets": list(n.subnet_ids or []),
+             "shared": bool(n.is_shared), "external": bool(n.is_router_external)}
+            for n in connection.network.networks()]
+
+
+def _keypairs(connection: Connection) -> list[dict[str, Any]]:
+    return [{"name": k.name, "fingerprint": k.fingerprint, "type": k.type or "ssh"}
+            for k in connection.compute.keypairs()]
+
+
+RESOURCE_READERS: dict[str, Callable[[Connection], list[dict[str, Any]]]] = {
+    "flavors": _flavors, "images": _images, "networks": _networks, "keypairs": _keypairs,
+}

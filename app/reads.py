@@ -1,0 +1,129 @@
+"""Reading a project's state: from the snapshot when fresh enough, live from OpenStack otherwise."""
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .errors import NotFound, OpenStackUnavailable, ServiceError
+from .events import EventStream, changes_between
+from .openstack import shapes
+from .openstack.gateway import OpenStackGateway
+from .refresh import ProjectRefresher
+from .schedule import PollSchedule
+from .snapshot import Listing, SnapshotStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServerView:
+    """One server as answered: live from Nova, or the snapshot's copy when Nova is unreachable."""
+
+    server: dict[str, Any]
+    stale: bool
+    age: float | None
+
+
+class SingleFlight:
+    """Concurrent callers asking for the same key share one run of the work."""
+
+    def __init__(self) -> None:
+        self._running: dict[str, asyncio.Task[None]] = {}
+
+    async def run(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` unless a run for ``key`` is under way; either way wait for it."""
+        task = self._running.get(key)
+        if task is None:
+            task = asyncio.ensure_future(work())
+            self._running[key] = task
+            task.add_done_callback(lambda _: self._running.pop(key, None))
+        await asyncio.shield(task)
+
+
+class ProjectReader:
+    """What the GET endpoints answer, with the seed's promise: lists at most ``max_age`` old."""
+
+    def __init__(self, snapshot: SnapshotStore, refresher: ProjectRefresher,
+                 gateway: OpenStackGateway, events: EventStream, schedule: PollSchedule, *,
+                 max_age: float, poll_interval: float,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._snapshot = snapshot
+        self._refresher = refresher
+        self._gateway = gateway
+        self._events = events
+        self._schedule = schedule
+        self._max_age = max_age
+        self._poll_interval = poll_interval
+        self._clock = clock
+        self._flights = SingleFlight()
+
+    async def listing(self, project_id: str, kind: str) -> Listing:
+        """The list of one kind; refreshed live (once for all concurrent callers) when too old.
+
+        If OpenStack cannot be reached, the old list is answered, marked stale; with no list at
+        all, the OpenStack error is raised.
+        """
+        listing = await self._snapshot.listing(project_id, kind)
+        if listing is not None and listing.age(self._clock()) <= self._max_age:
+            return listing
+        try:
+            await self._flights.run(f"{project_id}:{kind}", lambda: self._refresh(project_id, kind))
+        except ServiceError as error:
+            if listing is None:
+                raise
+            logger.warning("answering a stale %s list of project %s: %s", kind, project_id, error)
+            return replace(listing, stale=True)
+        fresh = await self._snapshot.listing(project_id, kind)
+        if fresh is None:  # pragma: no cover - a refresh always writes the list
+            raise OpenStackUnavailable(f"no {kind} could be listed")
+        return fresh
+
+    async def _refresh(self, project_id: str, kind: str) -> None:
+        now = self._clock()
+        if kind == "servers":
+            await self._refresher.refresh(project_id)
+        else:
+            await self._refresher.refresh_resources(project_id, now)
+        await self._schedule.register([project_id], now + self._poll_interval)
+
+    async def live_server(self, project_id: str, server_id: str) -> ServerView:
+        """The server as Nova has it now, written through to the snapshot."""
+        before = await self._snapshot.server(project_id, server_id)
+        try:
+            record = await self._gateway.get_server(project_id, server_id)
+        except NotFound:
+            if before is not None:
+                await self._write_through(project_id, before, None)
+            raise NotFound(f"Server {server_id} does not exist in project {project_id}.") from None
+        except OpenStackUnavailable as error:
+            return await self._snapshot_copy(project_id, before, error)
+        if shapes.is_partial(record):
+            unknown = OpenStackUnavailable("Nova cannot tell this server's state now (its cell is "
+                                           "down) and it is not in the snapshot.")
+            return await self._snapshot_copy(project_id, before, unknown)
+        flavors = await self._snapshot.listing(project_id, "flavors")
+        flavor_ids = {f["name"]: f["id"] for f in flavors.items()} if flavors else {}
+        server = shapes.server_from_nova(record, flavor_ids)
+        await self._write_through(project_id, before, server)
+        stored = await self._snapshot.server(project_id, server_id)
+        return ServerView(stored or server, stale=False, age=None)
+
+    async def _write_through(self, project_id: str, before: dict[str, Any] | None,
+                             server: dict[str, Any] | None) -> None:
+        known = {before["id"]: before} if before else {}
+        upserts = [server] if server else []
+        removals = [] if server or before is None else [before["id"]]
+        await self._events.append(changes_between(project_id, known, upserts, removals))
+        await self._snapshot.change_servers(project_id, upserts, removals)
+
+    async def _snapshot_copy(self, project_id: str, copy: dict[str, Any] | None,
+                             error: OpenStackUnavailable) -> ServerView:
+        if copy is None:
+            raise error
+        logger.warning("answering the snapshot's copy of a server of project %s: %s",
+                       project_id, error)
+        listing = await self._snapshot.listing(project_id, "servers")
+        age = listing.age(self._clock()) if listing else None
+        return ServerView(copy, stale=True, age=age)

@@ -1,0 +1,144 @@
+"""Refreshing one project's snapshot from OpenStack: the work of one poll.
+
+Servers are read incrementally with Nova's ``changes-since`` and fully every Nth cycle,
+because Nova forgets deleted servers after a while. The watermark is Nova's own ``updated``
+time (one-second resolution), and each window reaches back ``overlap`` seconds, so a change in
+the same second as the watermark is not missed. A partial record (a cell that is down) or a
+missing key never counts as a deletion: the server keeps its last known state.
+"""
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+
+from . import redis_layout as keys
+from .events import EventStream, changes_between
+from .openstack import shapes
+from .openstack.gateway import OpenStackGateway
+from .snapshot import SnapshotStore
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RefreshPolicy:
+    """How often full resyncs and resource refreshes happen, and the changes-since overlap."""
+
+    full_resync_every: int = 10
+    resources_interval: float = 300.0
+    overlap: float = 2.0
+
+
+@dataclass(frozen=True)
+class PollState:
+    """What the last polls of a project left behind."""
+
+    watermark: str | None
+    cycle: int
+    resources_due: float
+
+
+class ProjectRefresher:
+    """Brings a project's snapshot up to date and records what changed."""
+
+    def __init__(self, redis: Redis, gateway: OpenStackGateway, snapshot: SnapshotStore,
+                 events: EventStream, policy: RefreshPolicy,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._redis = redis
+        self._gateway = gateway
+        self._snapshot = snapshot
+        self._events = events
+        self._policy = policy
+        self._clock = clock
+
+    async def poll_state(self, project_id: str) -> PollState:
+        """The project's watermark, cycle count and when its resources are next due."""
+        state = await self._redis.hgetall(keys.poll_state(project_id))
+        watermark = state.get(b"watermark")
+        return PollState(watermark=watermark.decode() if watermark else None,
+                         cycle=int(state.get(b"cycle", 0)),
+                         resources_due=float(state.get(b"resources_due", 0)))
+
+    async def refresh(self, project_id: str) -> None:
+        """One poll: resources when due, then servers (incrementally or in full)."""
+        started = self._clock()
+        state = await self.poll_state(project_id)
+        if state.resources_due <= started:
+            await self.refresh_resources(project_id, started)
+        full = state.watermark is None or state.cycle % self._policy.full_resync_every == 0
+        watermark = await self._refresh_servers(project_id, state, full, started)
+        await self._redis.hset(keys.poll_state(project_id), mapping={
+            "watermark": watermark or "", "cycle": state.cycle + 1, "failures": 0,
+            "last_error": "", "last_success": repr(self._clock())})
+
+    async def refresh_resources(self, project_id: str, now: float) -> None:
+        """Re-list flavors, images, networks and keypairs."""
+        for kind in keys.RESOURCE_KINDS:
+            items = await self._gateway.list_resources(project_id, kind)
+            await self._snapshot.replace_resources(project_id, kind, items, now)
+        await self._redis.hset(keys.poll_state(project_id), "resources_due",
+                               repr(now + self._policy.resources_interval))
+
+    async def record_failure(self, project_id: str, error: Exception) -> int:
+        """Count a failed poll, mark the snapshot stale; returns consecutive failures."""
+        await self._snapshot.mark_stale(project_id)
+        failures = await self._redis.hincrby(keys.poll_state(project_id), "failures", 1)
+        await self._redis.hset(keys.poll_state(project_id), "last_error", str(error)[:500])
+        return failures
+
+    async def _flavor_ids(self, project_id: str) -> dict[str, str]:
+        listing = await self._snapshot.listing(project_id, "flavors")
+        return {f["name"]: f["id"] for f in listing.items()} if listing else {}
+
+    async def _refresh_servers(self, project_id: str, state: PollState, full: bool,
+                               started: float) -> str | None:
+        since = None if full else _minus_seconds(state.watermark, self._policy.overlap)
+        records = await self._gateway.list_servers(project_id, changes_since=since)
+        before = await self._snapshot.servers(project_id)
+        flavor_ids = await self._flavor_ids(project_id)
+        upserts, removals, seen = [], [], set()
+        for record in records:
+            seen.add(record.get("id"))
+            if record.get("status") == "DELETED":
+                removals.append(record["id"])
+            elif not shapes.is_partial(record):
+                upserts.append(shapes.server_from_nova(record, flavor_ids))
+        if full:  # absent from a complete listing means gone; partial records are kept as known
+            removals += [server_id for server_id in before if server_id not in seen]
+        first_fetch = state.watermark is None and state.cycle == 0 and not before
+        if not first_fetch:  # the first fetch is the baseline, not a burst of "created" events
+            await self._events.append(changes_between(project_id, before, upserts, removals))
+        kept = {r.get("id") for r in records if shapes.is_partial(r)}
+        await self._snapshot.change_servers(
+            project_id, upserts, [r for r in removals if r not in kept], taken_at=started)
+        return _latest(state.watermark, [r.get("updated") for r in records if r.get("updated")])
+
+    async def poll_failures(self, project_id: str) -> int:
+        """Consecutive failed polls of the project."""
+        value = await self._redis.hget(keys.poll_state(project_id), "failures")
+        return int(value or 0)
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _minus_seconds(watermark: str | None, seconds: float) -> str | None:
+    if not watermark:
+        return None
+    return (_parse(watermark) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _latest(current: str | None, candidates: list[Any]) -> str | None:
+    """The newest of Nova's ``updated`` times (compared as times, kept as Nova wrote them)."""
+    best = current or None
+    for candidate in candidates:
+        if best is None or _parse(candidate) > _parse(best):
+            best = candidate
+    return best
+
+

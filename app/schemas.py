@@ -1,0 +1,140 @@
+"""The API's shapes, defined once: they validate requests, dump answers and feed OpenAPI."""
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from .projects import normalize_project_id
+
+
+class ProjectId(fields.String):
+    """A Keystone project id: 32 hex digits, dashes allowed; loads as the 32-hex form."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        normalized = normalize_project_id(super()._deserialize(value, attr, data, **kwargs))
+        if normalized is None:
+            raise ValidationError("Not a project id: expected a UUID (32 hex digits, dashes allowed).")
+        return normalized
+
+
+def _nullable_string(description: str) -> fields.String:
+    return fields.String(allow_none=True, required=True, metadata={"description": description})
+
+
+class AddressSchema(Schema):
+    """One address of a server on a network."""
+
+    addr = fields.String(required=True)
+    version = fields.Integer(required=True, metadata={"description": "4 or 6"})
+    type = _nullable_string("fixed or floating")
+
+
+class IdReferenceSchema(Schema):
+    """A reference to another resource by id."""
+
+    id = _nullable_string("the referenced resource's id")
+
+
+class VolumeAttachmentSchema(Schema):
+    """A volume attached to a server."""
+
+    id = fields.String(required=True)
+    delete_on_termination = fields.Boolean(required=True)
+
+
+class ServerSchema(Schema):
+    """A virtual machine, with the key fields of Nova's server."""
+
+    id = fields.String(required=True, metadata={"description": "OpenStack server UUID"})
+    name = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "ACTIVE, SHUTOFF, BUILD, ERROR, …"})
+    task_state = _nullable_string("current task (e.g. spawning, deleting); null when idle")
+    power_state = fields.Integer(allow_none=True, required=True,
+                                 metadata={"description": "1 running, 4 shutdown, 0 no state"})
+    addresses = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(AddressSchema)),
+                            required=True, metadata={"description": "network name -> addresses"})
+    flavor = fields.Nested(IdReferenceSchema, required=True)
+    image = fields.Nested(IdReferenceSchema, allow_none=True, required=True,
+                          metadata={"description": "null for a volume-booted server"})
+    key_name = _nullable_string("SSH keypair name")
+    availability_zone = _nullable_string("AZ the server was scheduled to")
+    volumes_attached = fields.List(fields.Nested(VolumeAttachmentSchema), required=True)
+    metadata = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    created = fields.String(required=True, metadata={"format": "date-time"})
+    updated = fields.String(required=True, metadata={"format": "date-time"})
+
+
+class FlavorSchema(Schema):
+    """A server size."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    vcpus = fields.Integer(required=True)
+    ram = fields.Integer(required=True, metadata={"description": "MiB"})
+    disk = fields.Integer(required=True, metadata={"description": "GiB"})
+    is_public = fields.Boolean(required=True)
+
+
+class ImageSchema(Schema):
+    """An operating system image."""
+
+    id = fields.String(required=True)
+    name = fields.String(allow_none=True, required=True)
+    status = fields.String(required=True)
+    min_disk = fields.Integer(required=True, metadata={"description": "GiB"})
+    min_ram = fields.Integer(required=True, metadata={"description": "MiB"})
+    visibility = fields.String(required=True)
+
+
+class NetworkSchema(Schema):
+    """A network servers can be attached to."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    status = fields.String(required=True)
+    subnets = fields.List(fields.String(), required=True)
+    shared = fields.Boolean(required=True)
+    external = fields.Boolean(required=True)
+
+
+class KeypairSchema(Schema):
+    """An SSH keypair."""
+
+    name = fields.String(required=True)
+    fingerprint = fields.String(required=True)
+    type = fields.String(required=True)
+
+
+class ProblemSchema(Schema):
+    """An RFC 9457 problem document."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    instance = fields.String(required=True)
+    request_id = fields.String(required=True)
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class ProjectQuerySchema(Schema):
+    """``?project_id=`` alone."""
+
+    project_id = ProjectId(required=True, metadata={"description": "Keystone project id"})
+
+
+class ServerListQuerySchema(ProjectQuerySchema):
+    """Filters and paging of the server list."""
+
+    status = fields.String(validate=validate.Length(1, 32),
+                           metadata={"description": "exact status, e.g. ACTIVE"})
+    name = fields.String(validate=validate.Length(1, 255),
+                         metadata={"description": "substring of the name"})
+    limit = fields.Integer(validate=validate.Range(1, 1000), metadata={"description": "page size"})
+    marker = fields.String(validate=validate.Length(1, 64),
+                           metadata={"description": "id of the last server of the previous page"})
+
+
+RESOURCE_SCHEMAS: dict[str, type[Schema]] = {
+    "servers": ServerSchema, "flavors": FlavorSchema, "images": ImageSchema,
+    "networks": NetworkSchema, "keypairs": KeypairSchema,
+}

@@ -1,0 +1,113 @@
+"""Configuration of the API and the workers, read once from environment variables."""
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every tunable of the service; durations in seconds."""
+
+    redis_url: str = field(repr=False)
+    clouds_file: Path
+    tokens_file: Path | None = None
+    listen_host: str = "127.0.0.1"
+    port: int = 8080
+    poll_interval: float = 30.0
+    full_resync_every: int = 10
+    resources_interval: float = 300.0
+    snapshot_max_age: float = 300.0
+    poll_lease: float = 60.0
+    poll_backoff_max: float = 600.0
+    changes_since_overlap: float = 2.0
+    openstack_timeout: float = 30.0
+    openstack_threads: int = 8
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
+        """Read and validate the settings; raises ``SettingsError`` naming the bad variable."""
+        reader = _Reader(environ)
+        settings = cls(
+            redis_url=reader.text("REDIS_URL", required=True),
+            clouds_file=reader.path("OS_CLIENT_CONFIG_FILE", required=True),
+            tokens_file=reader.path("API_TOKENS_FILE"),
+            listen_host=reader.text("LISTEN_HOST", "127.0.0.1"),
+            port=reader.integer("PORT", 8080, minimum=0, maximum=65535),
+            poll_interval=reader.seconds("POLL_INTERVAL", 30.0),
+            full_resync_every=reader.integer("FULL_RESYNC_EVERY", 10, minimum=1),
+            resources_interval=reader.seconds("RESOURCES_INTERVAL", 300.0),
+            snapshot_max_age=reader.seconds("SNAPSHOT_MAX_AGE", 300.0),
+            poll_lease=reader.seconds("POLL_LEASE", 60.0),
+            poll_backoff_max=reader.seconds("POLL_BACKOFF_MAX", 600.0),
+            changes_since_overlap=reader.seconds("CHANGES_SINCE_OVERLAP", 2.0, allow_zero=True),
+            openstack_timeout=reader.seconds("OPENSTACK_TIMEOUT", 30.0),
+            openstack_threads=reader.integer("OPENSTACK_THREADS", 8, minimum=1, maximum=256),
+            log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        )
+        if not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
+        if settings.poll_lease <= settings.openstack_timeout:
+            raise SettingsError("POLL_LEASE must be longer than OPENSTACK_TIMEOUT, or a slow poll "
+                                "would outlive its lease and another worker would poll too")
+        return settings
+
+
+class _Reader:
+    """Typed access to an environment mapping, with operator-friendly errors."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def text(self, name: str, default: str | None = None, *, required: bool = False) -> str:
+        value = self._environ.get(name, "").strip()
+        if not value:
+            if required:
+                raise SettingsError(f"{name} is required")
+            return default or ""
+        return value
+
+    def path(self, name: str, *, required: bool = False) -> Path | None:
+        value = self.text(name, required=required)
+        if not value:
+            return None
+        path = Path(value)
+        if not path.is_file():
+            raise SettingsError(f"{name}={value}: no such file")
+        return path
+
+    def integer(self, name: str, default: int, *, minimum: int | None = None,
+                maximum: int | None = None) -> int:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} is not a whole number") from None
+        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            raise SettingsError(f"{name}={value} is out of range [{minimum}, {maximum}]")
+        return value
+
+    def seconds(self, name: str, default: float, *, allow_zero: bool = False) -> float:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+        if value < 0 or (value == 0 and not allow_zero):
+            raise SettingsError(f"{name}={raw} must be a positive number of seconds")
+        return value
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = self.text(name, default).upper()
+        if value not in choices:
+            raise SettingsError(f"{name}={value!r} must be one of {', '.join(choices)}")
+        return value

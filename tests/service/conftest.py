@@ -1,0 +1,50 @@
+"""Fixtures for the service: its files, the API app, and pollers run in-process."""
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from app.api.app import create_app
+from app.settings import Settings
+from tests.service_helpers import ServiceSetup, service_settings, write_service_files
+from workers.__main__ import run_workers
+
+
+@pytest.fixture
+def service(project_factory, redis, redis_server, tmp_path) -> Callable[..., ServiceSetup]:
+    """Make a service set-up: ``projects`` emulated projects with ``servers`` each."""
+    def make(projects: int = 1, servers: int = 3, unconfigured: list[str] = (),
+             **overrides) -> ServiceSetup:
+        made = [project_factory(servers=servers) for _ in range(projects)]
+        clouds_file, tokens_file, tokens = write_service_files(tmp_path, made, unconfigured)
+        settings = service_settings(redis_server.url, clouds_file, tokens_file, **overrides)
+        return ServiceSetup(settings, made, tokens)
+
+    return make
+
+
+@pytest.fixture
+def api_client(aiohttp_client) -> Callable[[Settings], "asyncio.Future[TestClient]"]:
+    """Start the API app on the test loop for some settings."""
+    async def start(settings: Settings) -> TestClient:
+        return await aiohttp_client(create_app(settings))
+
+    return start
+
+
+@pytest.fixture
+def workers_running() -> Callable:
+    """Run the workers in-process for the duration of an ``async with``."""
+    @asynccontextmanager
+    async def running(settings: Settings) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_workers(settings, stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 30)
+
+    return running

@@ -1,0 +1,124 @@
+"""Who may call what: bearer tokens, project scope, project ids, problem documents."""
+import uuid
+
+import pytest
+
+
+@pytest.fixture
+async def setup_and_client(service, api_client):
+    setup = service(projects=2, servers=1)
+    return setup, await api_client(setup.settings)
+
+
+async def test_missing_token_is_401_with_a_bearer_challenge(setup_and_client):
+    setup, client = setup_and_client
+
+    response = await client.get(f"/cloud/servers?project_id={setup.project_id}")
+    body = await response.json(content_type="application/problem+json")
+
+    assert response.status == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert body["status"] == 401 and body["instance"] == "/cloud/servers" and body["request_id"]
+
+
+@pytest.mark.parametrize("authorization", ["Bearer nope", "Basic YWRtaW46YWRtaW4=", "Bearer", ""])
+async def test_unknown_or_malformed_credentials_are_401(setup_and_client, authorization):
+    setup, client = setup_and_client
+
+    response = await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                headers={"Authorization": authorization})
+
+    assert response.status == 401
+
+
+async def test_project_outside_the_tokens_scope_is_403(setup_and_client):
+    setup, client = setup_and_client
+    other = setup.projects[1].id
+
+    response = await client.get(f"/cloud/servers?project_id={other}", headers=setup.headers("p0"))
+
+    assert response.status == 403
+    assert response.headers["Content-Type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("query, field", [
+    ("", "project_id"), ("?project_id=not-a-uuid", "project_id"),
+    ("?project_id=1234", "project_id"),
+])
+async def test_missing_or_malformed_project_id_is_400_naming_the_field(setup_and_client, query, field):
+    setup, client = setup_and_client
+
+    response = await client.get(f"/cloud/servers{query}", headers=setup.headers())
+    body = await response.json(content_type="application/problem+json")
+
+    assert response.status == 400 and field in body["errors"]
+
+
+async def test_dashed_and_undashed_project_ids_are_the_same_project(setup_and_client):
+    setup, client = setup_and_client
+    dashed = str(uuid.UUID(setup.project_id))
+
+    plain = await client.get(f"/cloud/servers?project_id={setup.project_id}", headers=setup.headers("p0"))
+    with_dashes = await client.get(f"/cloud/servers?project_id={dashed}", headers=setup.headers("p0"))
+
+    assert plain.status == with_dashes.status == 200
+    assert await plain.json() == await with_dashes.json()
+
+
+async def test_project_in_scope_without_credentials_is_404(service, api_client):
+    unconfigured = uuid.uuid4().hex
+    setup = service(servers=0, unconfigured=[unconfigured])
+    client = await api_client(setup.settings)
+
+    response = await client.get(f"/cloud/servers?project_id={unconfigured}",
+                                headers=setup.headers("stranger"))
+
+    assert response.status == 404
+    assert (await response.json(content_type="application/problem+json"))["type"] == "/problems/unknown-project"
+
+
+async def test_unknown_query_parameter_is_400(setup_and_client):
+    setup, client = setup_and_client
+
+    response = await client.get(f"/cloud/servers?project_id={setup.project_id}&colour=blue",
+                                headers=setup.headers())
+
+    assert response.status == 400
+    assert "colour" in (await response.json(content_type="application/problem+json"))["errors"]
+
+
+async def test_request_id_is_echoed_or_made(setup_and_client):
+    setup, client = setup_and_client
+
+    echoed = await client.get("/healthz", headers={"X-Request-Id": "trace-42"})
+    made = await client.get(f"/cloud/servers?project_id={setup.project_id}")
+
+    assert echoed.headers["X-Request-Id"] == "trace-42"
+    assert len(made.headers["X-Request-Id"]) == 32
+    assert (await made.json(content_type="application/problem+json"))["request_id"] == made.headers["X-Request-Id"]
+
+
+async def test_operations_endpoints_need_no_token(setup_and_client):
+    _, client = setup_and_client
+
+    for path in ("/healthz", "/readyz", "/metrics", "/cloud/openapi.json"):
+        assert (await client.get(path)).status == 200, path
+
+
+async def test_tokens_file_is_reread_when_it_changes(setup_and_client, monkeypatch):
+    import yaml
+
+    from app.api.keys import TOKENS
+    from app.tokens import digest_of
+
+    setup, client = setup_and_client
+    document = yaml.safe_load(setup.settings.tokens_file.read_text())
+    document["tokens"].append({"name": "rotated", "sha256": digest_of("fresh-token").hex(),
+                               "projects": [setup.project_id]})
+    setup.settings.tokens_file.write_text(yaml.safe_dump(document))
+    client.app[TOKENS]._checked_at = float("-inf")  # skip the two-second re-check interval
+
+    response = await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                headers={"Authorization": "Bearer fresh-token"})
+
+    assert response.status == 200

@@ -1,0 +1,59 @@
+"""Setting the service up against emulated projects: clouds.yaml, tokens file, settings."""
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from app.settings import Settings
+from app.tokens import digest_of
+from tests.openstack_helpers import EmulatedProject
+
+
+@dataclass
+class ServiceSetup:
+    """The files and settings of one service instance, and the tokens to call it with."""
+
+    settings: Settings
+    projects: list[EmulatedProject]
+    tokens: dict[str, str] = field(repr=False)
+
+    def headers(self, who: str = "admin", **extra: str) -> dict[str, str]:
+        """Request headers carrying the named caller's bearer token."""
+        return {"Authorization": f"Bearer {self.tokens[who]}", **extra}
+
+    @property
+    def project_id(self) -> str:
+        """The first project's id."""
+        return self.projects[0].id
+
+
+def write_service_files(directory: Path, projects: list[EmulatedProject],
+                        unconfigured: list[str] = ()) -> tuple[Path, Path, dict[str, str]]:
+    """clouds.yaml for the projects; tokens: one per project, one for all, one for ``unconfigured``."""
+    clouds = {p.access["project_name"]: p.access["cloud"] for p in projects}
+    clouds_file = directory / "clouds.yaml"
+    clouds_file.write_text(yaml.safe_dump({"clouds": clouds}))
+    tokens = {"admin": secrets.token_urlsafe(16), "stranger": secrets.token_urlsafe(16)}
+    entries = [{"name": "admin", "sha256": digest_of(tokens["admin"]).hex(), "projects": "*"},
+               {"name": "stranger", "sha256": digest_of(tokens["stranger"]).hex(),
+                "projects": list(unconfigured) or ["00000000000040008000000000000000"]}]
+    for index, project in enumerate(projects):
+        tokens[f"p{index}"] = secrets.token_urlsafe(16)
+        entries.append({"name": f"p{index}", "sha256": digest_of(tokens[f"p{index}"]).hex(),
+                        "projects": [project.id]})
+    tokens_file = directory / "tokens.yaml"
+    tokens_file.write_text(yaml.safe_dump({"tokens": entries}))
+    return clouds_file, tokens_file, tokens
+
+
+def service_settings(redis_url: str, clouds_file: Path, tokens_file: Path,
+                     **overrides: Any) -> Settings:
+    """Settings read the way production reads them, from an environment mapping."""
+    environ = {"REDIS_URL": redis_url, "OS_CLIENT_CONFIG_FILE": str(clouds_file),
+               "API_TOKENS_FILE": str(tokens_file), "POLL_INTERVAL": "0.3",
+               "RESOURCES_INTERVAL": "3600", "OPENSTACK_TIMEOUT": "5", "POLL_LEASE": "10",
+               "OPENSTACK_THREADS": "4"}
+    environ.update({key.upper(): str(value) for key, value in overrides.items()})
+    return Settings.from_env(environ)

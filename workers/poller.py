@@ -1,0 +1,95 @@
+"""The Nova poller: claims due projects from the shared schedule and refreshes their snapshots.
+
+Several poller processes can share one Redis: the schedule's leases keep any project from being
+polled by two at once. A project whose OpenStack calls fail backs off exponentially (with
+jitter) and its snapshot is marked stale, without holding up the other projects.
+"""
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+
+import aiojobs
+
+from app.errors import UnknownProject
+from app.logs import project_id_var
+from app.openstack.clouds import CloudDirectory
+from app.refresh import ProjectRefresher
+from app.schedule import PollSchedule
+from app.settings import Settings
+
+logger = logging.getLogger(__name__)
+MAX_TICK = 1.0
+
+
+class Poller:
+    """Polls every configured project, a bounded number at once."""
+
+    def __init__(self, settings: Settings, directory: CloudDirectory, refresher: ProjectRefresher,
+                 schedule: PollSchedule, clock: Callable[[], float] = time.time) -> None:
+        self._settings = settings
+        self._directory = directory
+        self._refresher = refresher
+        self._schedule = schedule
+        self._clock = clock
+        self._random = random.Random()
+
+    async def run(self, stop: asyncio.Event, drain_timeout: float = 10.0) -> None:
+        """Claim and poll until ``stop`` is set; then let running polls finish for a bounded time."""
+        scheduler = aiojobs.Scheduler(limit=self._settings.openstack_threads,
+                                      pending_limit=self._settings.openstack_threads,
+                                      close_timeout=drain_timeout)
+        try:
+            await self._schedule.register(self._directory.project_ids, self._clock())
+            while not stop.is_set():
+                try:
+                    await self._claim_round(scheduler)
+                    pause = await self._pause()
+                except Exception:
+                    logger.exception("poll round failed; retrying")
+                    pause = MAX_TICK
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), pause)
+        finally:
+            await scheduler.wait_and_close(drain_timeout)
+
+    async def _claim_round(self, scheduler: aiojobs.Scheduler) -> None:
+        if self._directory.reload_if_changed():
+            await self._schedule.register(self._directory.project_ids, self._clock())
+        free = self._settings.openstack_threads - scheduler.active_count
+        if free <= 0:
+            return
+        claimed = await self._schedule.claim(self._clock(), self._settings.poll_lease, free)
+        for project_id, token in claimed.items():
+            await scheduler.spawn(self._poll(project_id, token))
+
+    async def _pause(self) -> float:
+        due = await self._schedule.next_due()
+        if due is None:
+            return MAX_TICK
+        return min(MAX_TICK, max(0.05, due - self._clock()))
+
+    async def _poll(self, project_id: str, token: str) -> None:
+        project_id_var.set(project_id)
+        settings = self._settings
+        try:
+            await asyncio.wait_for(self._refresher.refresh(project_id), settings.poll_lease * 0.8)
+            next_due = self._clock() + settings.poll_interval
+        except asyncio.CancelledError:  # shutting down: hand the project back at once
+            await self._schedule.release(project_id, token, self._clock())
+            raise
+        except UnknownProject:
+            logger.info("project %s is no longer configured; it is not polled any more", project_id)
+            await self._schedule.forget([project_id])
+            return
+        except Exception as error:
+            failures = await self._refresher.record_failure(project_id, error)
+            delay = min(settings.poll_backoff_max, settings.poll_interval * 2 ** min(failures, 16))
+            delay *= self._random.uniform(0.8, 1.2)
+            logger.warning("poll of project %s failed (%d in a row), next try in %.1f s: %s",
+                           project_id, failures, delay, error)
+            next_due = self._clock() + delay
+        if not await self._schedule.release(project_id, token, next_due):
+            logger.warning("lost the lease on project %s while polling it", project_id)
