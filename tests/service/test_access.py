@@ -74,7 +74,8 @@ async def test_project_in_scope_without_credentials_is_404(service, api_client):
                                 headers=setup.headers("stranger"))
 
     assert response.status == 404
-    assert (await response.json(content_type="application/problem+json"))["type"] == "/problems/unknown-project"
+    body = await response.json(content_type="application/problem+json")
+    assert body["type"] == "/problems/unknown-project"
 
 
 async def test_unknown_query_parameter_is_400(setup_and_client):
@@ -95,7 +96,8 @@ async def test_request_id_is_echoed_or_made(setup_and_client):
 
     assert echoed.headers["X-Request-Id"] == "trace-42"
     assert len(made.headers["X-Request-Id"]) == 32
-    assert (await made.json(content_type="application/problem+json"))["request_id"] == made.headers["X-Request-Id"]
+    body = await made.json(content_type="application/problem+json")
+    assert body["request_id"] == made.headers["X-Request-Id"]
 
 
 async def test_operations_endpoints_need_no_token(setup_and_client):

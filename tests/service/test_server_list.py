@@ -130,7 +130,8 @@ async def test_nova_down_and_no_snapshot_is_503(service, api_client):
     response = await client.get(servers_path(setup), headers=setup.headers())
 
     assert response.status == 503
-    assert (await response.json(content_type="application/problem+json"))["type"] == "/problems/open-stack-unavailable"
+    body = await response.json(content_type="application/problem+json")
+    assert body["type"] == "/problems/open-stack-unavailable"
 
 
 async def test_concurrent_requests_share_one_nova_call(service, api_client):
