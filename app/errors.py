@@ -5,6 +5,7 @@ class ServiceError(Exception):
     """Base of every error the domain raises on purpose."""
 
     title = "Error"
+    slug = "error"
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -15,6 +16,7 @@ class InvalidRequest(ServiceError):
     """The request is malformed (400)."""
 
     title = "Bad request"
+    slug = "invalid-request"
 
     def __init__(self, detail: str, errors: dict[str, list[str]] | None = None) -> None:
         super().__init__(detail)
@@ -25,30 +27,35 @@ class UnknownProject(ServiceError):
     """No OpenStack credentials are configured for the project (404)."""
 
     title = "Unknown project"
+    slug = "unknown-project"
 
 
 class NotFound(ServiceError):
     """The resource does not exist in the project (404)."""
 
     title = "Not found"
+    slug = "not-found"
 
 
 class OpenStackUnavailable(ServiceError):
     """OpenStack could not be reached or failed (503)."""
 
     title = "OpenStack unavailable"
+    slug = "openstack-unavailable"
 
 
 class OpenStackTimeout(OpenStackUnavailable):
     """OpenStack did not answer in time (504)."""
 
     title = "OpenStack timeout"
+    slug = "openstack-timeout"
 
 
 class OpenStackRejected(ServiceError):
     """OpenStack refused the call with a client error (4xx other than 404)."""
 
     title = "Rejected by OpenStack"
+    slug = "openstack-rejected"
 
     def __init__(self, detail: str, status: int, retry_after: float | None = None) -> None:
         super().__init__(detail)

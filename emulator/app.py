@@ -21,7 +21,8 @@ _SUBAPP_PREFIXES = ("/compute", "/image", "/networking")
 
 @web.middleware
 async def log_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Record every answered request in the request log."""
+    """Record every answered request in the request log, with when it started and ended."""
+    started = request.app[CLOUD].clock.now()
     status = 500
     try:
         response = await handler(request)
@@ -34,7 +35,7 @@ async def log_requests(request: web.Request, handler: Handler) -> web.StreamResp
         path = request.path
         default_service = "control" if path.startswith("/_emulator") else "identity"
         request.app[REQUEST_LOG].record(
-            at=request.app[CLOUD].clock.now(), method=request.method, path=path,
+            started=started, at=request.app[CLOUD].clock.now(), method=request.method, path=path,
             query=request.query_string, service=request.get("service", default_service),
             project_id=request.get("project_id"), status=status)
 

@@ -9,6 +9,7 @@ class LoggedRequest:
     """One answered request."""
 
     seq: int
+    started: float
     at: float
     method: str
     path: str

@@ -16,6 +16,7 @@ class ServiceSetup:
     """The files and settings of one service instance, and the tokens to call it with."""
 
     settings: Settings
+    environ: dict[str, str]
     projects: list[EmulatedProject]
     tokens: dict[str, str] = field(repr=False)
 
@@ -48,12 +49,12 @@ def write_service_files(directory: Path, projects: list[EmulatedProject],
     return clouds_file, tokens_file, tokens
 
 
-def service_settings(redis_url: str, clouds_file: Path, tokens_file: Path,
-                     **overrides: Any) -> Settings:
-    """Settings read the way production reads them, from an environment mapping."""
+def service_environ(redis_url: str, clouds_file: Path, tokens_file: Path,
+                    **overrides: Any) -> dict[str, str]:
+    """The environment variables of a test service: quick polls, short timeouts."""
     environ = {"REDIS_URL": redis_url, "OS_CLIENT_CONFIG_FILE": str(clouds_file),
                "API_TOKENS_FILE": str(tokens_file), "POLL_INTERVAL": "0.3",
                "RESOURCES_INTERVAL": "3600", "OPENSTACK_TIMEOUT": "5", "POLL_LEASE": "10",
                "OPENSTACK_THREADS": "4"}
     environ.update({key.upper(): str(value) for key, value in overrides.items()})
-    return Settings.from_env(environ)
+    return environ

@@ -84,3 +84,15 @@ def test_clock_only_moves_forward_and_formats_like_nova():
         clock.advance(-1)
     assert isotime(0.9) == "1970-01-01T00:00:00Z"
     assert parse_isotime("1970-01-01T00:01:00Z") == parse_isotime("1970-01-01T00:01:00") == 60.0
+
+
+def test_request_log_keeps_start_and_end():
+    from emulator.requestlog import RequestLog
+
+    log = RequestLog(size=2)
+    for n in range(3):
+        log.record(started=n, at=n + 0.5, method="GET", path=f"/{n}", query="", service="compute",
+                   project_id="p", status=200)
+
+    assert [e["path"] for e in log.query()] == ["/1", "/2"] and log.last_seq == 3
+    assert log.query(after=2)[0]["started"] == 2

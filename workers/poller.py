@@ -24,6 +24,14 @@ logger = logging.getLogger(__name__)
 MAX_TICK = 1.0
 
 
+def backoff_delay(failures: int, interval: float, maximum: float, jitter: float) -> float:
+    """Seconds until a failing project is tried again: doubling per failure, capped, jittered.
+
+    ``jitter`` is a factor drawn from [0.8, 1.2], so failing projects do not retry in lockstep.
+    """
+    return min(maximum, interval * 2 ** min(failures, 16)) * jitter
+
+
 class Poller:
     """Polls every configured project, a bounded number at once."""
 
@@ -86,8 +94,8 @@ class Poller:
             return
         except Exception as error:
             failures = await self._refresher.record_failure(project_id, error)
-            delay = min(settings.poll_backoff_max, settings.poll_interval * 2 ** min(failures, 16))
-            delay *= self._random.uniform(0.8, 1.2)
+            delay = backoff_delay(failures, settings.poll_interval, settings.poll_backoff_max,
+                                  self._random.uniform(0.8, 1.2))
             logger.warning("poll of project %s failed (%d in a row), next try in %.1f s: %s",
                            project_id, failures, delay, error)
             next_due = self._clock() + delay

@@ -43,11 +43,6 @@ def problem(request: web.Request, status: int, title: str, detail: str, *,
                         charset="utf-8", headers=headers)
 
 
-def _slug(error: ServiceError) -> str:
-    name = type(error).__name__
-    return "".join(f"-{c.lower()}" if c.isupper() else c for c in name).lstrip("-")
-
-
 @web.middleware
 async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Domain errors, validation errors and HTTP errors become problem documents."""
@@ -62,7 +57,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if isinstance(error, OpenStackRejected) and error.retry_after is not None:
             headers["Retry-After"] = str(int(error.retry_after + 0.999))
         return problem(request, status, error.title, error.detail,
-                       errors=getattr(error, "errors", None), kind=_slug(error), headers=headers)
+                       errors=getattr(error, "errors", None), kind=error.slug, headers=headers)
     except web.HTTPException as error:
         if error.status < 400:
             raise

@@ -8,7 +8,7 @@ from aiohttp.test_utils import TestClient
 
 from app.api.app import create_app
 from app.settings import Settings
-from tests.service_helpers import ServiceSetup, service_settings, write_service_files
+from tests.service_helpers import ServiceSetup, service_environ, write_service_files
 from workers.__main__ import run_workers
 
 
@@ -19,8 +19,8 @@ def service(project_factory, redis, redis_server, tmp_path) -> Callable[..., Ser
              **overrides) -> ServiceSetup:
         made = [project_factory(servers=servers) for _ in range(projects)]
         clouds_file, tokens_file, tokens = write_service_files(tmp_path, made, unconfigured)
-        settings = service_settings(redis_server.url, clouds_file, tokens_file, **overrides)
-        return ServiceSetup(settings, made, tokens)
+        environ = service_environ(redis_server.url, clouds_file, tokens_file, **overrides)
+        return ServiceSetup(Settings.from_env(environ), environ, made, tokens)
 
     return make
 

@@ -131,7 +131,7 @@ async def test_nova_down_and_no_snapshot_is_503(service, api_client):
 
     assert response.status == 503
     body = await response.json(content_type="application/problem+json")
-    assert body["type"] == "/problems/open-stack-unavailable"
+    assert body["type"] == "/problems/openstack-unavailable"
 
 
 async def test_concurrent_requests_share_one_nova_call(service, api_client):

@@ -1,0 +1,115 @@
+"""``GET /cloud/servers/{id}``: live from Nova, written through, and what happens when Nova is down."""
+import pytest
+
+from app.events import EventStream
+from app.snapshot import SnapshotStore
+
+
+def show_path(setup, server_id):
+    return f"/cloud/servers/{server_id}?project_id={setup.project_id}"
+
+
+@pytest.fixture
+async def started(service, api_client):
+    setup = service(servers=2)
+    client = await api_client(setup.settings)
+    listed = await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                     headers=setup.headers())).json()
+    return setup, client, listed
+
+
+async def test_show_is_live_and_written_through_to_the_list(started, redis):
+    setup, client, listed = started
+    server_id = listed[0]["id"]
+    setup.projects[0].emulator.set_server_status(server_id, "SHUTOFF")
+
+    shown = await client.get(show_path(setup, server_id), headers=setup.headers("p0"))
+    stored = await SnapshotStore(redis).server(setup.project_id, server_id)
+    relisted = await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                       headers=setup.headers())).json()
+
+    body = await shown.json()
+    assert shown.status == 200 and (body["status"], body["power_state"]) == ("SHUTOFF", 4)
+    assert "X-Snapshot-Stale" not in shown.headers
+    assert stored == body
+    assert {s["id"]: s["status"] for s in relisted}[server_id] == "SHUTOFF"
+
+
+async def test_a_change_seen_live_is_recorded_as_an_event(started, redis):
+    setup, client, listed = started
+    server_id = listed[0]["id"]
+    setup.projects[0].emulator.set_server_status(server_id, "SHUTOFF")
+
+    await client.get(show_path(setup, server_id), headers=setup.headers())
+    await client.get(show_path(setup, server_id), headers=setup.headers())  # nothing new
+
+    events = await EventStream(redis).read(setup.project_id)
+    assert [(e["type"], e["data"]["from"], e["data"]["to"]) for e in events] == [
+        ("server.status_changed", "ACTIVE", "SHUTOFF")]
+
+
+async def test_unknown_server_is_404(started):
+    setup, client, _ = started
+
+    response = await client.get(show_path(setup, "00000000-0000-4000-8000-000000000000"),
+                                headers=setup.headers())
+
+    assert response.status == 404
+    assert (await response.json(content_type="application/problem+json"))["type"] == "/problems/not-found"
+
+
+async def test_another_projects_server_is_404(started, project_factory):
+    setup, client, _ = started
+    stranger = next(project_factory(servers=1).conn.compute.servers())
+
+    response = await client.get(show_path(setup, stranger.id), headers=setup.headers())
+
+    assert response.status == 404
+
+
+async def test_server_gone_from_nova_leaves_the_snapshot(started, redis):
+    setup, client, listed = started
+    server_id = listed[0]["id"]
+    setup.projects[0].emulator.remove_server(server_id)
+
+    response = await client.get(show_path(setup, server_id), headers=setup.headers())
+    relisted = await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                       headers=setup.headers())).json()
+
+    assert response.status == 404 and server_id not in {s["id"] for s in relisted}
+    events = await EventStream(redis).read(setup.project_id)
+    assert [(e["type"], e["server_id"]) for e in events] == [("server.deleted", server_id)]
+
+
+async def test_nova_down_answers_the_snapshot_copy_marked_stale(started):
+    setup, client, listed = started
+    setup.projects[0].emulator.set_faults(setup.project_id, outage=True)
+
+    response = await client.get(show_path(setup, listed[0]["id"]), headers=setup.headers())
+
+    assert response.status == 200 and response.headers["X-Snapshot-Stale"] == "true"
+    assert await response.json() == listed[0] and "X-Snapshot-Age" in response.headers
+
+
+async def test_nova_down_and_no_copy_is_503_and_a_timeout_is_504(service, api_client):
+    setup = service(servers=1, openstack_timeout=0.5, poll_lease=5)
+    client = await api_client(setup.settings)
+    emulator = setup.projects[0].emulator
+    server_id = next(setup.projects[0].conn.compute.servers()).id
+
+    emulator.set_faults(setup.project_id, outage=True)
+    down = await client.get(show_path(setup, server_id), headers=setup.headers())
+    emulator.set_faults(setup.project_id, latency=2)
+    slow = await client.get(show_path(setup, server_id), headers=setup.headers())
+
+    assert (down.status, slow.status) == (503, 504)
+
+
+async def test_expired_keystone_token_never_reaches_the_caller(started):
+    setup, client, listed = started
+    await client.get(show_path(setup, listed[0]["id"]), headers=setup.headers())
+    setup.projects[0].emulator.advance_clock(3601)
+
+    response = await client.get(show_path(setup, listed[1]["id"]), headers=setup.headers())
+
+    assert response.status == 200 and "X-Snapshot-Stale" not in response.headers
