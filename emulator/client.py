@@ -8,7 +8,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .processes import stop_process
+from .processes import start_logged, stop_process
 
 
 class ControlError(RuntimeError):
@@ -121,10 +121,9 @@ class EmulatorProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
         port_file = self.workdir / "emulator.url"
         port_file.unlink(missing_ok=True)
-        with open(self.workdir / "emulator.log", "ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "emulator", "--port-file", str(port_file), *self.args],
-                stdout=log, stderr=subprocess.STDOUT)
+        self.process = start_logged(
+            [sys.executable, "-m", "emulator", "--port-file", str(port_file), *self.args],
+            self.workdir / "emulator.log")
         deadline = time.monotonic() + timeout
         while not port_file.exists():
             if self.process.poll() is not None or time.monotonic() > deadline:

@@ -19,7 +19,7 @@ def _caller(request: web.Request) -> ApiToken:
         token = request.app[TOKENS].authenticate(presented.strip())
     if token is None:
         raise web.HTTPUnauthorized(headers=_CHALLENGE,
-                                   text="A valid bearer token is required (Authorization: Bearer …).")
+                                   text="A valid bearer token is required: Authorization: Bearer <token>.")
     return token
 
 

@@ -1,0 +1,45 @@
+"""Settings come from the environment, validated with messages an operator understands."""
+import pytest
+
+from app.settings import Settings, SettingsError
+
+
+@pytest.fixture
+def environ(tmp_path):
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text("clouds: {}\n")
+    return {"REDIS_URL": "redis://127.0.0.1:7000/0", "OS_CLIENT_CONFIG_FILE": str(clouds)}
+
+
+def test_defaults(environ):
+    settings = Settings.from_env(environ)
+
+    assert (settings.port, settings.poll_interval, settings.snapshot_max_age) == (8080, 30.0, 300.0)
+    assert settings.listen_host == "127.0.0.1" and settings.tokens_file is None
+
+
+def test_overrides_are_typed(environ):
+    settings = Settings.from_env({**environ, "PORT": "9000", "POLL_INTERVAL": "2.5",
+                                  "LOG_LEVEL": "debug", "OPENSTACK_THREADS": "16"})
+
+    assert (settings.port, settings.poll_interval, settings.log_level) == (9000, 2.5, "DEBUG")
+    assert settings.openstack_threads == 16
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"REDIS_URL": ""}, "REDIS_URL is required"),
+    ({"REDIS_URL": "localhost:6379"}, "REDIS_URL must start with"),
+    ({"OS_CLIENT_CONFIG_FILE": "/nope/clouds.yaml"}, "no such file"),
+    ({"PORT": "eighty"}, "PORT='eighty' is not a whole number"),
+    ({"PORT": "70000"}, "out of range"),
+    ({"POLL_INTERVAL": "-1"}, "must be a positive number"),
+    ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ({"POLL_LEASE": "5", "OPENSTACK_TIMEOUT": "10"}, "POLL_LEASE must be longer"),
+])
+def test_bad_values_are_refused_with_the_variable_named(environ, change, message):
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({**environ, **change})
+
+
+def test_the_redis_url_is_kept_out_of_repr(environ):
+    assert "7000" not in repr(Settings.from_env(environ))
