@@ -20,7 +20,8 @@ def main() -> None:
     configure_logging(settings.log_level)
     logger.info("serving on %s:%s", settings.listen_host, settings.port)
     web.run_app(create_app(settings), host=settings.listen_host, port=settings.port,
-                access_log=None, print=None, shutdown_timeout=10)
+                access_log=None, print=None,
+                shutdown_timeout=settings.shutdown_timeout)
 
 
 if __name__ == "__main__":

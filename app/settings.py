@@ -27,6 +27,7 @@ class Settings:
     changes_since_overlap: float = 2.0
     openstack_timeout: float = 30.0
     openstack_threads: int = 8
+    shutdown_timeout: float = 10.0
     log_level: str = "INFO"
 
     @classmethod
@@ -48,6 +49,7 @@ class Settings:
             changes_since_overlap=reader.seconds("CHANGES_SINCE_OVERLAP", 2.0, allow_zero=True),
             openstack_timeout=reader.seconds("OPENSTACK_TIMEOUT", 30.0),
             openstack_threads=reader.integer("OPENSTACK_THREADS", 8, minimum=1, maximum=256),
+            shutdown_timeout=reader.seconds("SHUTDOWN_TIMEOUT", 10.0),
             log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         )
         if not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):

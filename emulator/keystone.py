@@ -73,6 +73,7 @@ async def issue_token(request: web.Request) -> web.Response:
         raise ApiError(400, "Expecting to find auth.identity.methods in request body.") from None
     user, project, extra = _authenticate(cloud, identity, methods, body["auth"].get("scope"))
     token = cloud.issue_token(user, project, methods)
+    request["project_id"] = project.id  # attributes the call in the request log
     document = _token_document(request, cloud, token, user, project, extra)
     return web.json_response(document, status=201, headers={"X-Subject-Token": token.id})
 

@@ -23,7 +23,7 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
                         PollSchedule(redis))
         logger.info("polling %d projects every %.0f s", len(gateway.directory.project_ids),
                     settings.poll_interval)
-        await poller.run(stop)
+        await poller.run(stop, drain_timeout=settings.shutdown_timeout)
     finally:
         gateway.close()
         await redis.aclose()

@@ -44,6 +44,8 @@ class CloudDirectory:
         config = OpenStackConfig(config_files=[str(self._file)], load_envvars=False)
         clouds: dict[str, str] = {}
         for name in config.get_cloud_names():
+            if name == "defaults" and not config.cloud_config["clouds"][name].get("auth"):
+                continue  # the SDK's stand-in when the file names no cloud at all
             project_id = _project_of(name, config.cloud_config["clouds"][name])
             if project_id is None:
                 logger.warning("clouds.yaml entry %r names no project id; it is ignored", name)

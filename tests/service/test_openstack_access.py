@@ -1,0 +1,83 @@
+"""How the service reaches OpenStack: credentials from clouds.yaml, one session per project."""
+import yaml
+
+from app import redis_layout as keys
+from app.openstack.clouds import CloudDirectory
+from app.settings import Settings
+from tests.service.polling import eventually
+from tests.service_helpers import service_environ, write_service_files
+
+
+async def test_application_credential_entry_named_after_its_project(service, api_client, tmp_path):
+    setup = service(servers=2)
+    project = setup.projects[0]
+    setup.settings.clouds_file.write_text(yaml.safe_dump({"clouds": {
+        project.id: project.access["cloud_application_credential"]}}))
+    client = await api_client(setup.settings)
+
+    response = await client.get(f"/cloud/servers?project_id={project.id}", headers=setup.headers())
+
+    assert response.status == 200 and len(await response.json()) == 2
+
+
+def test_entries_without_a_project_id_are_skipped(tmp_path):
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(yaml.safe_dump({"clouds": {"nameless": {"auth": {
+        "auth_url": "http://127.0.0.1:1/v3", "application_credential_id": "x",
+        "application_credential_secret": "y"}, "auth_type": "v3applicationcredential"}}}))
+
+    assert CloudDirectory(clouds, api_timeout=5).project_ids == []
+
+
+async def test_one_keystone_authentication_serves_many_requests(service, api_client):
+    setup = service(servers=2)
+    client = await api_client(setup.settings)
+    emulator = setup.projects[0].emulator
+    after = emulator.last_request_seq()
+    servers = await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                      headers=setup.headers())).json()
+
+    for _ in range(3):
+        for server in servers:
+            response = await client.get(f"/cloud/servers/{server['id']}?project_id={setup.project_id}",
+                                        headers=setup.headers())
+            assert response.status == 200
+
+    calls = emulator.requests(project_id=setup.project_id, after=after)
+    assert [c["path"] for c in calls].count("/v3/auth/tokens") == 1
+    assert [c["path"] for c in calls].count(f"/compute/v2.1/servers/{servers[0]['id']}") == 3
+
+
+async def test_the_poller_reads_every_page_and_never_lists_other_tenants(
+        start_emulator, project_factory, redis_server, redis, workers_running, api_client, tmp_path):
+    small_pages = start_emulator("--max-limit", "5")
+    project = project_factory(servers=12, quota_instances=20, client=small_pages)
+    clouds_file, tokens_file, tokens = write_service_files(tmp_path, [project])
+    settings = Settings.from_env(service_environ(redis_server.url, clouds_file, tokens_file))
+    client = await api_client(settings)
+    after = small_pages.last_request_seq()
+    async with workers_running(settings):
+        async def listed_twelve():
+            response = await client.get(f"/cloud/servers?project_id={project.id}",
+                                        headers={"Authorization": f"Bearer {tokens['admin']}"})
+            return len(await response.json()) == 12
+
+        await eventually(listed_twelve)
+    queries = [c["query"] for c in small_pages.requests(project_id=project.id, after=after)
+               if c["path"] == "/compute/v2.1/servers/detail"]
+    assert any("marker=" in q for q in queries)
+    assert not any("all_tenants" in q or "project_id" in q for q in queries)
+
+
+async def test_a_slow_project_does_not_hold_up_the_others(service, workers_running, redis):
+    setup = service(projects=2, servers=1, openstack_timeout=8, poll_lease=20)
+    slow, quick = setup.projects
+    slow.emulator.set_faults(slow.id, latency=3)
+    async with workers_running(setup.settings):
+        async def quick_polled_often():
+            return int(await redis.hget(keys.poll_state(quick.id), "cycle") or 0) >= 4
+
+        await eventually(quick_polled_often, timeout=15)
+        slow_cycles = int(await redis.hget(keys.poll_state(slow.id), "cycle") or 0)
+
+    assert slow_cycles <= 1
