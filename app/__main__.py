@@ -1,23 +1,17 @@
 """``python -m app``: serve the Cloud Servers API."""
 import logging
-import sys
 
 from aiohttp import web
 
 from .api.app import create_app
-from .logs import configure_logging
-from .settings import Settings, SettingsError
+from .startup import settings_and_logging
 
 logger = logging.getLogger("app")
 
 
 def main() -> None:
     """Load the settings, configure logging, serve until SIGINT or SIGTERM."""
-    try:
-        settings = Settings.from_env()
-    except SettingsError as error:
-        sys.exit(f"configuration error: {error}")
-    configure_logging(settings.log_level)
+    settings = settings_and_logging()
     logger.info("serving on %s:%s", settings.listen_host, settings.port)
     web.run_app(create_app(settings), host=settings.listen_host, port=settings.port,
                 access_log=None, print=None,

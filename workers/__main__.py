@@ -2,11 +2,10 @@
 import asyncio
 import logging
 import signal
-import sys
 
-from app.logs import configure_logging
 from app.schedule import PollSchedule
-from app.settings import Settings, SettingsError
+from app.settings import Settings
+from app.startup import settings_and_logging
 from app.wiring import build_refresher, open_gateway, open_redis
 
 from .poller import Poller
@@ -40,12 +39,7 @@ async def _serve(settings: Settings) -> None:
 
 def main() -> None:
     """Load the settings, configure logging, run until SIGINT or SIGTERM."""
-    try:
-        settings = Settings.from_env()
-    except SettingsError as error:
-        sys.exit(f"configuration error: {error}")
-    configure_logging(settings.log_level)
-    asyncio.run(_serve(settings))
+    asyncio.run(_serve(settings_and_logging()))
 
 
 if __name__ == "__main__":
