@@ -115,7 +115,9 @@ class ProjectReader:
         known = {before["id"]: before} if before else {}
         upserts = [server] if server else []
         removals = [] if server or before is None else [before["id"]]
-        await self._events.append(changes_between(project_id, known, upserts, removals))
+        if await self._snapshot.listing(project_id, "servers") is not None:
+            # Before the project's first listing there is no baseline to tell changes from.
+            await self._events.append(changes_between(project_id, known, upserts, removals))
         await self._snapshot.change_servers(project_id, upserts, removals)
 
     async def _snapshot_copy(self, project_id: str, copy: dict[str, Any] | None,

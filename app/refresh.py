@@ -109,8 +109,7 @@ class ProjectRefresher:
                 upserts.append(shapes.server_from_nova(record, flavor_ids))
         if full:  # absent from a complete listing means gone; partial records are kept as known
             removals += [server_id for server_id in before if server_id not in seen]
-        first_fetch = state.watermark is None and state.cycle == 0 and not before
-        if not first_fetch:  # the first fetch is the baseline, not a burst of "created" events
+        if state.cycle > 0:  # the first fetch is the baseline, not a burst of "created" events
             await self._events.append(changes_between(project_id, before, upserts, removals))
         kept = {r.get("id") for r in records if shapes.is_partial(r)}
         await self._snapshot.change_servers(

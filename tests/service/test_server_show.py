@@ -113,3 +113,23 @@ async def test_expired_keystone_token_never_reaches_the_caller(started):
     response = await client.get(show_path(setup, listed[1]["id"]), headers=setup.headers())
 
     assert response.status == 200 and "X-Snapshot-Stale" not in response.headers
+
+
+async def test_showing_a_server_before_any_listing_emits_no_events(service, api_client, redis,
+                                                                  workers_running):
+    from app import redis_layout as keys
+    from tests.service.polling import eventually
+
+    setup = service(servers=3)
+    client = await api_client(setup.settings)
+    server_id = next(setup.projects[0].conn.compute.servers()).id
+
+    shown = await client.get(show_path(setup, server_id), headers=setup.headers())
+    async with workers_running(setup.settings):
+        async def polled_twice():
+            return int(await redis.hget(keys.poll_state(setup.project_id), "cycle") or 0) >= 2
+
+        await eventually(polled_twice)
+
+    assert shown.status == 200
+    assert await EventStream(redis).read(setup.project_id) == []
