@@ -23,6 +23,13 @@ class InvalidRequest(ServiceError):
         self.errors = errors or {}
 
 
+class UnprocessableRequest(InvalidRequest):
+    """The request is well-formed but cannot be carried out as asked (422)."""
+
+    title = "Unprocessable request"
+    slug = "unprocessable-request"
+
+
 class UnknownProject(ServiceError):
     """No OpenStack credentials are configured for the project (404)."""
 

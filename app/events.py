@@ -16,8 +16,11 @@ from redis.asyncio import Redis
 from . import redis_layout as keys
 
 _EVENT_NAMESPACE = uuid.UUID("0d7c1bd4-3f55-4c43-9a52-8c6d0bb3a0f1")
-CREATED, STATUS_CHANGED, TASK_STATE_CHANGED, DELETED = (
-    "server.created", "server.status_changed", "server.task_state_changed", "server.deleted")
+CREATED, STATUS_CHANGED, TASK_STATE_CHANGED, DELETED, JOB_FAILED = (
+    "server.created", "server.status_changed", "server.task_state_changed", "server.deleted",
+    "job.failed")
+# A server is created once and deleted once, whoever notices (a job or a poll): same event id.
+CREATED_FINGERPRINT, DELETED_FINGERPRINT = "created", "gone"
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,8 @@ def changes_between(project_id: str, before: Mapping[str, dict[str, Any]],
         old = before.get(server["id"])
         stamp = f"{server['status']}|{server['task_state']}|{server['updated']}"
         if old is None:
-            events.append(ServerEvent(project_id, CREATED, server["id"], stamp, {"server": server}))
+            events.append(ServerEvent(project_id, CREATED, server["id"], CREATED_FINGERPRINT,
+                                      {"server": server}))
         elif old["status"] != server["status"]:
             events.append(ServerEvent(project_id, STATUS_CHANGED, server["id"], stamp, {
                 "from": old["status"], "to": server["status"], "server": server}))
@@ -54,7 +58,7 @@ def changes_between(project_id: str, before: Mapping[str, dict[str, Any]],
                 "from": old["task_state"], "to": server["task_state"], "server": server}))
     for server_id in removals:
         if server_id in before:
-            events.append(ServerEvent(project_id, DELETED, server_id, "gone", {
+            events.append(ServerEvent(project_id, DELETED, server_id, DELETED_FINGERPRINT, {
                 "server": before[server_id]}))
     return events
 

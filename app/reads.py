@@ -7,9 +7,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import NotFound, OpenStackUnavailable, ServiceError
-from .events import EventStream, changes_between
+from .events import EventStream
 from .openstack import shapes
 from .openstack.gateway import OpenStackGateway
+from .recording import ServerRecorder
 from .refresh import ProjectRefresher
 from .schedule import PollSchedule
 from .snapshot import Listing, SnapshotStore
@@ -52,7 +53,7 @@ class ProjectReader:
         self._snapshot = snapshot
         self._refresher = refresher
         self._gateway = gateway
-        self._events = events
+        self._recorder = ServerRecorder(snapshot, events)
         self._schedule = schedule
         self._max_age = max_age
         self._poll_interval = poll_interval
@@ -80,6 +81,11 @@ class ProjectReader:
             raise OpenStackUnavailable(f"no {kind} could be listed")
         return fresh
 
+    async def refreshed_listing(self, project_id: str, kind: str) -> Listing:
+        """The list of one kind after a live refresh (shared with concurrent callers)."""
+        await self._flights.run(f"{project_id}:{kind}", lambda: self._refresh(project_id, kind))
+        return await self.listing(project_id, kind)
+
     async def _refresh(self, project_id: str, kind: str) -> None:
         now = self._clock()
         if kind == "servers":
@@ -95,7 +101,7 @@ class ProjectReader:
             record = await self._gateway.get_server(project_id, server_id)
         except NotFound:
             if before is not None:
-                await self._write_through(project_id, before, None)
+                await self._recorder.record(project_id, removed=server_id)
             raise NotFound(f"Server {server_id} does not exist in project {project_id}.") from None
         except OpenStackUnavailable as error:
             return await self._snapshot_copy(project_id, before, error)
@@ -106,19 +112,9 @@ class ProjectReader:
         flavors = await self._snapshot.listing(project_id, "flavors")
         flavor_ids = {f["name"]: f["id"] for f in flavors.items()} if flavors else {}
         server = shapes.server_from_nova(record, flavor_ids)
-        await self._write_through(project_id, before, server)
+        await self._recorder.record(project_id, server)
         stored = await self._snapshot.server(project_id, server_id)
         return ServerView(stored or server, stale=False, age=None)
-
-    async def _write_through(self, project_id: str, before: dict[str, Any] | None,
-                             server: dict[str, Any] | None) -> None:
-        known = {before["id"]: before} if before else {}
-        upserts = [server] if server else []
-        removals = [] if server or before is None else [before["id"]]
-        if await self._snapshot.listing(project_id, "servers") is not None:
-            # Before the project's first listing there is no baseline to tell changes from.
-            await self._events.append(changes_between(project_id, known, upserts, removals))
-        await self._snapshot.change_servers(project_id, upserts, removals)
 
     async def _snapshot_copy(self, project_id: str, copy: dict[str, Any] | None,
                              error: OpenStackUnavailable) -> ServerView:

@@ -11,6 +11,11 @@ poll schedule is shared by all projects and tagged ``{schedule}``.
 | ``cs:{p}:list:<kind>`` | hash | ``body`` (encoded JSON array), ``etag``, ``taken_at``, ``stale`` | none |
 | ``cs:{p}:poll`` | hash | ``watermark``, ``cycle``, ``failures``, ``last_error``, ``resources_due`` | none |
 | ``cs:{p}:events`` | stream | observed changes: ``id``, ``type``, ``data`` (JSON) | capped by length |
+| ``cs:{p}:job:<id>`` | hash | a job: kind, status, server id, attempts, error, request, times | retention |
+| ``cs:{p}:jobs`` | stream + group ``runners`` | the project's queued job ids | trimmed as acked |
+| ``cs:{p}:idem:<sha256>`` | hash | an ``Idempotency-Key``: body fingerprint, job id, first answer | 24 h |
+| ``cs:{p}:deleting:<server>`` | string | the delete job of a server being deleted | retention |
+| ``cs:{jobs}:ready`` | sorted set | projects that may have queued jobs (a hint; workers also sweep) | none |
 | ``cs:{schedule}:due`` | sorted set | project id, scored by when it is next due (or its lease ends) | none |
 | ``cs:{schedule}:owner`` | hash | project id -> the claim token of the worker polling it | none |
 
@@ -23,6 +28,9 @@ EVENTS_MAX_LENGTH = 10_000
 
 SCHEDULE_DUE = f"{PREFIX}:{{schedule}}:due"
 SCHEDULE_OWNER = f"{PREFIX}:{{schedule}}:owner"
+JOBS_READY = f"{PREFIX}:{{jobs}}:ready"
+JOB_GROUP = "runners"
+IDEMPOTENCY_TTL = 24 * 3600
 
 
 def _project_key(project_id: str, suffix: str) -> str:
@@ -54,3 +62,23 @@ def poll_state(project_id: str) -> str:
 def events(project_id: str) -> str:
     """Stream: the project's observed changes."""
     return _project_key(project_id, "events")
+
+
+def job(project_id: str, job_id: str) -> str:
+    """Hash: one job's record."""
+    return _project_key(project_id, f"job:{job_id}")
+
+
+def job_queue(project_id: str) -> str:
+    """Stream: the project's queued job ids, read by the ``runners`` group."""
+    return _project_key(project_id, "jobs")
+
+
+def idempotency(project_id: str, key_digest: str) -> str:
+    """Hash: what an Idempotency-Key was first used for."""
+    return _project_key(project_id, f"idem:{key_digest}")
+
+
+def deleting(project_id: str, server_id: str) -> str:
+    """String: the id of the job deleting a server."""
+    return _project_key(project_id, f"deleting:{server_id}")

@@ -1,9 +1,11 @@
 """The API's shapes, defined once: they validate requests, dump answers and feed OpenAPI."""
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from .projects import normalize_project_id
+
+RESERVED_METADATA_KEY = "cloud-servers-job"  # the job tag (app.openstack.gateway.JOB_TAG)
 
 
 class ProjectId(fields.String):
@@ -138,3 +140,58 @@ RESOURCE_SCHEMAS: dict[str, type[Schema]] = {
     "servers": ServerSchema, "flavors": FlavorSchema, "images": ImageSchema,
     "networks": NetworkSchema, "keypairs": KeypairSchema,
 }
+
+
+class CreateServerSchema(Schema):
+    """The body of ``POST /cloud/servers``."""
+
+    project_id = ProjectId(required=True, metadata={"description": "Keystone project id"})
+    name = fields.String(required=True, validate=validate.Length(1, 255))
+    flavor_id = fields.String(required=True, validate=validate.Length(1, 255),
+                              metadata={"description": "a flavor's id or name"})
+    image_id = fields.String(required=True, validate=validate.Length(1, 64))
+    network_ids = fields.List(fields.String(validate=validate.Length(1, 64)), required=True,
+                              validate=validate.Length(1, 16))
+    key_name = fields.String(validate=validate.Length(1, 255), load_default=None, allow_none=True)
+    metadata = fields.Dict(keys=fields.String(validate=validate.Length(1, 255)),
+                           values=fields.String(validate=validate.Length(0, 255)),
+                           validate=validate.Length(max=100), load_default=dict)
+    availability_zone = fields.String(validate=validate.Length(1, 255), load_default=None,
+                                      allow_none=True)
+
+    @validates("metadata")
+    def _no_reserved_keys(self, value: dict, **kwargs: Any) -> None:
+        if RESERVED_METADATA_KEY in value:
+            raise ValidationError(f"The key {RESERVED_METADATA_KEY!r} is reserved for this service.")
+
+
+class JobReferenceSchema(Schema):
+    """Where to follow a job."""
+
+    id = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("queued", "running", "succeeded",
+                                                                   "failed")))
+    href = fields.String(required=True)
+
+
+class CreateAnswerSchema(Schema):
+    """The 202 answer to a create."""
+
+    id = fields.String(allow_none=True, required=True,
+                       metadata={"description": "the server's id; null until Nova has given it"})
+    status = fields.String(required=True, metadata={"description": "BUILD (ERROR if the job failed)"})
+    job = fields.Nested(JobReferenceSchema, required=True)
+
+
+class JobSchema(Schema):
+    """A create or delete job."""
+
+    id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(("create", "delete")))
+    status = fields.String(required=True, validate=validate.OneOf(("queued", "running", "succeeded",
+                                                                   "failed")))
+    server_id = fields.String(allow_none=True, required=True)
+    attempts = fields.Integer(required=True)
+    error = fields.String(allow_none=True, required=True)
+    created_at = fields.String(required=True, metadata={"format": "date-time"})
+    updated_at = fields.String(required=True, metadata={"format": "date-time"})

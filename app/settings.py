@@ -28,6 +28,14 @@ class Settings:
     openstack_timeout: float = 30.0
     openstack_threads: int = 8
     shutdown_timeout: float = 10.0
+    create_wait: float = 5.0
+    job_max_attempts: int = 5
+    job_retention: float = 7 * 24 * 3600.0
+    job_visibility_timeout: float = 60.0
+    job_concurrency: int = 16
+    job_backoff_max: float = 60.0
+    build_timeout: float = 1800.0
+    build_poll_interval: float = 3.0
     log_level: str = "INFO"
 
     @classmethod
@@ -50,6 +58,14 @@ class Settings:
             openstack_timeout=reader.seconds("OPENSTACK_TIMEOUT", 30.0),
             openstack_threads=reader.integer("OPENSTACK_THREADS", 8, minimum=1, maximum=256),
             shutdown_timeout=reader.seconds("SHUTDOWN_TIMEOUT", 10.0),
+            create_wait=reader.seconds("CREATE_WAIT", 5.0, allow_zero=True),
+            job_max_attempts=reader.integer("JOB_MAX_ATTEMPTS", 5, minimum=1, maximum=100),
+            job_retention=reader.seconds("JOB_RETENTION", 7 * 24 * 3600.0),
+            job_visibility_timeout=reader.seconds("JOB_VISIBILITY_TIMEOUT", 60.0),
+            job_concurrency=reader.integer("JOB_CONCURRENCY", 16, minimum=1, maximum=1000),
+            job_backoff_max=reader.seconds("JOB_BACKOFF_MAX", 60.0),
+            build_timeout=reader.seconds("BUILD_TIMEOUT", 1800.0),
+            build_poll_interval=reader.seconds("BUILD_POLL_INTERVAL", 3.0),
             log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         )
         if not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
@@ -57,6 +73,8 @@ class Settings:
         if settings.poll_lease <= settings.openstack_timeout:
             raise SettingsError("POLL_LEASE must be longer than OPENSTACK_TIMEOUT, or a slow poll "
                                 "would outlive its lease and another worker would poll too")
+        if settings.job_visibility_timeout <= settings.openstack_timeout:
+            raise SettingsError("JOB_VISIBILITY_TIMEOUT must be longer than OPENSTACK_TIMEOUT")
         return settings
 
 

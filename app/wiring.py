@@ -2,6 +2,8 @@
 from redis.asyncio import Redis
 
 from .events import EventStream
+from .job_execution import JobExecutor, RetryPolicy
+from .jobs import JobStore
 from .openstack.clouds import CloudDirectory
 from .openstack.gateway import OpenStackGateway
 from .refresh import ProjectRefresher, RefreshPolicy
@@ -28,3 +30,12 @@ def build_refresher(settings: Settings, redis: Redis, gateway: OpenStackGateway)
                            resources_interval=settings.resources_interval,
                            overlap=settings.changes_since_overlap)
     return ProjectRefresher(redis, gateway, SnapshotStore(redis), EventStream(redis), policy)
+
+
+def build_executor(settings: Settings, redis: Redis, gateway: OpenStackGateway) -> JobExecutor:
+    """The job executor with its stores and retry policy."""
+    policy = RetryPolicy(max_attempts=settings.job_max_attempts, backoff_max=settings.job_backoff_max,
+                         build_timeout=settings.build_timeout,
+                         poll_interval=settings.build_poll_interval)
+    return JobExecutor(redis, gateway, SnapshotStore(redis), JobStore(redis, settings.job_retention),
+                       EventStream(redis), policy)

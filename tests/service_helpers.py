@@ -55,6 +55,7 @@ def service_environ(redis_url: str, clouds_file: Path, tokens_file: Path,
     environ = {"REDIS_URL": redis_url, "OS_CLIENT_CONFIG_FILE": str(clouds_file),
                "API_TOKENS_FILE": str(tokens_file), "POLL_INTERVAL": "0.3",
                "RESOURCES_INTERVAL": "3600", "OPENSTACK_TIMEOUT": "5", "POLL_LEASE": "10",
-               "OPENSTACK_THREADS": "4", "SHUTDOWN_TIMEOUT": "1"}
+               "OPENSTACK_THREADS": "4", "SHUTDOWN_TIMEOUT": "1", "BUILD_POLL_INTERVAL": "0.2",
+               "JOB_VISIBILITY_TIMEOUT": "10", "JOB_BACKOFF_MAX": "1"}
     environ.update({key.upper(): str(value) for key, value in overrides.items()})
     return environ

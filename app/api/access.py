@@ -12,7 +12,8 @@ from .keys import DIRECTORY, TOKENS
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cloud-servers"'}
 
 
-def _caller(request: web.Request) -> ApiToken:
+def caller_of(request: web.Request) -> ApiToken:
+    """The token the request carries; 401 without a valid one."""
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     token = None
     if scheme.lower() == "bearer" and presented.strip():
@@ -29,12 +30,16 @@ def authorized_query(request: web.Request, schema: Schema) -> dict[str, Any]:
     401 without a valid token, 400 for bad parameters, 403 for a project outside the token's
     scope, 404 for a project with no OpenStack credentials configured.
     """
-    caller = _caller(request)
+    caller = caller_of(request)
     query = schema.load(dict(request.query))
-    project_id = query["project_id"]
+    check_project(request, caller, query["project_id"])
+    return query
+
+
+def check_project(request: web.Request, caller: ApiToken, project_id: str) -> None:
+    """403 for a project outside the caller's scope, 404 for one without credentials."""
     if not caller.allows(project_id):
         raise web.HTTPForbidden(text=f"The token '{caller.name}' may not use project {project_id}.")
     if not request.app[DIRECTORY].knows(project_id):
         raise UnknownProject(f"No OpenStack credentials are configured for project {project_id}.")
     project_id_var.set(project_id)
-    return query

@@ -6,14 +6,28 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from ..events import EventStream
+from ..jobs import JobQueue, JobStore
 from ..reads import ProjectReader
+from ..recording import ServerRecorder
 from ..schedule import PollSchedule
 from ..settings import Settings
 from ..snapshot import SnapshotStore
 from ..tokens import TokenRegistry
 from ..wiring import build_refresher, open_gateway, open_redis
-from . import ops, servers
-from .keys import DIRECTORY, HTTP_METRICS, METRICS_REGISTRY, OPENAPI, READER, REDIS, SETTINGS, TOKENS
+from ..writes import ServerWriter
+from . import ops, servers, writes
+from .keys import (
+    DIRECTORY,
+    HTTP_METRICS,
+    JOB_STORE,
+    METRICS_REGISTRY,
+    OPENAPI,
+    READER,
+    REDIS,
+    SETTINGS,
+    TOKENS,
+    WRITER,
+)
 from .metrics import HttpMetrics
 from .openapi import build_openapi
 from .problems import Handler, problem_middleware, request_id_middleware
@@ -51,11 +65,16 @@ async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _openstack_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, redis = app[SETTINGS], app[REDIS]
     gateway = open_gateway(settings)
+    snapshot = SnapshotStore(redis)
     app[DIRECTORY] = gateway.directory
     app[READER] = ProjectReader(
-        SnapshotStore(redis), build_refresher(settings, redis, gateway), gateway,
+        snapshot, build_refresher(settings, redis, gateway), gateway,
         EventStream(redis), PollSchedule(redis), max_age=settings.snapshot_max_age,
         poll_interval=settings.poll_interval)
+    app[JOB_STORE] = JobStore(redis, settings.job_retention)
+    recorder = ServerRecorder(snapshot, EventStream(redis))
+    app[WRITER] = ServerWriter(redis, app[READER], snapshot, recorder, app[JOB_STORE], JobQueue(redis),
+                               create_wait=settings.create_wait, retention=settings.job_retention)
     yield
     gateway.close()
 
@@ -82,7 +101,10 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", ops.metrics)
     app.router.add_get("/cloud/openapi.json", ops.openapi)
     app.router.add_get("/cloud/servers", servers.list_servers)
+    app.router.add_post("/cloud/servers", writes.create_server)
     app.router.add_get("/cloud/servers/{server_id}", servers.show_server)
+    app.router.add_delete("/cloud/servers/{server_id}", writes.delete_server)
+    app.router.add_get("/cloud/jobs/{job_id}", writes.show_job)
     for path, kind in RESOURCE_PATHS.items():
         app.router.add_get(f"/cloud/{path}", resource_list_handler(kind))
     return app

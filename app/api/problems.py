@@ -15,13 +15,14 @@ from ..errors import (
     OpenStackUnavailable,
     ServiceError,
     UnknownProject,
+    UnprocessableRequest,
 )
 from ..logs import request_id_var
 
 logger = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PROBLEM_TYPE = "application/problem+json"
-_STATUS_OF = ((InvalidRequest, 400), (UnknownProject, 404), (NotFound, 404),
+_STATUS_OF = ((UnprocessableRequest, 422), (InvalidRequest, 400), (UnknownProject, 404), (NotFound, 404),
               (OpenStackTimeout, 504), (OpenStackUnavailable, 503), (OpenStackRejected, 503))
 
 
@@ -50,7 +51,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return await handler(request)
     except ValidationError as error:
         return problem(request, 400, "Invalid request", "The request has invalid parameters.",
-                       errors=_flatten(error.normalized_messages()), kind="invalid-request")
+                       errors=flatten_messages(error.normalized_messages()), kind="invalid-request")
     except ServiceError as error:
         status = next(code for kind, code in _STATUS_OF if isinstance(error, kind))
         headers = {}
@@ -70,11 +71,12 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
                        "The server failed to answer; the request id identifies it in the logs.")
 
 
-def _flatten(messages: dict) -> dict[str, list[str]]:
+def flatten_messages(messages: dict) -> dict[str, list[str]]:
+    """marshmallow's nested messages as ``{"field.inner": [messages]}``."""
     flat: dict[str, list[str]] = {}
     for field, value in messages.items():
         if isinstance(value, dict):
-            for inner, inner_value in _flatten(value).items():
+            for inner, inner_value in flatten_messages(value).items():
                 flat[f"{field}.{inner}"] = inner_value
         else:
             flat[str(field)] = [str(v) for v in (value if isinstance(value, list) else [value])]

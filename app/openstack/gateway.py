@@ -16,6 +16,7 @@ from openstack import exceptions as sdk_errors
 from openstack.connection import Connection
 
 from ..errors import NotFound, OpenStackRejected, OpenStackTimeout, OpenStackUnavailable
+from ..schemas import RESERVED_METADATA_KEY
 from . import shapes
 from .clouds import CloudDirectory
 
@@ -25,6 +26,8 @@ Result = TypeVar("Result")
 # 2.69: servers in a cell that is down come back as partial records instead of vanishing.
 # Its server bodies embed the flavor (2.47) instead of linking it by id.
 COMPUTE_MICROVERSION = "2.69"
+# The Nova metadata key a create job tags its server with, so a retried job finds it.
+JOB_TAG = RESERVED_METADATA_KEY
 
 
 class OpenStackGateway:
@@ -40,9 +43,11 @@ class OpenStackGateway:
         connection = self.directory.connection(project_id)
         loop = asyncio.get_running_loop()
         try:
+            # One second beyond the HTTP timeout: a create that times out has then surely ended,
+            # so a retry that looks for its server does not race it.
             return await asyncio.wait_for(loop.run_in_executor(self._pool, action, connection),
-                                          self._timeout)
-        except TimeoutError:
+                                          self._timeout + 1)
+        except (TimeoutError, keystone_errors.ConnectTimeout):  # keystoneauth's covers read timeouts
             raise OpenStackTimeout(f"OpenStack did not answer {what} within {self._timeout:g} s") from None
         except sdk_errors.HttpException as error:
             raise _http_error(error.status_code, error.response, what) from None
@@ -66,6 +71,40 @@ class OpenStackGateway:
             return response.json()["server"]
 
         return await self._call(project_id, fetch, f"showing server {server_id}")
+
+    async def create_server(self, project_id: str, server: dict[str, Any]) -> str:
+        """Ask Nova to boot a server; its id. Nova's refusals raise ``OpenStackRejected``."""
+        def create(connection: Connection) -> str:
+            response = connection.compute.post("/servers", json={"server": server},
+                                               microversion=COMPUTE_MICROVERSION, raise_exc=False)
+            _raise_for_status(response, "creating a server")
+            return response.json()["server"]["id"]
+
+        return await self._call(project_id, create, "creating a server")
+
+    async def delete_server(self, project_id: str, server_id: str) -> None:
+        """Ask Nova to delete a server (it goes away asynchronously); ``NotFound`` if it is gone."""
+        def delete(connection: Connection) -> None:
+            response = connection.compute.delete(f"/servers/{server_id}",
+                                                 microversion=COMPUTE_MICROVERSION, raise_exc=False)
+            _raise_for_status(response, f"deleting server {server_id}")
+
+        await self._call(project_id, delete, f"deleting server {server_id}")
+
+    async def find_tagged_server(self, project_id: str, job_id: str, since: str) -> dict | None:
+        """The server a job created, if any: changed since ``since`` and tagged with the job.
+
+        Raises ``OpenStackUnavailable`` when a record in the window is partial (its cell is down),
+        since the job's server might be that one.
+        """
+        records = await self.list_servers(project_id, changes_since=since)
+        for record in records:
+            if (record.get("metadata") or {}).get(JOB_TAG) == job_id:
+                return record
+        if any(shapes.is_partial(r) for r in records):
+            raise OpenStackUnavailable("Nova cannot show every server now (a cell is down); "
+                                       "the job's server may be among them")
+        return None
 
     async def list_resources(self, project_id: str, kind: str) -> list[dict[str, Any]]:
         """Flavors, images, networks or keypairs, in the API's shapes."""

@@ -1,0 +1,198 @@
+"""Carrying out create and delete jobs against Nova, retrying what may succeed later.
+
+A create tags its server with the job's id in Nova's metadata and records the server id as soon
+as Nova gives it. Any attempt after the first looks for a server with its tag before creating,
+so a job whose earlier attempt got an ambiguous failure (a 503 for a create Nova carried out, a
+timeout, a dropped connection, a worker killed at the wrong moment) never creates twice.
+"""
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from . import redis_layout as keys
+from .errors import NotFound, OpenStackRejected, OpenStackUnavailable
+from .events import JOB_FAILED, EventStream, ServerEvent
+from .jobs import SUCCEEDED, Job, JobStore, iso
+from .openstack import shapes
+from .openstack.gateway import OpenStackGateway
+from .recording import ServerRecorder
+from .snapshot import SnapshotStore
+from .writes import nova_boot_request
+
+logger = logging.getLogger(__name__)
+THROTTLED = (413, 429)
+TAG_WINDOW = 120.0  # how far before the job the tag search reaches (clock skew with Nova)
+
+
+class JobFailure(Exception):
+    """The job cannot succeed; the message says why, for the caller."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a job is retried."""
+
+    max_attempts: int = 5
+    backoff_max: float = 60.0
+    build_timeout: float = 1800.0
+    poll_interval: float = 3.0
+
+    def delay(self, attempt: int, retry_after: float | None, jitter: float) -> float:
+        """Seconds before the next attempt: Nova's Retry-After, else 1, 2, 4… s with jitter."""
+        if retry_after is not None:
+            return min(self.backoff_max, retry_after)
+        return min(self.backoff_max, 2 ** (attempt - 1)) * jitter
+
+
+class JobExecutor:
+    """Runs one job to its end: succeeded, or failed with a reason."""
+
+    def __init__(self, redis: Redis, gateway: OpenStackGateway, snapshot: SnapshotStore,
+                 jobs: JobStore, events: EventStream, policy: RetryPolicy,
+                 clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self._redis = redis
+        self._gateway = gateway
+        self._snapshot = snapshot
+        self._jobs = jobs
+        self._events = events
+        self._recorder = ServerRecorder(snapshot, events)
+        self._policy = policy
+        self._clock = clock
+        self._sleep = sleep
+        self._random = random.Random()
+
+    async def run(self, job: Job) -> Job:
+        """Attempt the job until it succeeds, fails for good, or runs out of attempts."""
+        steps = {"create": self._create, "delete": self._delete}[job.kind]
+        while True:
+            job = await self._jobs.count_attempt(job)
+            try:
+                return await steps(job)
+            except JobFailure as failure:
+                return await self._fail(job, str(failure))
+            except OpenStackRejected as error:
+                if error.status not in THROTTLED:
+                    return await self._fail(job, error.detail)
+                retry_after = error.retry_after
+                problem: Exception = error
+            except OpenStackUnavailable as error:  # 5xx, timeouts, connection errors
+                retry_after, problem = None, error
+            job = await self._jobs.get(job.project_id, job.id) or job
+            if job.attempts >= self._policy.max_attempts:
+                return await self._fail(job, f"Gave up after {job.attempts} attempts: {problem}")
+            delay = self._policy.delay(job.attempts, retry_after, self._random.uniform(0.8, 1.2))
+            logger.warning("job %s attempt %d failed, retrying in %.1f s: %s",
+                           job.id, job.attempts, delay, problem)
+            job = await self._jobs.update(job, error=str(problem))
+            await self._sleep(delay)
+
+    async def _create(self, job: Job) -> Job:
+        server_id = job.server_id
+        if server_id is None and job.attempts > 1:  # an earlier attempt may have created it
+            found = await self._gateway.find_tagged_server(
+                job.project_id, job.id, iso(job.created_at - TAG_WINDOW))
+            server_id = found["id"] if found else None
+            if found and found.get("status") == "DELETED":
+                raise JobFailure(f"Server {server_id} was created and then deleted.")
+        if server_id is None:
+            server_id = await self._gateway.create_server(job.project_id, nova_boot_request(job))
+            logger.info("job %s: Nova accepted server %s", job.id, server_id)
+        if job.server_id is None:
+            job = await self._jobs.update(job, server_id=server_id)
+            await self._show_building(job)
+        record = await self._follow_build(job)
+        server = await self._write_through(job.project_id, record)
+        if server["status"] == "ERROR":
+            fault = (record.get("fault") or {}).get("message", "no reason given")
+            raise JobFailure(f"Server {server_id} ended in ERROR: {fault}. The ERROR server is "
+                             "left in place; delete it to release its quota.")
+        return await self._jobs.update(job, status=SUCCEEDED, error=None)
+
+    async def _show_building(self, job: Job) -> None:
+        """The new server appears in the list at once, in BUILD, and its creation is an event."""
+        request = job.request
+        now = iso(self._clock())
+        server = {
+            "id": job.server_id, "name": request["name"], "status": "BUILD",
+            "task_state": "scheduling", "power_state": 0, "addresses": {},
+            "flavor": {"id": request["flavor_id"]}, "image": {"id": request["image_id"]},
+            "key_name": request.get("key_name"), "availability_zone": request.get("availability_zone"),
+            "volumes_attached": [], "metadata": nova_boot_request(job)["metadata"],
+            "created": now, "updated": now,
+        }
+        if await self._snapshot.server(job.project_id, job.server_id) is None:  # else a poll saw it
+            await self._recorder.record(job.project_id, server, observed=False,
+                                        extra={"job_id": job.id})
+
+    async def _follow_build(self, job: Job) -> dict[str, Any]:
+        """Nova's record once the build is over (ACTIVE, ERROR, …); transient errors are waited out."""
+        deadline = self._clock() + self._policy.build_timeout
+        while True:
+            try:
+                record = await self._gateway.get_server(job.project_id, job.server_id)
+                if not shapes.is_partial(record) and record.get("status") != "BUILD":
+                    return record
+            except NotFound:
+                raise JobFailure(f"Server {job.server_id} disappeared while it was building.") from None
+            except OpenStackUnavailable as error:
+                logger.warning("job %s: cannot see server %s build yet: %s", job.id, job.server_id, error)
+            if self._clock() > deadline:
+                raise JobFailure(f"Server {job.server_id} was still building after "
+                                 f"{self._policy.build_timeout:.0f} s.")
+            await self._sleep(self._policy.poll_interval)
+
+    async def _write_through(self, project_id: str, record: dict[str, Any]) -> dict[str, Any]:
+        flavors = await self._snapshot.listing(project_id, "flavors")
+        flavor_ids = {f["name"]: f["id"] for f in flavors.items()} if flavors else {}
+        server = shapes.server_from_nova(record, flavor_ids)
+        await self._recorder.record(project_id, server, observed=False)
+        return server
+
+    async def _delete(self, job: Job) -> Job:
+        with contextlib.suppress(NotFound):  # already gone: nothing left to do but confirm
+            await self._gateway.delete_server(job.project_id, job.server_id)
+        await self._wait_until_gone(job)
+        await self._recorder.record(job.project_id, removed=job.server_id, observed=False,
+                                    extra={"job_id": job.id})
+        await self._redis.delete(keys.deleting(job.project_id, job.server_id))
+        return await self._jobs.update(job, status=SUCCEEDED, error=None)
+
+    async def _wait_until_gone(self, job: Job) -> None:
+        deadline = self._clock() + self._policy.build_timeout
+        while True:
+            try:
+                await self._gateway.get_server(job.project_id, job.server_id)
+            except NotFound:
+                return
+            except OpenStackUnavailable as error:
+                logger.warning("job %s: cannot confirm the delete yet: %s", job.id, error)
+            if self._clock() > deadline:
+                raise JobFailure(f"Nova had not removed server {job.server_id} after "
+                                 f"{self._policy.build_timeout:.0f} s.")
+            await self._sleep(self._policy.poll_interval)
+
+    async def _fail(self, job: Job, reason: str) -> Job:
+        job = await self._jobs.update(job, status="failed", error=reason)
+        logger.warning("job %s (%s) failed: %s", job.id, job.kind, reason)
+        if job.kind == "delete":
+            await self._redis.delete(keys.deleting(job.project_id, job.server_id))
+            await self._restore(job)
+        await self._events.append([ServerEvent(job.project_id, JOB_FAILED, job.server_id or "",
+                                               job.id, {"job": job.public()})])
+        return job
+
+    async def _restore(self, job: Job) -> None:
+        """After a failed delete, the snapshot shows the server as Nova has it again."""
+        try:
+            await self._write_through(job.project_id,
+                                      await self._gateway.get_server(job.project_id, job.server_id))
+        except (NotFound, OpenStackUnavailable) as error:
+            logger.info("job %s: server %s not restored in the snapshot: %s", job.id, job.server_id, error)

@@ -1,0 +1,33 @@
+"""Writing one server into the snapshot together with the events its change makes."""
+from dataclasses import replace
+from typing import Any
+
+from .events import EventStream, changes_between
+from .snapshot import SnapshotStore
+
+
+class ServerRecorder:
+    """The one way a single server enters or leaves the snapshot outside a poll."""
+
+    def __init__(self, snapshot: SnapshotStore, events: EventStream) -> None:
+        self._snapshot = snapshot
+        self._events = events
+
+    async def record(self, project_id: str, server: dict[str, Any] | None = None,
+                     removed: str | None = None, *, observed: bool = True,
+                     extra: dict[str, Any] | None = None) -> None:
+        """Store ``server`` (or remove the server ``removed``) and append the resulting events.
+
+        An ``observed`` change (a live read) makes events only once the project has a baseline
+        (its first listing); a change the service made itself (a job) always does. ``extra``
+        is added to each event's data (the job's id, say).
+        """
+        server_id = server["id"] if server else removed
+        before = await self._snapshot.server(project_id, server_id)
+        upserts = [server] if server else []
+        removals = [removed] if removed else []
+        if not observed or await self._snapshot.listing(project_id, "servers") is not None:
+            known = {server_id: before} if before else {}
+            events = changes_between(project_id, known, upserts, removals)
+            await self._events.append([replace(e, data={**e.data, **(extra or {})}) for e in events])
+        await self._snapshot.change_servers(project_id, upserts, removals)

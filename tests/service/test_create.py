@@ -1,0 +1,162 @@
+"""``POST /cloud/servers``: validation, the 202 answer, the job, BUILD -> ACTIVE, idempotency."""
+import io
+
+import pytest
+
+from app import redis_layout as keys
+from app.events import EventStream
+from tests.service.polling import eventually
+from tests.service.writing import create_body, finished_job, nova_servers_named, post_server
+
+
+@pytest.fixture
+async def started(service, api_client):
+    setup = service(servers=1)
+    return setup, await api_client(setup.settings)
+
+
+async def test_create_answers_202_with_the_id_and_the_server_goes_build_to_active(
+        started, workers_running, redis):
+    setup, client = started
+    body = await create_body(client, setup)
+    async with workers_running(setup.settings):
+        response = await post_server(client, setup, body)
+        answer = await response.json()
+        listed = await (await client.get(f"/cloud/servers?project_id={setup.project_id}&name=web-01",
+                                         headers=setup.headers())).json()
+
+        async def active():
+            shown = await client.get(f"/cloud/servers/{answer['id']}?project_id={setup.project_id}",
+                                     headers=setup.headers())
+            return (await shown.json())["status"] == "ACTIVE"
+
+        await eventually(active)
+        job = await finished_job(client, setup, answer["job"]["href"])
+
+    assert response.status == 202 and answer["status"] == "BUILD" and answer["id"]
+    assert response.headers["Location"] == answer["job"]["href"]
+    assert answer["job"]["href"] == f"/cloud/jobs/{answer['job']['id']}?project_id={setup.project_id}"
+    assert [(s["id"], s["status"]) for s in listed] == [(answer["id"], "BUILD")]  # at once
+    assert (job["kind"], job["status"], job["server_id"], job["attempts"]) == (
+        "create", "succeeded", answer["id"], 1)
+    assert set(job) == {"id", "kind", "status", "server_id", "attempts", "error", "created_at",
+                        "updated_at"}
+    [server] = nova_servers_named(setup.projects[0], "web-01")
+    assert server.flavor.original_name == "m1.small" and server.metadata["team"] == "search"
+    assert server.metadata["cloud-servers-job"] == answer["job"]["id"]
+    events = [e["type"] for e in await EventStream(redis).read(setup.project_id)]
+    assert events.count("server.created") == 1 and "server.status_changed" in events
+
+
+async def test_without_a_worker_the_id_is_null_and_the_job_tells_it_later(service, api_client,
+                                                                          workers_running):
+    setup = service(servers=0, create_wait=0.3)
+    client = await api_client(setup.settings)
+    body = await create_body(client, setup)
+
+    answer = await (await post_server(client, setup, body)).json()
+    async with workers_running(setup.settings):
+        job = await finished_job(client, setup, answer["job"]["href"])
+
+    assert answer["id"] is None and answer["job"]["status"] == "queued"
+    assert job["status"] == "succeeded" and job["server_id"]
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"name": ""}, "name"), ({"name": "x" * 256}, "name"), ({"name": 7}, "name"),
+    ({"flavor_id": "m9.huge"}, "flavor_id"), ({"image_id": "no-such-image"}, "image_id"),
+    ({"network_ids": []}, "network_ids"), ({"network_ids": ["no-such-net"]}, "network_ids"),
+    ({"network_ids": "net"}, "network_ids"), ({"key_name": "nope"}, "key_name"),
+    ({"metadata": {"cloud-servers-job": "x"}}, "metadata"), ({"metadata": {"k": 1}}, "metadata.k.value"),
+    ({"colour": "blue"}, "colour"), ({"flavor_id": "m1.tiny", "image_id": "ubuntu"}, "flavor_id"),
+])
+async def test_invalid_requests_are_422_naming_the_field_and_nothing_is_queued(
+        started, redis, change, field):
+    setup, client = started
+    body = await create_body(client, setup, **change)
+    if change.get("image_id") == "ubuntu":
+        images = await (await client.get(f"/cloud/images?project_id={setup.project_id}",
+                                         headers=setup.headers())).json()
+        body["image_id"] = next(i["id"] for i in images if i["name"].startswith("ubuntu"))
+
+    response = await post_server(client, setup, body)
+    problem = await response.json(content_type="application/problem+json")
+
+    assert response.status == 422 and field in problem["errors"], problem
+    assert await redis.exists(keys.job_queue(setup.project_id)) == 0
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"name": "x"}, 400),  # no project_id
+    ({"project_id": "not-a-uuid", "name": "x"}, 400),
+])
+async def test_missing_or_malformed_project_id_in_the_body_is_400(started, body, status):
+    setup, client = started
+
+    assert (await post_server(client, setup, body)).status == status
+
+
+async def test_body_problems_415_400_413(started):
+    setup, client = started
+    url, headers = "/cloud/servers", setup.headers()
+
+    wrong_type = await client.post(url, data="{}", headers={**headers, "Content-Type": "text/plain"})
+    malformed = await client.post(url, data="{nope", headers={**headers, "Content-Type": "application/json"})
+    not_object = await client.post(url, json=[1, 2], headers=headers)
+    too_big = await client.post(url, data=io.BytesIO(b"x" * (1024 * 1024 + 1)),
+                                headers={**headers, "Content-Type": "application/json"})
+    anonymous = await client.post(url, json={})
+
+    assert [r.status for r in (wrong_type, malformed, not_object, too_big, anonymous)] == [
+        415, 400, 400, 413, 401]
+
+
+async def test_out_of_scope_project_is_403(service, api_client):
+    setup = service(projects=2, servers=0)
+    client = await api_client(setup.settings)
+    body = await create_body(client, setup, project_index=1)
+
+    response = await client.post("/cloud/servers", json=body, headers=setup.headers("p0"))
+
+    assert response.status == 403
+
+
+async def test_idempotency_key_replays_the_first_answer_and_creates_once(started, workers_running):
+    setup, client = started
+    body = await create_body(client, setup, name="once")
+    async with workers_running(setup.settings):
+        first = await post_server(client, setup, body, **{"Idempotency-Key": "abc-123"})
+        again = await post_server(client, setup, body, **{"Idempotency-Key": "abc-123"})
+        other = await post_server(client, setup, {**body, "name": "twice"},
+                                  **{"Idempotency-Key": "abc-123"})
+        await finished_job(client, setup, (await first.json())["job"]["href"])
+
+    assert first.status == again.status == 202
+    assert await first.json() == await again.json()
+    assert other.status == 422
+    assert len(nova_servers_named(setup.projects[0], "once")) == 1
+    assert nova_servers_named(setup.projects[0], "twice") == []
+
+
+async def test_the_same_key_in_another_project_is_another_request(service, api_client, workers_running):
+    setup = service(projects=2, servers=0)
+    client = await api_client(setup.settings)
+    bodies = [await create_body(client, setup, project_index=i, name="keyed") for i in (0, 1)]
+    async with workers_running(setup.settings):
+        answers = [await (await post_server(client, setup, b, **{"Idempotency-Key": "k"})).json()
+                   for b in bodies]
+        for answer in answers:
+            await finished_job(client, setup, answer["job"]["href"])
+
+    assert answers[0]["job"]["id"] != answers[1]["job"]["id"]
+    assert all(len(nova_servers_named(p, "keyed")) == 1 for p in setup.projects)
+
+
+async def test_a_recently_made_image_is_found_by_refreshing_the_snapshot(started):
+    setup, client = started
+    body = await create_body(client, setup)  # lists (and snapshots) images now
+    await client.get(f"/cloud/images?project_id={setup.project_id}", headers=setup.headers())
+
+    response = await post_server(client, setup, {**body, "flavor_id": "2"})
+
+    assert response.status == 202  # a flavor named by id works as well as by name

@@ -1,0 +1,108 @@
+"""The job runner: takes queued create and delete jobs, fairly across projects, and runs them.
+
+Each round takes at most one job per project, so one busy project cannot starve the others.
+Jobs run in an aiojobs scheduler with a bound on how many run at once. While a job runs, its
+queue entry is heartbeated; a worker that dies stops heartbeating and another claims the entry
+after the visibility timeout. On SIGTERM the runner stops taking jobs, lets running ones finish
+for a bounded time, and hands back the rest at once.
+"""
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+
+import aiojobs
+
+from app.job_execution import JobExecutor
+from app.jobs import JobQueue, JobStore, QueuedEntry
+from app.logs import project_id_var
+from app.openstack.clouds import CloudDirectory
+from app.settings import Settings
+
+logger = logging.getLogger(__name__)
+IDLE_PAUSE = 0.2
+SWEEP_INTERVAL = 5.0
+
+
+class JobRunner:
+    """Runs the queued jobs of every configured project."""
+
+    def __init__(self, settings: Settings, directory: CloudDirectory, queue: JobQueue,
+                 jobs: JobStore, executor: JobExecutor,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._settings = settings
+        self._directory = directory
+        self._queue = queue
+        self._jobs = jobs
+        self._executor = executor
+        self._clock = clock
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Take and run jobs until ``stop`` is set."""
+        limit = self._settings.job_concurrency
+        scheduler = aiojobs.Scheduler(limit=limit, pending_limit=limit,
+                                      close_timeout=self._settings.shutdown_timeout)
+        swept_at = float("-inf")
+        try:
+            while not stop.is_set():
+                try:
+                    if self._clock() - swept_at > SWEEP_INTERVAL:
+                        await self._queue.flag(self._directory.project_ids)
+                        swept_at = self._clock()
+                    started = await self._round(scheduler, limit)
+                except Exception:
+                    logger.exception("job round failed; retrying")
+                    started = 0
+                if not started:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), IDLE_PAUSE)
+        finally:
+            await scheduler.wait_and_close(self._settings.shutdown_timeout)
+
+    async def _round(self, scheduler: aiojobs.Scheduler, limit: int) -> int:
+        """One job from each project that has one, while there is room."""
+        started = 0
+        for project_id in await self._queue.projects_with_work():
+            if scheduler.active_count >= limit:
+                break
+            entry = await self._queue.take(project_id, self.consumer,
+                                           self._settings.job_visibility_timeout)
+            if entry is None:
+                if await self._queue.idle(project_id):
+                    await self._queue.drop_hint(project_id)
+                continue
+            await scheduler.spawn(self._execute(entry))
+            started += 1
+        return started
+
+    async def _execute(self, entry: QueuedEntry) -> None:
+        project_id_var.set(entry.project_id)
+        heartbeat = asyncio.create_task(self._heartbeat(entry))
+        try:
+            job = await self._jobs.get(entry.project_id, entry.job_id)
+            if job is not None and not job.finished:
+                await self._executor.run(job)
+            await self._queue.ack(entry)
+        except asyncio.CancelledError:
+            await self._queue.hand_back(entry, self._settings.job_visibility_timeout)
+            logger.info("handed back job %s", entry.job_id)
+            raise
+        except Exception:  # a bug, not an OpenStack failure: leave the entry for a retry later
+            logger.exception("job %s crashed; another attempt follows its visibility timeout",
+                             entry.job_id)
+        finally:
+            heartbeat.cancel()
+
+    async def _heartbeat(self, entry: QueuedEntry) -> None:
+        period = self._settings.job_visibility_timeout / 3
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self._queue.heartbeat(entry, self.consumer)
+            except Exception:
+                logger.exception("heartbeat of job %s failed", entry.job_id)
