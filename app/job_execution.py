@@ -77,15 +77,15 @@ class JobExecutor:
             try:
                 return await steps(job)
             except JobFailure as failure:
-                return await self._fail(job, str(failure))
+                return await self._fail(await self._reload(job), str(failure))
             except OpenStackRejected as error:
                 if error.status not in THROTTLED:
-                    return await self._fail(job, error.detail)
+                    return await self._fail(await self._reload(job), error.detail)
                 retry_after = error.retry_after
                 problem: Exception = error
             except OpenStackUnavailable as error:  # 5xx, timeouts, connection errors
                 retry_after, problem = None, error
-            job = await self._jobs.get(job.project_id, job.id) or job
+            job = await self._reload(job)
             if job.attempts >= self._policy.max_attempts:
                 return await self._fail(job, f"Gave up after {job.attempts} attempts: {problem}")
             delay = self._policy.delay(job.attempts, retry_after, self._random.uniform(0.8, 1.2))
@@ -93,6 +93,10 @@ class JobExecutor:
                            job.id, job.attempts, delay, problem)
             job = await self._jobs.update(job, error=str(problem))
             await self._sleep(delay)
+
+    async def _reload(self, job: Job) -> Job:
+        """The job as stored (a step may have recorded its server id meanwhile)."""
+        return await self._jobs.get(job.project_id, job.id) or job
 
     async def _create(self, job: Job) -> Job:
         server_id = job.server_id
@@ -111,7 +115,7 @@ class JobExecutor:
         record = await self._follow_build(job)
         server = await self._write_through(job.project_id, record)
         if server["status"] == "ERROR":
-            fault = (record.get("fault") or {}).get("message", "no reason given")
+            fault = (record.get("fault") or {}).get("message", "no reason given").rstrip(".")
             raise JobFailure(f"Server {server_id} ended in ERROR: {fault}. The ERROR server is "
                              "left in place; delete it to release its quota.")
         return await self._jobs.update(job, status=SUCCEEDED, error=None)

@@ -20,6 +20,7 @@ from . import redis_layout as keys
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 TERMINAL = (SUCCEEDED, FAILED)
+HANDED_BACK_IDLE_MS = 365 * 24 * 3600 * 1000  # idle beyond any visibility timeout
 
 
 def iso(timestamp: float) -> str:
@@ -79,11 +80,26 @@ class JobStore:
                    server_id=server_id, attempts=0, error=None, created_at=now, updated_at=now,
                    request=request)
 
-    def _fields(self, job: Job) -> dict[str, str]:
-        return {"kind": job.kind, "status": job.status, "server_id": job.server_id or "",
-                "attempts": str(job.attempts), "error": job.error or "",
-                "created_at": repr(job.created_at), "updated_at": repr(job.updated_at),
-                "request": json.dumps(job.request)}
+    @staticmethod
+    def _encode(name: str, value: Any) -> str:
+        if name == "request":
+            return json.dumps(value)
+        if isinstance(value, float):
+            return repr(value)
+        return "" if value is None else str(value)
+
+    async def save(self, job: Job) -> None:
+        """Write a new job's whole record."""
+        fields = {name: self._encode(name, value) for name, value in job.__dict__.items()
+                  if name not in ("id", "project_id")}
+        await self._write(job, fields)
+
+    async def _write(self, job: Job, fields: dict[str, str]) -> None:
+        key = keys.job(job.project_id, job.id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping=fields)
+            pipe.expire(key, self._retention)
+            await pipe.execute()
 
     async def get(self, project_id: str, job_id: str) -> Job | None:
         """A job of the project, or None (also for another project's job)."""
@@ -97,14 +113,11 @@ class JobStore:
                    updated_at=float(text["updated_at"]), request=json.loads(text["request"]))
 
     async def update(self, job: Job, **changes: Any) -> Job:
-        """Store changed fields (and the time of the change)."""
-        updated = Job(**{**job.__dict__, **changes, "updated_at": self._clock()})
-        key = keys.job(job.project_id, job.id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=self._fields(updated))
-            pipe.expire(key, self._retention)
-            await pipe.execute()
-        return updated
+        """Store only the changed fields (and the time of the change), so a stale copy of the
+        job never overwrites what another step recorded."""
+        changes["updated_at"] = self._clock()
+        await self._write(job, {name: self._encode(name, value) for name, value in changes.items()})
+        return Job(**{**job.__dict__, **changes})
 
     async def count_attempt(self, job: Job) -> Job:
         """Record that an attempt starts."""
@@ -128,13 +141,13 @@ class JobQueue:
 
     async def submit(self, job: Job, store: JobStore) -> None:
         """Write the job record, then queue it: a queued id always has its record."""
-        await store.update(job)
+        await store.save(job)
         await self._ensure_group(job.project_id)
         await self._redis.xadd(keys.job_queue(job.project_id), {"job": job.id})
-        await self._redis.zadd(keys.JOBS_READY, {job.project_id: self._clock()})
+        await self._redis.zadd(keys.JOBS_READY, {job.project_id: self._clock()}, nx=True)
 
     async def projects_with_work(self, limit: int = 1000) -> list[str]:
-        """Projects flagged as having queued jobs, longest waiting first."""
+        """Projects flagged as having queued jobs, the one served longest ago first."""
         return [p.decode() for p in await self._redis.zrange(keys.JOBS_READY, 0, limit - 1)]
 
     async def take(self, project_id: str, consumer: str, visibility: float) -> QueuedEntry | None:
@@ -149,6 +162,8 @@ class JobQueue:
             entries = [(entry_id, fields) for entry_id, fields in claimed[1] if fields]
         if not entries:
             return None
+        # Taking a job sends the project to the back of the line: rounds go round-robin.
+        await self._redis.zadd(keys.JOBS_READY, {project_id: self._clock()}, xx=True)
         entry_id, fields = entries[0]
         return QueuedEntry(project_id, _text(entry_id), _text(fields[b"job"]))
 
@@ -170,11 +185,11 @@ class JobQueue:
         await self._redis.xclaim(keys.job_queue(entry.project_id), keys.JOB_GROUP, consumer,
                                  min_idle_time=0, message_ids=[entry.entry_id], justid=True)
 
-    async def hand_back(self, entry: QueuedEntry, visibility: float) -> None:
-        """Make an unfinished entry claimable at once (this worker is stopping)."""
+    async def hand_back(self, entry: QueuedEntry) -> None:
+        """Make an unfinished entry claimable at once by any worker (this one is stopping)."""
         await self._redis.xclaim(keys.job_queue(entry.project_id), keys.JOB_GROUP, "handed-back",
                                  min_idle_time=0, message_ids=[entry.entry_id],
-                                 idle=int(visibility * 1000), justid=True)
+                                 idle=HANDED_BACK_IDLE_MS, justid=True)
 
     async def ack(self, entry: QueuedEntry) -> None:
         """The job is finished: remove its entry."""

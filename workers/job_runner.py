@@ -89,7 +89,7 @@ class JobRunner:
                 await self._executor.run(job)
             await self._queue.ack(entry)
         except asyncio.CancelledError:
-            await self._queue.hand_back(entry, self._settings.job_visibility_timeout)
+            await self._queue.hand_back(entry)
             logger.info("handed back job %s", entry.job_id)
             raise
         except Exception:  # a bug, not an OpenStack failure: leave the entry for a retry later

@@ -1,0 +1,88 @@
+"""``DELETE /cloud/servers/{id}``: 204, deleting in the list, then gone; once per server."""
+import pytest
+
+from app import redis_layout as keys
+from app.events import EventStream
+from tests.service.polling import eventually
+
+
+@pytest.fixture
+async def started(service, api_client):
+    setup = service(servers=2)
+    client = await api_client(setup.settings)
+    listed = await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                     headers=setup.headers())).json()
+    return setup, client, listed
+
+
+def delete_path(setup, server_id):
+    return f"/cloud/servers/{server_id}?project_id={setup.project_id}"
+
+
+async def listed_ids(client, setup):
+    response = await client.get(f"/cloud/servers?project_id={setup.project_id}", headers=setup.headers())
+    return {s["id"]: s for s in await response.json()}
+
+
+async def test_delete_shows_deleting_then_the_server_is_gone(started, workers_running, redis):
+    setup, client, listed = started
+    target = listed[0]["id"]
+
+    response = await client.delete(delete_path(setup, target), headers=setup.headers("p0"))
+    deleting = (await listed_ids(client, setup))[target]
+    async with workers_running(setup.settings):
+        async def gone():
+            return target not in await listed_ids(client, setup)
+
+        await eventually(gone)
+
+    assert response.status == 204 and deleting["task_state"] == "deleting"
+    assert target not in {s.id for s in setup.projects[0].conn.compute.servers()}
+    events = await EventStream(redis).read(setup.project_id)
+    assert ("server.deleted", target) in {(e["type"], e["server_id"]) for e in events}
+    assert not await redis.exists(keys.deleting(setup.project_id, target))
+
+
+async def test_a_second_delete_is_204_without_a_second_job(started, workers_running):
+    setup, client, listed = started
+    target = listed[0]["id"]
+    emulator = setup.projects[0].emulator
+    after = emulator.last_request_seq()
+
+    first = await client.delete(delete_path(setup, target), headers=setup.headers())
+    second = await client.delete(delete_path(setup, target), headers=setup.headers())
+    async with workers_running(setup.settings):
+        async def gone():
+            return target not in await listed_ids(client, setup)
+
+        await eventually(gone)
+
+    assert first.status == second.status == 204
+    deletes = [r for r in emulator.requests(project_id=setup.project_id, after=after)
+               if r["method"] == "DELETE"]
+    assert len(deletes) == 1
+
+
+async def test_unknown_server_is_404_and_another_projects_server_too(started, project_factory):
+    setup, client, _ = started
+    stranger = next(project_factory(servers=1).conn.compute.servers())
+
+    unknown = await client.delete(delete_path(setup, "00000000-0000-4000-8000-000000000000"),
+                                  headers=setup.headers())
+    foreign = await client.delete(delete_path(setup, stranger.id), headers=setup.headers())
+
+    assert unknown.status == foreign.status == 404
+
+
+async def test_a_server_not_yet_in_the_snapshot_is_found_live(started, workers_running):
+    setup, client, _ = started
+    fresh = setup.projects[0].boot("made-elsewhere")
+
+    response = await client.delete(delete_path(setup, fresh.id), headers=setup.headers())
+    async with workers_running(setup.settings):
+        async def gone():
+            return fresh.id not in {s.id for s in setup.projects[0].conn.compute.servers()}
+
+        await eventually(gone)
+
+    assert response.status == 204

@@ -1,0 +1,119 @@
+"""Jobs survive their workers: SIGKILL mid-create, SIGTERM hand-back; fairness across projects."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from emulator.processes import start_logged, stop_process
+from tests.service.polling import eventually
+from tests.service.writing import create_body, finished_job, job_of, nova_servers_named, post_server
+
+
+@pytest.fixture
+def slow_builds(start_emulator):
+    """An emulator whose builds take 300 s of emulated time, finished by moving its clock."""
+    return start_emulator("--build-delay", "300", "--delete-delay", "1")
+
+
+@pytest.fixture
+def worker_process(tmp_path):
+    started: list[subprocess.Popen] = []
+
+    def start(setup, **overrides) -> subprocess.Popen:
+        environ = {**setup.environ, "POLL_LEASE": "3", "OPENSTACK_TIMEOUT": "2",
+                   **{k.upper(): str(v) for k, v in overrides.items()}}
+        process = start_logged([sys.executable, "-m", "workers"],
+                               tmp_path / f"worker-{len(started)}.log", {**os.environ, **environ})
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        stop_process(process, timeout=15)
+
+
+async def building_job(client, setup, href):
+    async def running_with_server():
+        job = await job_of(client, setup, href)
+        return job if job["status"] == "running" and job["server_id"] else None
+
+    return await eventually(running_with_server, timeout=20)
+
+
+async def test_a_worker_killed_mid_create_is_replaced_and_one_server_results(
+        service, api_client, project_factory, slow_builds, worker_process, tmp_path):
+    setup = _with_project(service, project_factory(client=slow_builds), tmp_path)
+    client = await api_client(setup.settings)
+    body = await create_body(client, setup, name="durable")
+    first = worker_process(setup, job_visibility_timeout=3)
+
+    answer = await (await post_server(client, setup, body)).json()
+    await building_job(client, setup, answer["job"]["href"])  # Nova accepted; job not done
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    worker_process(setup, job_visibility_timeout=3)
+    slow_builds.advance_clock(301)
+    job = await finished_job(client, setup, answer["job"]["href"], timeout=30)
+
+    [server] = nova_servers_named(setup.projects[0], "durable")
+    assert (job["status"], job["server_id"]) == ("succeeded", server.id)
+    assert job["attempts"] == 2
+
+
+async def test_sigterm_hands_a_running_job_back_at_once(
+        service, api_client, project_factory, slow_builds, worker_process, tmp_path):
+    setup = _with_project(service, project_factory(client=slow_builds), tmp_path)
+    client = await api_client(setup.settings)
+    body = await create_body(client, setup, name="handed-back")
+    first = worker_process(setup, job_visibility_timeout=3, shutdown_timeout=0.5)
+
+    answer = await (await post_server(client, setup, body)).json()
+    await building_job(client, setup, answer["job"]["href"])
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(15) == 0
+    stopped_at = time.monotonic()
+    worker_process(setup, job_visibility_timeout=120)  # without the hand-back: 2 minutes
+    job = await eventually(lambda: _attempted_twice(client, setup, answer["job"]["href"]), timeout=30)
+    taken_over_after = time.monotonic() - stopped_at
+    slow_builds.advance_clock(301)
+    job = await finished_job(client, setup, answer["job"]["href"], timeout=30)
+
+    assert taken_over_after < 60 and job["status"] == "succeeded"
+    assert len(nova_servers_named(setup.projects[0], "handed-back")) == 1
+
+
+async def _attempted_twice(client, setup, href):
+    job = await job_of(client, setup, href)
+    return job if job["attempts"] >= 2 else None
+
+
+def _with_project(service, project, tmp_path):
+    """A service set-up for a project made in another emulator."""
+    from app.settings import Settings
+    from tests.service_helpers import ServiceSetup, service_environ, write_service_files
+
+    base = service(projects=0)
+    directory = tmp_path / "elsewhere"
+    directory.mkdir(exist_ok=True)
+    clouds_file, tokens_file, tokens = write_service_files(directory, [project])
+    environ = service_environ(base.settings.redis_url, clouds_file, tokens_file,
+                              build_poll_interval=0.2, create_wait=5)
+    return ServiceSetup(Settings.from_env(environ), environ, [project], tokens)
+
+
+async def test_a_busy_project_does_not_starve_another(service, api_client, workers_running):
+    setup = service(projects=2, servers=0, job_concurrency=1, create_wait=0)
+    client = await api_client(setup.settings)
+    busy = [await create_body(client, setup, project_index=0, name=f"busy-{n}") for n in range(5)]
+    quiet = await create_body(client, setup, project_index=1, name="quiet")
+    busy_jobs = [(await (await post_server(client, setup, b)).json())["job"]["href"] for b in busy]
+    quiet_job = (await (await post_server(client, setup, quiet)).json())["job"]["href"]
+
+    async with workers_running(setup.settings):
+        await finished_job(client, setup, quiet_job, timeout=30)
+        busy_done = [(await job_of(client, setup, href))["status"] for href in busy_jobs]
+
+    assert busy_done.count("succeeded") <= 2, busy_done
