@@ -40,6 +40,27 @@ def api_get(env: dict[str, str], token: str, path: str) -> tuple[int, object]:
             return error.code, json.loads(error.read())
 
 
+def create_and_wait(env: dict[str, str]) -> dict:
+    """Create a server through the API and wait until it is ACTIVE (the workers run the job)."""
+    project, token = env["PROJECT_ID"], env["API_TOKEN"]
+    images = api_get(env, token, f"/cloud/images?project_id={project}")[1]
+    networks = api_get(env, token, f"/cloud/networks?project_id={project}")[1]
+    body = json.dumps({"project_id": project, "name": "from-make-run", "flavor_id": "m1.tiny",
+                       "image_id": next(i["id"] for i in images if i["name"].startswith("cirros")),
+                       "network_ids": [n["id"] for n in networks if n["name"] == "private"]})
+    request = urllib.request.Request(env["API_URL"] + "/cloud/servers", data=body.encode(),
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        server_id = json.loads(response.read())["id"]
+    deadline = time.monotonic() + 30
+    while True:
+        server = api_get(env, token, f"/cloud/servers/{server_id}?project_id={project}")[1]
+        if server["status"] != "BUILD" or time.monotonic() > deadline:
+            return server
+        time.sleep(0.5)
+
+
 def test_make_run_starts_everything_then_stops_cleanly(tmp_path):
     environ = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PORT")}
     environ["PORT"] = str(free_port())
@@ -64,10 +85,12 @@ def test_make_run_starts_everything_then_stops_cleanly(tmp_path):
         assert api_get(env, env["OTHER_TOKEN"], project)[0] == 403
         other_flavors = f"/cloud/flavors?project_id={env['OTHER_PROJECT_ID']}"
         assert api_get(env, env["ADMIN_TOKEN"], other_flavors)[0] == 200
+        created = create_and_wait(env)
+        assert created["status"] == "ACTIVE" and created["name"] == "from-make-run"
         config = OpenStackConfig(config_files=[env["OS_CLIENT_CONFIG_FILE"]])
         conn = openstack.connection.Connection(config=config.get_one(cloud="demo-1"))
         try:
-            assert {s.id for s in conn.compute.servers()} == {s["id"] for s in servers}
+            assert {s.id for s in conn.compute.servers()} == {s["id"] for s in servers} | {created["id"]}
         finally:
             conn.close()
     finally:

@@ -5,8 +5,11 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from ..schemas import (
+    CreateAnswerSchema,
+    CreateServerSchema,
     FlavorSchema,
     ImageSchema,
+    JobSchema,
     KeypairSchema,
     NetworkSchema,
     ProblemSchema,
@@ -43,18 +46,41 @@ def build_openapi() -> dict[str, Any]:
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for name, schema in (("Server", ServerSchema), ("Flavor", FlavorSchema), ("Image", ImageSchema),
                          ("Network", NetworkSchema), ("Keypair", KeypairSchema),
-                         ("Problem", ProblemSchema)):
+                         ("Problem", ProblemSchema), ("CreateServer", CreateServerSchema),
+                         ("CreateAnswer", CreateAnswerSchema), ("Job", JobSchema)):
         spec.components.schema(name, schema=schema)
-    spec.path("/cloud/servers", operations=_list_operation(
-        "List servers (from the snapshot; Link: rel=next when paged)", "Server",
-        ServerListQuerySchema, "servers"))
+    servers = _list_operation("List servers (from the snapshot; Link: rel=next when paged)",
+                              "Server", ServerListQuerySchema, "servers")
+    servers["post"] = {
+        "summary": "Create a server (a queued job)", "tags": ["servers"], "security": [{"bearer": []}],
+        "parameters": [{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"},
+                        "description": "the same key within 24 h answers the first answer again"}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": "CreateServer"}}},
+        "responses": {"202": {"description": "accepted; follow the job", "headers": {
+            "Location": {"schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": "CreateAnswer"}}},
+            "413": _PROBLEM, "415": _PROBLEM, "422": _PROBLEM, **_ERRORS}}
+    spec.path("/cloud/servers", operations=servers)
     spec.path("/cloud/servers/{server_id}", operations={"get": {
         "summary": "Show a server, live from Nova", "tags": ["servers"],
         "security": [{"bearer": []}],
         "parameters": [{"in": "path", "name": "server_id", "required": True,
                         "schema": {"type": "string"}}, {"in": "query", "schema": ProjectQuerySchema}],
         "responses": {"200": {"description": "the server", "content": {
-            "application/json": {"schema": "Server"}}}, **_ERRORS}}})
+            "application/json": {"schema": "Server"}}}, **_ERRORS}},
+        "delete": {"summary": "Delete a server (a queued job)", "tags": ["servers"],
+                   "security": [{"bearer": []}],
+                   "parameters": [{"in": "path", "name": "server_id", "required": True,
+                                   "schema": {"type": "string"}},
+                                  {"in": "query", "schema": ProjectQuerySchema}],
+                   "responses": {"204": {"description": "deleting (also when already deleting)"},
+                                 **_ERRORS}}})
+    spec.path("/cloud/jobs/{job_id}", operations={"get": {
+        "summary": "A create or delete job", "tags": ["jobs"], "security": [{"bearer": []}],
+        "parameters": [{"in": "path", "name": "job_id", "required": True, "schema": {"type": "string"}},
+                       {"in": "query", "schema": ProjectQuerySchema}],
+        "responses": {"200": {"description": "the job", "content": {
+            "application/json": {"schema": "Job"}}}, **_ERRORS}}})
     for path, schema, tag in (("flavors", "Flavor", "flavors"), ("images", "Image", "images"),
                               ("networks", "Network", "networks"),
                               ("ssh-keypairs", "Keypair", "ssh-keypairs")):

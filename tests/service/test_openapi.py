@@ -16,6 +16,12 @@ async def test_openapi_document_describes_every_endpoint(service, api_client):
     parameters = {p["name"]: p for p in spec["paths"]["/cloud/servers"]["get"]["parameters"]}
     assert parameters["project_id"]["required"] is True
     assert parameters["limit"]["schema"]["maximum"] == 1000
+    assert set(spec["paths"]["/cloud/servers"]) == {"get", "post"}
+    assert set(spec["paths"]["/cloud/servers/{server_id}"]) == {"get", "delete"}
+    assert "/cloud/jobs/{job_id}" in spec["paths"]
+    create = spec["components"]["schemas"]["CreateServer"]
+    assert set(create["required"]) == {"project_id", "name", "flavor_id", "image_id", "network_ids"}
+    assert create["additionalProperties"] is False
 
 
 async def test_answers_carry_exactly_the_documented_server_fields(service, api_client):
