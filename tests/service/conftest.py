@@ -35,6 +35,16 @@ def api_client(aiohttp_client) -> Callable[[Settings], "asyncio.Future[TestClien
 
 
 @pytest.fixture
+async def listed_service(service, api_client):
+    """A project with two servers, the API, and the servers it lists."""
+    setup = service(servers=2)
+    client = await api_client(setup.settings)
+    listed = await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                     headers=setup.headers())).json()
+    return setup, client, listed
+
+
+@pytest.fixture
 def workers_running() -> Callable:
     """Run the workers in-process for the duration of an ``async with``."""
     @asynccontextmanager

@@ -1,18 +1,8 @@
 """``DELETE /cloud/servers/{id}``: 204, deleting in the list, then gone; once per server."""
-import pytest
 
 from app import redis_layout as keys
 from app.events import EventStream
 from tests.service.polling import eventually
-
-
-@pytest.fixture
-async def started(service, api_client):
-    setup = service(servers=2)
-    client = await api_client(setup.settings)
-    listed = await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
-                                     headers=setup.headers())).json()
-    return setup, client, listed
 
 
 def delete_path(setup, server_id):
@@ -24,8 +14,8 @@ async def listed_ids(client, setup):
     return {s["id"]: s for s in await response.json()}
 
 
-async def test_delete_shows_deleting_then_the_server_is_gone(started, workers_running, redis):
-    setup, client, listed = started
+async def test_delete_shows_deleting_then_the_server_is_gone(listed_service, workers_running, redis):
+    setup, client, listed = listed_service
     target = listed[0]["id"]
 
     response = await client.delete(delete_path(setup, target), headers=setup.headers("p0"))
@@ -43,8 +33,8 @@ async def test_delete_shows_deleting_then_the_server_is_gone(started, workers_ru
     assert not await redis.exists(keys.deleting(setup.project_id, target))
 
 
-async def test_a_second_delete_is_204_without_a_second_job(started, workers_running):
-    setup, client, listed = started
+async def test_a_second_delete_is_204_without_a_second_job(listed_service, workers_running):
+    setup, client, listed = listed_service
     target = listed[0]["id"]
     emulator = setup.projects[0].emulator
     after = emulator.last_request_seq()
@@ -63,8 +53,8 @@ async def test_a_second_delete_is_204_without_a_second_job(started, workers_runn
     assert len(deletes) == 1
 
 
-async def test_unknown_server_is_404_and_another_projects_server_too(started, project_factory):
-    setup, client, _ = started
+async def test_unknown_server_is_404_and_another_projects_server_too(listed_service, project_factory):
+    setup, client, _ = listed_service
     stranger = next(project_factory(servers=1).conn.compute.servers())
 
     unknown = await client.delete(delete_path(setup, "00000000-0000-4000-8000-000000000000"),
@@ -74,8 +64,8 @@ async def test_unknown_server_is_404_and_another_projects_server_too(started, pr
     assert unknown.status == foreign.status == 404
 
 
-async def test_a_server_not_yet_in_the_snapshot_is_found_live(started, workers_running):
-    setup, client, _ = started
+async def test_a_server_not_yet_in_the_snapshot_is_found_live(listed_service, workers_running):
+    setup, client, _ = listed_service
     fresh = setup.projects[0].boot("made-elsewhere")
 
     response = await client.delete(delete_path(setup, fresh.id), headers=setup.headers())

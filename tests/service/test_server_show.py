@@ -1,5 +1,4 @@
 """``GET /cloud/servers/{id}``: live from Nova, written through, and what happens when Nova is down."""
-import pytest
 
 from app.events import EventStream
 from app.snapshot import SnapshotStore
@@ -9,17 +8,8 @@ def show_path(setup, server_id):
     return f"/cloud/servers/{server_id}?project_id={setup.project_id}"
 
 
-@pytest.fixture
-async def started(service, api_client):
-    setup = service(servers=2)
-    client = await api_client(setup.settings)
-    listed = await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
-                                     headers=setup.headers())).json()
-    return setup, client, listed
-
-
-async def test_show_is_live_and_written_through_to_the_list(started, redis):
-    setup, client, listed = started
+async def test_show_is_live_and_written_through_to_the_list(listed_service, redis):
+    setup, client, listed = listed_service
     server_id = listed[0]["id"]
     setup.projects[0].emulator.set_server_status(server_id, "SHUTOFF")
 
@@ -35,8 +25,8 @@ async def test_show_is_live_and_written_through_to_the_list(started, redis):
     assert {s["id"]: s["status"] for s in relisted}[server_id] == "SHUTOFF"
 
 
-async def test_a_change_seen_live_is_recorded_as_an_event(started, redis):
-    setup, client, listed = started
+async def test_a_change_seen_live_is_recorded_as_an_event(listed_service, redis):
+    setup, client, listed = listed_service
     server_id = listed[0]["id"]
     setup.projects[0].emulator.set_server_status(server_id, "SHUTOFF")
 
@@ -48,8 +38,8 @@ async def test_a_change_seen_live_is_recorded_as_an_event(started, redis):
         ("server.status_changed", "ACTIVE", "SHUTOFF")]
 
 
-async def test_unknown_server_is_404(started):
-    setup, client, _ = started
+async def test_unknown_server_is_404(listed_service):
+    setup, client, _ = listed_service
 
     response = await client.get(show_path(setup, "00000000-0000-4000-8000-000000000000"),
                                 headers=setup.headers())
@@ -58,8 +48,8 @@ async def test_unknown_server_is_404(started):
     assert (await response.json(content_type="application/problem+json"))["type"] == "/problems/not-found"
 
 
-async def test_another_projects_server_is_404(started, project_factory):
-    setup, client, _ = started
+async def test_another_projects_server_is_404(listed_service, project_factory):
+    setup, client, _ = listed_service
     stranger = next(project_factory(servers=1).conn.compute.servers())
 
     response = await client.get(show_path(setup, stranger.id), headers=setup.headers())
@@ -67,8 +57,8 @@ async def test_another_projects_server_is_404(started, project_factory):
     assert response.status == 404
 
 
-async def test_server_gone_from_nova_leaves_the_snapshot(started, redis):
-    setup, client, listed = started
+async def test_server_gone_from_nova_leaves_the_snapshot(listed_service, redis):
+    setup, client, listed = listed_service
     server_id = listed[0]["id"]
     setup.projects[0].emulator.remove_server(server_id)
 
@@ -81,8 +71,8 @@ async def test_server_gone_from_nova_leaves_the_snapshot(started, redis):
     assert [(e["type"], e["server_id"]) for e in events] == [("server.deleted", server_id)]
 
 
-async def test_nova_down_answers_the_snapshot_copy_marked_stale(started):
-    setup, client, listed = started
+async def test_nova_down_answers_the_snapshot_copy_marked_stale(listed_service):
+    setup, client, listed = listed_service
     setup.projects[0].emulator.set_faults(setup.project_id, outage=True)
 
     response = await client.get(show_path(setup, listed[0]["id"]), headers=setup.headers())
@@ -105,8 +95,8 @@ async def test_nova_down_and_no_copy_is_503_and_a_timeout_is_504(service, api_cl
     assert (down.status, slow.status) == (503, 504)
 
 
-async def test_expired_keystone_token_never_reaches_the_caller(started):
-    setup, client, listed = started
+async def test_expired_keystone_token_never_reaches_the_caller(listed_service):
+    setup, client, listed = listed_service
     await client.get(show_path(setup, listed[0]["id"]), headers=setup.headers())
     setup.projects[0].emulator.advance_clock(3601)
 
