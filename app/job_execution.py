@@ -73,6 +73,9 @@ class JobExecutor:
         """Attempt the job until it succeeds, fails for good, or runs out of attempts."""
         steps = {"create": self._create, "delete": self._delete}[job.kind]
         while True:
+            if job.attempts >= self._policy.max_attempts:  # its workers kept stopping mid-job
+                return await self._fail(job, f"Gave up after {job.attempts} attempts: "
+                                             f"{job.error or 'the workers running it stopped'}")
             job = await self._jobs.count_attempt(job)
             try:
                 return await steps(job)

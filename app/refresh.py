@@ -22,6 +22,7 @@ from .openstack.gateway import OpenStackGateway
 from .snapshot import SnapshotStore
 
 logger = logging.getLogger(__name__)
+RECENT_GRACE = 60.0  # a full listing does not remove servers created this recently
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,12 @@ class ProjectRefresher:
             if record.get("status") == "DELETED":
                 removals.append(record["id"])
             elif not shapes.is_partial(record):
-                upserts.append(shapes.server_from_nova(record, flavor_ids))
+                server = shapes.server_from_nova(record, flavor_ids)
+                if not _older(server, before.get(server["id"])):
+                    upserts.append(server)
         if full:  # absent from a complete listing means gone; partial records are kept as known
-            removals += [server_id for server_id in before if server_id not in seen]
+            removals += [server_id for server_id, server in before.items()
+                         if server_id not in seen and not _recent(server, started)]
         if state.cycle > 0:  # the first fetch is the baseline, not a burst of "created" events
             await self._events.append(changes_between(project_id, before, upserts, removals))
         kept = {r.get("id") for r in records if shapes.is_partial(r)}
@@ -120,6 +124,20 @@ class ProjectRefresher:
         """Consecutive failed polls of the project."""
         value = await self._redis.hget(keys.poll_state(project_id), "failures")
         return int(value or 0)
+
+
+def _older(server: dict[str, Any], stored: dict[str, Any] | None) -> bool:
+    """A listing older than what a live read or a job already stored (Nova's times, ISO Z)."""
+    return stored is not None and str(stored.get("updated", "")) > str(server.get("updated", ""))
+
+
+def _recent(server: dict[str, Any], listed_at: float) -> bool:
+    """Created so recently that a listing started before it may not show it (a job's new server)."""
+    try:
+        created = _parse(str(server.get("created"))).timestamp()
+    except ValueError:
+        return False
+    return created >= listed_at - RECENT_GRACE
 
 
 def _parse(text: str) -> datetime:

@@ -1,0 +1,68 @@
+"""The refresher's rules for what a listing may change, on a real Redis with a scripted gateway."""
+import time
+
+from app.events import EventStream
+from app.refresh import ProjectRefresher, RefreshPolicy
+from app.snapshot import SnapshotStore
+
+PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
+
+
+def nova_record(server_id: str, status: str, updated: str, created: str = "2026-01-01T00:00:00Z"):
+    return {"id": server_id, "name": server_id, "status": status, "OS-EXT-STS:vm_state": "x",
+            "OS-EXT-STS:task_state": None, "OS-EXT-STS:power_state": 1, "addresses": {},
+            "metadata": {}, "flavor": {"id": "1"}, "image": "", "created": created,
+            "updated": updated}
+
+
+class ScriptedGateway:
+    """Answers what the test scripts, like Nova would (a test double for the gateway only)."""
+
+    def __init__(self, servers):
+        self.servers = servers
+
+    async def list_servers(self, project_id, changes_since=None):
+        return list(self.servers)
+
+    async def list_resources(self, project_id, kind):
+        return []
+
+
+def api_server(server_id, status, updated, created):
+    return {"id": server_id, "name": server_id, "status": status, "task_state": None,
+            "power_state": 1, "addresses": {}, "flavor": {"id": "1"}, "image": None,
+            "key_name": None, "availability_zone": None, "volumes_attached": [], "metadata": {},
+            "created": created, "updated": updated}
+
+
+async def refresher_with(redis, servers, stored):
+    snapshot = SnapshotStore(redis)
+    await snapshot.change_servers(PROJECT, stored, [], taken_at=time.time())
+    await redis.hset(f"cs:{{{PROJECT}}}:poll", mapping={"cycle": 1, "watermark": "",
+                                                        "resources_due": time.time() + 3600})
+    return ProjectRefresher(redis, ScriptedGateway(servers), snapshot, EventStream(redis),
+                            RefreshPolicy(full_resync_every=1)), snapshot
+
+
+async def test_an_older_listing_does_not_undo_a_newer_write(redis):
+    stored = api_server("a", "ACTIVE", "2026-01-01T00:00:09Z", "2026-01-01T00:00:00Z")
+    refresher, snapshot = await refresher_with(
+        redis, [nova_record("a", "BUILD", "2026-01-01T00:00:05Z")], [stored])
+
+    await refresher.refresh(PROJECT)
+
+    assert (await snapshot.server(PROJECT, "a"))["status"] == "ACTIVE"
+    assert await EventStream(redis).read(PROJECT) == []
+
+
+async def test_a_full_listing_keeps_a_server_created_moments_ago(redis):
+    just_made = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    old = api_server("old", "ACTIVE", "2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z")
+    new = api_server("new", "BUILD", just_made, just_made)
+    refresher, snapshot = await refresher_with(redis, [], [old, new])
+
+    await refresher.refresh(PROJECT)
+
+    assert set(await snapshot.servers(PROJECT)) == {"new"}
+    assert [(e["type"], e["server_id"]) for e in await EventStream(redis).read(PROJECT)] == [
+        ("server.deleted", "old")]
