@@ -8,8 +8,15 @@ from .projects import normalize_project_id
 RESERVED_METADATA_KEY = "cloud-servers-job"  # the job tag (app.openstack.gateway.JOB_TAG)
 
 
+PROJECT_ID_PATTERN = r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+
+
 class ProjectId(fields.String):
     """A Keystone project id: 32 hex digits, dashes allowed; loads as the 32-hex form."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # The pattern is what OpenAPI documents; loading normalizes the id as well.
+        super().__init__(validate=validate.Regexp(PROJECT_ID_PATTERN), **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         normalized = normalize_project_id(super()._deserialize(value, attr, data, **kwargs))
