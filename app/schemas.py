@@ -8,7 +8,8 @@ from .projects import normalize_project_id
 RESERVED_METADATA_KEY = "cloud-servers-job"  # the job tag (app.openstack.gateway.JOB_TAG)
 
 
-PROJECT_ID_PATTERN = r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$"
+PROJECT_ID_PATTERN = (r"^([0-9a-fA-F]{32}"
+                      r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
 
 
 class ProjectId(fields.String):
