@@ -1,4 +1,5 @@
 """The API's application factory: no I/O here; resources open and close in ``cleanup_ctx``."""
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -34,11 +35,12 @@ from .problems import Handler, problem_middleware, request_id_middleware
 from .resources import RESOURCE_PATHS, resource_list_handler
 
 MAX_BODY = 1024 * 1024
+access_log = logging.getLogger("app.access")
 
 
 @web.middleware
 async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count and time every answer by route."""
+    """Count, time and log every answer by route (the query string is not logged)."""
     started = time.perf_counter()
     status = 500
     try:
@@ -51,9 +53,11 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
     finally:
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else "unmatched"
+        elapsed = time.perf_counter() - started
         metrics = request.app[HTTP_METRICS]
         metrics.requests.labels(request.method, route, str(status)).inc()
-        metrics.latency.labels(request.method, route).observe(time.perf_counter() - started)
+        metrics.latency.labels(request.method, route).observe(elapsed)
+        access_log.info("%s %s %d %.1f ms", request.method, request.path, status, elapsed * 1000)
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:

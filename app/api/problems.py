@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from marshmallow import ValidationError
+from redis.exceptions import RedisError
 
 from ..errors import (
     InvalidRequest,
@@ -59,6 +60,11 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             headers["Retry-After"] = str(int(error.retry_after + 0.999))
         return problem(request, status, error.title, error.detail,
                        errors=getattr(error, "errors", None), kind=error.slug, headers=headers)
+    except RedisError as error:
+        logger.error("Redis failed answering %s %s: %s", request.method, request.path, error)
+        return problem(request, 503, "Service Unavailable",
+                       "The service's store is unreachable; try again shortly.",
+                       kind="store-unavailable", headers={"Retry-After": "5"})
     except web.HTTPException as error:
         if error.status < 400:
             raise

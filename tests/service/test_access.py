@@ -124,3 +124,34 @@ async def test_tokens_file_is_reread_when_it_changes(setup_and_client, monkeypat
                                 headers={"Authorization": "Bearer fresh-token"})
 
     assert response.status == 200
+
+
+async def test_an_unreachable_redis_is_503_not_a_crash(service, api_client, caplog):
+    import dataclasses
+
+    from emulator.localredis import free_port
+
+    setup = service(servers=0)
+    settings = dataclasses.replace(setup.settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    client = await api_client(settings)
+
+    listing = await client.get(f"/cloud/servers?project_id={setup.project_id}", headers=setup.headers())
+    ready = await client.get("/readyz")
+
+    body = await listing.json(content_type="application/problem+json")
+    assert listing.status == 503 and body["type"] == "/problems/store-unavailable"
+    assert listing.headers["Retry-After"] == "5" and ready.status == 503
+    assert "Traceback" not in caplog.text
+
+
+async def test_every_request_is_logged_without_its_token_or_query(setup_and_client, caplog):
+    import logging
+
+    setup, client = setup_and_client
+    caplog.set_level(logging.INFO, logger="app.access")
+
+    await client.get(f"/cloud/flavors?project_id={setup.project_id}", headers=setup.headers())
+
+    [line] = [r.getMessage() for r in caplog.records if r.name == "app.access"]
+    assert line.startswith("GET /cloud/flavors 200 ")
+    assert setup.tokens["admin"] not in caplog.text

@@ -25,18 +25,20 @@ async def run_job(setup, client, body, workers_running, **faults):
     return job
 
 
-async def test_throttling_is_retried_after_retry_after(started, workers_running):
+@pytest.mark.parametrize("throttle_status", [429, 413])
+async def test_throttling_is_retried_after_retry_after(started, workers_running, throttle_status):
     setup, client, body = started
     emulator = setup.projects[0].emulator
     after = emulator.last_request_seq()
 
-    job = await run_job(setup, client, body, workers_running, throttle_count=1, retry_after=1)
+    job = await run_job(setup, client, body, workers_running, throttle_count=1, retry_after=1,
+                        throttle_status=throttle_status)
 
     posts = [r for r in emulator.requests(project_id=setup.project_id, after=after)
              if r["method"] == "POST" and r["path"] == "/compute/v2.1/servers"]
     statuses = [p["status"] for p in posts]
     assert job["status"] == "succeeded" and job["attempts"] == len(posts)
-    if statuses == [429, 202]:  # the throttled call was the create (not a poll)
+    if statuses == [throttle_status, 202]:  # the throttled call was the create (not a poll)
         assert posts[1]["started"] - posts[0]["at"] >= 0.9  # Retry-After: 1, less jitter-free slack
     assert statuses[-1] == 202 and len(nova_servers_named(setup.projects[0], "web-01")) == 1
 
