@@ -49,6 +49,10 @@ class IdempotencyStore:
             return None
         return await self.get(project_id, key)
 
+    async def forget(self, project_id: str, key: str) -> None:
+        """Drop a key whose first request never queued its job."""
+        await self._redis.delete(self._key(project_id, key))
+
     async def record_answer(self, project_id: str, key: str, use: KeyUse,
                             answer: dict[str, Any]) -> None:
         """Keep the first answer, for replays."""

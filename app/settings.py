@@ -4,6 +4,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+IDEMPOTENCY_WINDOW = 24 * 3600.0
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message says which and why."""
@@ -73,6 +75,9 @@ class Settings:
         if settings.poll_lease <= settings.openstack_timeout:
             raise SettingsError("POLL_LEASE must be longer than OPENSTACK_TIMEOUT, or a slow poll "
                                 "would outlive its lease and another worker would poll too")
+        if settings.job_retention < IDEMPOTENCY_WINDOW:
+            raise SettingsError("JOB_RETENTION must be at least 86400 (24 h): an Idempotency-Key "
+                                "replay within 24 h needs the first request's job")
         if settings.job_visibility_timeout <= settings.openstack_timeout:
             raise SettingsError("JOB_VISIBILITY_TIMEOUT must be longer than OPENSTACK_TIMEOUT")
         return settings

@@ -74,15 +74,16 @@ class ServerWriter:
         earlier = await self._keys.get(project_id, key)
         if earlier is None:
             return None
+        job = await self._jobs.get(project_id, earlier.job_id)
+        if job is None:  # the first request died before queueing its job: this one replaces it
+            await self._keys.forget(project_id, key)
+            return None
         if earlier.fingerprint != use.fingerprint:
             raise UnprocessableRequest(
                 "This Idempotency-Key was used with a different request in the last 24 hours.",
                 {"Idempotency-Key": ["Already used with a different request body."]})
         if earlier.answer is not None:
             return earlier.answer
-        job = await self._jobs.get(project_id, earlier.job_id)
-        if job is None:  # pragma: no cover - the job outlives the key unless retention < 24 h
-            raise UnprocessableRequest("The job of this Idempotency-Key has expired.")
         return create_answer(await self._wait_for_server_id(job))
 
     async def _wait_for_server_id(self, job: Job) -> Job:

@@ -35,6 +35,8 @@ def test_overrides_are_typed(environ):
     ({"POLL_INTERVAL": "-1"}, "must be a positive number"),
     ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
     ({"POLL_LEASE": "5", "OPENSTACK_TIMEOUT": "10"}, "POLL_LEASE must be longer"),
+    ({"JOB_RETENTION": "3600"}, "JOB_RETENTION must be at least 86400"),
+    ({"JOB_VISIBILITY_TIMEOUT": "20", "OPENSTACK_TIMEOUT": "30"}, "JOB_VISIBILITY_TIMEOUT must be"),
 ])
 def test_bad_values_are_refused_with_the_variable_named(environ, change, message):
     with pytest.raises(SettingsError, match=message):

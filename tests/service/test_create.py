@@ -138,6 +138,21 @@ async def test_idempotency_key_replays_the_first_answer_and_creates_once(started
     assert nova_servers_named(setup.projects[0], "twice") == []
 
 
+async def test_a_key_whose_first_request_died_before_queueing_is_taken_over(started, redis,
+                                                                          workers_running):
+    from app.idempotency import IdempotencyStore, KeyUse
+
+    setup, client = started
+    body = await create_body(client, setup, name="second-chance")
+    await IdempotencyStore(redis).claim(setup.project_id, "k-1", KeyUse("whatever", "lost-job", None))
+    async with workers_running(setup.settings):
+        response = await post_server(client, setup, body, **{"Idempotency-Key": "k-1"})
+        await finished_job(client, setup, (await response.json())["job"]["href"])
+
+    assert response.status == 202
+    assert len(nova_servers_named(setup.projects[0], "second-chance")) == 1
+
+
 async def test_the_same_key_in_another_project_is_another_request(service, api_client, workers_running):
     setup = service(projects=2, servers=0)
     client = await api_client(setup.settings)
