@@ -113,8 +113,8 @@ class JobExecutor:
             server_id = await self._gateway.create_server(job.project_id, nova_boot_request(job))
             logger.info("job %s: Nova accepted server %s", job.id, server_id)
         if job.server_id is None:
+            await self._show_building(job, server_id)
             job = await self._jobs.update(job, server_id=server_id)
-            await self._show_building(job)
         record = await self._follow_build(job)
         server = await self._write_through(job.project_id, record)
         if server["status"] == "ERROR":
@@ -123,21 +123,19 @@ class JobExecutor:
                              "left in place; delete it to release its quota.")
         return await self._jobs.update(job, status=SUCCEEDED, error=None)
 
-    async def _show_building(self, job: Job) -> None:
-        """The new server appears in the list at once, in BUILD, and its creation is an event."""
-        request = job.request
-        now = iso(self._clock())
-        server = {
-            "id": job.server_id, "name": request["name"], "status": "BUILD",
-            "task_state": "scheduling", "power_state": 0, "addresses": {},
-            "flavor": {"id": request["flavor_id"]}, "image": {"id": request["image_id"]},
-            "key_name": request.get("key_name"), "availability_zone": request.get("availability_zone"),
-            "volumes_attached": [], "metadata": nova_boot_request(job)["metadata"],
-            "created": now, "updated": now,
-        }
-        if await self._snapshot.server(job.project_id, job.server_id) is None:  # else a poll saw it
-            await self._recorder.record(job.project_id, server, observed=False,
-                                        extra={"job_id": job.id})
+    async def _show_building(self, job: Job, server_id: str) -> None:
+        """Before the API hears the id, Nova's record of the new server enters the snapshot (so
+        the list shows it at once, in BUILD) and its creation becomes an event. Best effort: if
+        Nova cannot show it yet, the next poll brings it."""
+        if await self._snapshot.server(job.project_id, server_id) is not None:
+            return  # a poll or a read saw it first
+        try:
+            record = await self._gateway.get_server(job.project_id, server_id)
+        except (NotFound, OpenStackUnavailable) as error:
+            logger.info("job %s: server %s not shown yet: %s", job.id, server_id, error)
+            return
+        if not shapes.is_partial(record):
+            await self._write_through(job.project_id, record, extra={"job_id": job.id})
 
     async def _follow_build(self, job: Job) -> dict[str, Any]:
         """Nova's record once the build is over (ACTIVE, ERROR, …); transient errors are waited out."""
@@ -156,11 +154,12 @@ class JobExecutor:
                                  f"{self._policy.build_timeout:.0f} s.")
             await self._sleep(self._policy.poll_interval)
 
-    async def _write_through(self, project_id: str, record: dict[str, Any]) -> dict[str, Any]:
+    async def _write_through(self, project_id: str, record: dict[str, Any],
+                             extra: dict[str, Any] | None = None) -> dict[str, Any]:
         flavors = await self._snapshot.listing(project_id, "flavors")
         flavor_ids = {f["name"]: f["id"] for f in flavors.items()} if flavors else {}
         server = shapes.server_from_nova(record, flavor_ids)
-        await self._recorder.record(project_id, server, observed=False)
+        await self._recorder.record(project_id, server, observed=False, extra=extra)
         return server
 
     async def _delete(self, job: Job) -> Job:

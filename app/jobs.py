@@ -130,14 +130,18 @@ class JobQueue:
     def __init__(self, redis: Redis, clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
         self._clock = clock
+        self._grouped: set[str] = set()  # projects whose consumer group this process has made
 
     async def _ensure_group(self, project_id: str) -> None:
+        if project_id in self._grouped:
+            return
         try:
             await self._redis.xgroup_create(keys.job_queue(project_id), keys.JOB_GROUP, id="0",
                                             mkstream=True)
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
+        self._grouped.add(project_id)
 
     async def submit(self, job: Job, store: JobStore) -> None:
         """Write the job record, then queue it: a queued id always has its record."""

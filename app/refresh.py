@@ -109,7 +109,7 @@ class ProjectRefresher:
             elif not shapes.is_partial(record):
                 server = shapes.server_from_nova(record, flavor_ids)
                 if not _older(server, before.get(server["id"])):
-                    upserts.append(server)
+                    upserts.append(await self._keep_deleting(project_id, server, before))
         if full:  # absent from a complete listing means gone; partial records are kept as known
             removals += [server_id for server_id, server in before.items()
                          if server_id not in seen and not _recent(server, started)]
@@ -120,10 +120,15 @@ class ProjectRefresher:
             project_id, upserts, [r for r in removals if r not in kept], taken_at=started)
         return _latest(state.watermark, [r.get("updated") for r in records if r.get("updated")])
 
-    async def poll_failures(self, project_id: str) -> int:
-        """Consecutive failed polls of the project."""
-        value = await self._redis.hget(keys.poll_state(project_id), "failures")
-        return int(value or 0)
+    async def _keep_deleting(self, project_id: str, server: dict[str, Any],
+                             before: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        """A server whose delete job has not reached Nova yet still shows as deleting."""
+        stored = before.get(server["id"])
+        if (stored and stored["task_state"] == "deleting" and server["task_state"] is None
+                and await self._redis.exists(keys.deleting(project_id, server["id"]))):
+            return {**server, "task_state": "deleting"}
+        return server
+
 
 
 def _older(server: dict[str, Any], stored: dict[str, Any] | None) -> bool:

@@ -1,6 +1,8 @@
 """The refresher's rules for what a listing may change, on a real Redis with a scripted gateway."""
 import time
 
+import pytest
+
 from app.events import EventStream
 from app.refresh import ProjectRefresher, RefreshPolicy
 from app.snapshot import SnapshotStore
@@ -66,3 +68,19 @@ async def test_a_full_listing_keeps_a_server_created_moments_ago(redis):
     assert set(await snapshot.servers(PROJECT)) == {"new"}
     assert [(e["type"], e["server_id"]) for e in await EventStream(redis).read(PROJECT)] == [
         ("server.deleted", "old")]
+
+
+@pytest.mark.parametrize("delete_pending, shown", [(True, "deleting"), (False, None)])
+async def test_a_pending_delete_keeps_deleting_through_a_full_listing(redis, delete_pending, shown):
+    from app import redis_layout as keys
+
+    stored = {**api_server("a", "ACTIVE", "2026-01-01T00:00:05Z", "2026-01-01T00:00:00Z"),
+              "task_state": "deleting"}
+    refresher, snapshot = await refresher_with(
+        redis, [nova_record("a", "ACTIVE", "2026-01-01T00:00:05Z")], [stored])
+    if delete_pending:
+        await redis.set(keys.deleting(PROJECT, "a"), "job-1")
+
+    await refresher.refresh(PROJECT)
+
+    assert (await snapshot.server(PROJECT, "a"))["task_state"] == shown
