@@ -23,6 +23,9 @@ class ServerRecorder:
         is added to each event's data (the job's id, say).
         """
         server_id = server["id"] if server else removed
+        if server and server["task_state"] is None and await self._snapshot.delete_pending(
+                project_id, server_id):
+            server = {**server, "task_state": "deleting"}  # until Nova confirms the removal
         before = await self._snapshot.server(project_id, server_id)
         upserts = [server] if server else []
         removals = [removed] if removed else []

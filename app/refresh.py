@@ -125,7 +125,7 @@ class ProjectRefresher:
         """A server whose delete job has not reached Nova yet still shows as deleting."""
         stored = before.get(server["id"])
         if (stored and stored["task_state"] == "deleting" and server["task_state"] is None
-                and await self._redis.exists(keys.deleting(project_id, server["id"]))):
+                and await self._snapshot.delete_pending(project_id, server["id"])):
             return {**server, "task_state": "deleting"}
         return server
 

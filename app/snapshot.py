@@ -106,6 +106,10 @@ class SnapshotStore:
         value = await self._redis.hget(keys.servers(project_id), server_id)
         return json.loads(value) if value else None
 
+    async def delete_pending(self, project_id: str, server_id: str) -> bool:
+        """Whether a delete job for the server is queued or running."""
+        return bool(await self._redis.exists(keys.deleting(project_id, server_id)))
+
     async def change_servers(self, project_id: str, upserts: Iterable[dict[str, Any]],
                              removals: Iterable[str], *, replace_all: bool = False,
                              taken_at: float | None = None) -> None:

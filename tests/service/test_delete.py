@@ -76,3 +76,14 @@ async def test_a_server_not_yet_in_the_snapshot_is_found_live(listed_service, wo
         await eventually(gone)
 
     assert response.status == 204
+
+
+async def test_a_live_read_before_the_delete_reaches_nova_still_says_deleting(listed_service):
+    setup, client, listed = listed_service
+    target = listed[0]["id"]
+
+    await client.delete(delete_path(setup, target), headers=setup.headers())  # no worker runs
+    shown = await (await client.get(delete_path(setup, target), headers=setup.headers())).json()
+
+    assert shown["task_state"] == "deleting"
+    assert (await listed_ids(client, setup))[target]["task_state"] == "deleting"
