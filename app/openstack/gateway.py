@@ -37,16 +37,20 @@ class OpenStackGateway:
         self.directory = directory
         self._timeout = timeout
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="openstack")
+        # Waiting for a free thread happens here, before the timeout starts: a busy pool makes
+        # calls wait, never time out unstarted.
+        self._free_threads = asyncio.Semaphore(threads)
 
     async def _call(self, project_id: str, action: Callable[[Connection], Result],
                     what: str) -> Result:
         connection = self.directory.connection(project_id)
         loop = asyncio.get_running_loop()
         try:
-            # One second beyond the HTTP timeout: a create that times out has then surely ended,
-            # so a retry that looks for its server does not race it.
-            return await asyncio.wait_for(loop.run_in_executor(self._pool, action, connection),
-                                          self._timeout + 1)
+            async with self._free_threads:
+                # One second beyond the HTTP timeout: a create that times out has then surely
+                # ended, so a retry that looks for its server does not race it.
+                return await asyncio.wait_for(
+                    loop.run_in_executor(self._pool, action, connection), self._timeout + 1)
         except (TimeoutError, keystone_errors.ConnectTimeout):  # keystoneauth's covers read timeouts
             raise OpenStackTimeout(f"OpenStack did not answer {what} within {self._timeout:g} s") from None
         except sdk_errors.HttpException as error:
