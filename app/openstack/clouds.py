@@ -32,27 +32,37 @@ class CloudDirectory:
         self._signature: tuple[int, int] | None = None
         self._config: OpenStackConfig | None = None
         self._clouds: dict[str, str] = {}
+        self._entries: dict[str, dict] = {}
         self._connections: dict[str, Connection] = {}
         self.reload_if_changed()
 
     def reload_if_changed(self) -> bool:
-        """Re-read the file if it changed (new projects, rotated credentials)."""
+        """Re-read the file if it changed (new projects, rotated credentials).
+
+        Connections of unchanged entries are kept; the others are dropped without closing, since
+        a call in another thread may still be using them.
+        """
         info = os.stat(self._file)
         signature = (info.st_mtime_ns, info.st_size)
         if signature == self._signature:
             return False
         config = OpenStackConfig(config_files=[str(self._file)], load_envvars=False)
         clouds: dict[str, str] = {}
+        entries: dict[str, dict] = {}
         for name in config.get_cloud_names():
-            if name == "defaults" and not config.cloud_config["clouds"][name].get("auth"):
+            entry = config.cloud_config["clouds"][name]
+            if name == "defaults" and not entry.get("auth"):
                 continue  # the SDK's stand-in when the file names no cloud at all
-            project_id = _project_of(name, config.cloud_config["clouds"][name])
+            project_id = _project_of(name, entry)
             if project_id is None:
                 logger.warning("clouds.yaml entry %r names no project id; it is ignored", name)
             else:
-                clouds[project_id] = name
-        self.close()
-        self._config, self._clouds, self._signature = config, clouds, signature
+                clouds[project_id], entries[project_id] = name, entry
+        self._connections = {project_id: connection
+                             for project_id, connection in self._connections.items()
+                             if entries.get(project_id) == self._entries.get(project_id)}
+        self._config, self._clouds, self._entries = config, clouds, entries
+        self._signature = signature
         logger.info("%d projects configured in %s", len(clouds), self._file)
         return True
 
@@ -62,8 +72,8 @@ class CloudDirectory:
         return sorted(self._clouds)
 
     def knows(self, project_id: str) -> bool:
-        """Whether credentials are configured for the project."""
-        return project_id in self._clouds
+        """Whether credentials are configured for the project (the file is re-read if it changed)."""
+        return project_id in self._clouds or (self.reload_if_changed() and project_id in self._clouds)
 
     def connection(self, project_id: str) -> Connection:
         """The project's SDK connection, made once and reused so its token is reused."""

@@ -81,3 +81,20 @@ async def test_a_slow_project_does_not_hold_up_the_others(service, workers_runni
         slow_cycles = int(await redis.hget(keys.poll_state(slow.id), "cycle") or 0)
 
     assert slow_cycles <= 1
+
+
+async def test_a_project_added_to_clouds_yaml_is_served_without_a_restart(service, api_client,
+                                                                          project_factory):
+    setup = service(servers=1)
+    client = await api_client(setup.settings)
+    newcomer = project_factory(servers=2)
+    before = await client.get(f"/cloud/servers?project_id={newcomer.id}", headers=setup.headers())
+    clouds = yaml.safe_load(setup.settings.clouds_file.read_text())
+    clouds["clouds"]["newcomer"] = newcomer.access["cloud"]
+    setup.settings.clouds_file.write_text(yaml.safe_dump(clouds))
+
+    after = await client.get(f"/cloud/servers?project_id={newcomer.id}", headers=setup.headers())
+    kept = await client.get(f"/cloud/servers?project_id={setup.project_id}", headers=setup.headers())
+
+    assert (before.status, after.status, kept.status) == (404, 200, 200)
+    assert len(await after.json()) == 2
