@@ -5,10 +5,12 @@ unfiltered list is one ``HGETALL`` and no re-encoding. Servers are also kept one
 plus a sorted set for the order); whenever they change, a script rebuilds the encoded list
 inside Redis, atomically with the change.
 """
+import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
@@ -46,8 +48,6 @@ def encode(value: Any) -> str:
 
 def etag_of(body: bytes) -> str:
     """A strong ETag for a body the API renders itself (a filtered page)."""
-    import hashlib
-
     return '"' + hashlib.sha1(body, usedforsecurity=False).hexdigest() + '"'
 
 
@@ -70,8 +70,6 @@ class Listing:
 
 
 def _created_score(server: dict[str, Any]) -> float:
-    from datetime import datetime
-
     try:
         return datetime.fromisoformat(str(server.get("created")).replace("Z", "+00:00")).timestamp()
     except ValueError:

@@ -8,6 +8,7 @@ from emulator.faults import Faults
 from emulator.microversion import parse
 from emulator.model import Flavor, Server
 from emulator.paging import page, parse_limit
+from emulator.requestlog import RequestLog
 
 
 def make_server(created: float = 100.0) -> Server:
@@ -87,8 +88,6 @@ def test_clock_only_moves_forward_and_formats_like_nova():
 
 
 def test_request_log_keeps_start_and_end():
-    from emulator.requestlog import RequestLog
-
     log = RequestLog(size=2)
     for n in range(3):
         log.record(started=n, at=n + 0.5, method="GET", path=f"/{n}", query="", service="compute",

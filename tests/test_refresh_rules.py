@@ -3,6 +3,7 @@ import time
 
 import pytest
 
+from app import redis_layout as keys
 from app.events import EventStream
 from app.refresh import ProjectRefresher, RefreshPolicy
 from app.snapshot import SnapshotStore
@@ -72,8 +73,6 @@ async def test_a_full_listing_keeps_a_server_created_moments_ago(redis):
 
 @pytest.mark.parametrize("delete_pending, shown", [(True, "deleting"), (False, None)])
 async def test_a_pending_delete_keeps_deleting_through_a_full_listing(redis, delete_pending, shown):
-    from app import redis_layout as keys
-
     stored = {**api_server("a", "ACTIVE", "2026-01-01T00:00:05Z", "2026-01-01T00:00:00Z"),
               "task_state": "deleting"}
     refresher, snapshot = await refresher_with(

@@ -1,5 +1,6 @@
 """``GET /cloud/flavors``, ``/images``, ``/networks``, ``/ssh-keypairs``: lists from the snapshot."""
 import time
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -14,7 +15,7 @@ RESOURCE_PATHS = {"flavors": "flavors", "images": "images", "networks": "network
                   "ssh-keypairs": "keypairs"}
 
 
-def resource_list_handler(kind: str):
+def resource_list_handler(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     """A handler answering one kind of supporting resource."""
 
     async def list_resources(request: web.Request) -> web.Response:

@@ -1,7 +1,14 @@
 """Who may call what: bearer tokens, project scope, project ids, problem documents."""
+import dataclasses
+import logging
 import uuid
 
 import pytest
+import yaml
+
+from app.api.keys import TOKENS
+from app.tokens import digest_of
+from emulator.localredis import free_port
 
 
 @pytest.fixture
@@ -108,11 +115,6 @@ async def test_operations_endpoints_need_no_token(setup_and_client):
 
 
 async def test_tokens_file_is_reread_when_it_changes(setup_and_client, monkeypatch):
-    import yaml
-
-    from app.api.keys import TOKENS
-    from app.tokens import digest_of
-
     setup, client = setup_and_client
     document = yaml.safe_load(setup.settings.tokens_file.read_text())
     document["tokens"].append({"name": "rotated", "sha256": digest_of("fresh-token").hex(),
@@ -127,10 +129,6 @@ async def test_tokens_file_is_reread_when_it_changes(setup_and_client, monkeypat
 
 
 async def test_an_unreachable_redis_is_503_not_a_crash(service, api_client, caplog):
-    import dataclasses
-
-    from emulator.localredis import free_port
-
     setup = service(servers=0)
     settings = dataclasses.replace(setup.settings, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     client = await api_client(settings)
@@ -145,8 +143,6 @@ async def test_an_unreachable_redis_is_503_not_a_crash(service, api_client, capl
 
 
 async def test_every_request_is_logged_without_its_token_or_query(setup_and_client, caplog):
-    import logging
-
     setup, client = setup_and_client
     caplog.set_level(logging.INFO, logger="app.access")
 

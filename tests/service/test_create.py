@@ -5,6 +5,7 @@ import pytest
 
 from app import redis_layout as keys
 from app.events import EventStream
+from app.idempotency import IdempotencyStore, KeyUse
 from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, nova_servers_named, post_server
 
@@ -140,8 +141,6 @@ async def test_idempotency_key_replays_the_first_answer_and_creates_once(started
 
 async def test_a_key_whose_first_request_died_before_queueing_is_taken_over(started, redis,
                                                                           workers_running):
-    from app.idempotency import IdempotencyStore, KeyUse
-
     setup, client = started
     body = await create_body(client, setup, name="second-chance")
     await IdempotencyStore(redis).claim(setup.project_id, "k-1", KeyUse("whatever", "lost-job", None))

@@ -7,9 +7,11 @@ import time
 
 import pytest
 
+from app.settings import Settings
 from emulator.processes import start_logged, stop_process
 from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, job_of, nova_servers_named, post_server
+from tests.service_helpers import ServiceSetup, service_environ, write_service_files
 
 
 @pytest.fixture
@@ -92,9 +94,6 @@ async def _attempted_twice(client, setup, href):
 
 def _with_project(service, project, tmp_path):
     """A service set-up for a project made in another emulator."""
-    from app.settings import Settings
-    from tests.service_helpers import ServiceSetup, service_environ, write_service_files
-
     base = service(projects=0)
     directory = tmp_path / "elsewhere"
     directory.mkdir(exist_ok=True)

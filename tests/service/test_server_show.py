@@ -1,7 +1,9 @@
 """``GET /cloud/servers/{id}``: live from Nova, written through, and what happens when Nova is down."""
 
+from app import redis_layout as keys
 from app.events import EventStream
 from app.snapshot import SnapshotStore
+from tests.service.polling import eventually
 
 
 def show_path(setup, server_id):
@@ -107,9 +109,6 @@ async def test_expired_keystone_token_never_reaches_the_caller(listed_service):
 
 async def test_showing_a_server_before_any_listing_emits_no_events(service, api_client, redis,
                                                                   workers_running):
-    from app import redis_layout as keys
-    from tests.service.polling import eventually
-
     setup = service(servers=3)
     client = await api_client(setup.settings)
     server_id = next(setup.projects[0].conn.compute.servers()).id
