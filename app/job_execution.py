@@ -156,9 +156,7 @@ class JobExecutor:
 
     async def _write_through(self, project_id: str, record: dict[str, Any],
                              extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        flavors = await self._snapshot.listing(project_id, "flavors")
-        flavor_ids = {f["name"]: f["id"] for f in flavors.items()} if flavors else {}
-        server = shapes.server_from_nova(record, flavor_ids)
+        server = shapes.server_from_nova(record, await self._snapshot.flavor_ids(project_id))
         await self._recorder.record(project_id, server, observed=False, extra=extra)
         return server
 

@@ -109,9 +109,7 @@ class ProjectReader:
             unknown = OpenStackUnavailable("Nova cannot tell this server's state now (its cell is "
                                            "down) and it is not in the snapshot.")
             return await self._snapshot_copy(project_id, before, unknown)
-        flavors = await self._snapshot.listing(project_id, "flavors")
-        flavor_ids = {f["name"]: f["id"] for f in flavors.items()} if flavors else {}
-        server = shapes.server_from_nova(record, flavor_ids)
+        server = shapes.server_from_nova(record, await self._snapshot.flavor_ids(project_id))
         await self._recorder.record(project_id, server)
         stored = await self._snapshot.server(project_id, server_id)
         return ServerView(stored or server, stale=False, age=None)

@@ -91,16 +91,12 @@ class ProjectRefresher:
         await self._redis.hset(keys.poll_state(project_id), "last_error", str(error)[:500])
         return failures
 
-    async def _flavor_ids(self, project_id: str) -> dict[str, str]:
-        listing = await self._snapshot.listing(project_id, "flavors")
-        return {f["name"]: f["id"] for f in listing.items()} if listing else {}
-
     async def _refresh_servers(self, project_id: str, state: PollState, full: bool,
                                started: float) -> str | None:
         since = None if full else _minus_seconds(state.watermark, self._policy.overlap)
         records = await self._gateway.list_servers(project_id, changes_since=since)
         before = await self._snapshot.servers(project_id)
-        flavor_ids = await self._flavor_ids(project_id)
+        flavor_ids = await self._snapshot.flavor_ids(project_id)
         upserts, removals, seen = [], [], set()
         for record in records:
             seen.add(record.get("id"))

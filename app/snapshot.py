@@ -7,8 +7,7 @@ inside Redis, atomically with the change.
 """
 import hashlib
 import json
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -79,9 +78,8 @@ def _created_score(server: dict[str, Any]) -> float:
 class SnapshotStore:
     """Reads and writes the snapshot of every project."""
 
-    def __init__(self, redis: Redis, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._clock = clock
         self._rebuild = redis.register_script(_REBUILD_SERVER_LIST)
         self._dumpers = {kind: schema(many=True) for kind, schema in RESOURCE_SCHEMAS.items()}
         self._server_dumper = RESOURCE_SCHEMAS["servers"]()
@@ -93,6 +91,11 @@ class SnapshotStore:
             return None
         return Listing(body=fields[b"body"], etag=fields[b"etag"].decode(),
                        taken_at=float(fields[b"taken_at"]), stale=fields.get(b"stale") == b"1")
+
+    async def flavor_ids(self, project_id: str) -> dict[str, str]:
+        """Flavor name -> id, from the stored flavors (Nova embeds flavors by name from 2.47)."""
+        listing = await self.listing(project_id, "flavors")
+        return {f["name"]: f["id"] for f in listing.items()} if listing else {}
 
     async def servers(self, project_id: str) -> dict[str, dict[str, Any]]:
         """Every stored server of the project, by id."""
