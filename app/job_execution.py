@@ -14,9 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
-
-from . import redis_layout as keys
 from .errors import NotFound, OpenStackRejected, OpenStackUnavailable
 from .events import JOB_FAILED, EventStream, ServerEvent
 from .jobs import SUCCEEDED, Job, JobStore, iso
@@ -54,11 +51,10 @@ class RetryPolicy:
 class JobExecutor:
     """Runs one job to its end: succeeded, or failed with a reason."""
 
-    def __init__(self, redis: Redis, gateway: OpenStackGateway, snapshot: SnapshotStore,
-                 jobs: JobStore, events: EventStream, policy: RetryPolicy,
+    def __init__(self, gateway: OpenStackGateway, snapshot: SnapshotStore, jobs: JobStore,
+                 events: EventStream, policy: RetryPolicy,
                  clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
-        self._redis = redis
         self._gateway = gateway
         self._snapshot = snapshot
         self._jobs = jobs
@@ -166,7 +162,7 @@ class JobExecutor:
         await self._wait_until_gone(job)
         await self._recorder.record(job.project_id, removed=job.server_id, observed=False,
                                     extra={"job_id": job.id})
-        await self._redis.delete(keys.deleting(job.project_id, job.server_id))
+        await self._snapshot.clear_delete(job.project_id, job.server_id)
         return await self._jobs.update(job, status=SUCCEEDED, error=None)
 
     async def _wait_until_gone(self, job: Job) -> None:
@@ -187,7 +183,7 @@ class JobExecutor:
         job = await self._jobs.update(job, status="failed", error=reason)
         logger.warning("job %s (%s) failed: %s", job.id, job.kind, reason)
         if job.kind == "delete":
-            await self._redis.delete(keys.deleting(job.project_id, job.server_id))
+            await self._snapshot.clear_delete(job.project_id, job.server_id)
             await self._restore(job)
         await self._events.append([ServerEvent(job.project_id, JOB_FAILED, job.server_id or "",
                                                job.id, {"job": job.public()})])

@@ -7,7 +7,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .errors import NotFound, OpenStackUnavailable, ServiceError
-from .events import EventStream
 from .openstack import shapes
 from .openstack.gateway import OpenStackGateway
 from .recording import ServerRecorder
@@ -47,13 +46,13 @@ class ProjectReader:
     """What the GET endpoints answer, with the seed's promise: lists at most ``max_age`` old."""
 
     def __init__(self, snapshot: SnapshotStore, refresher: ProjectRefresher,
-                 gateway: OpenStackGateway, events: EventStream, schedule: PollSchedule, *,
+                 gateway: OpenStackGateway, recorder: ServerRecorder, schedule: PollSchedule, *,
                  max_age: float, poll_interval: float,
                  clock: Callable[[], float] = time.time) -> None:
         self._snapshot = snapshot
         self._refresher = refresher
         self._gateway = gateway
-        self._recorder = ServerRecorder(snapshot, events)
+        self._recorder = recorder
         self._schedule = schedule
         self._max_age = max_age
         self._poll_interval = poll_interval

@@ -23,14 +23,12 @@ class ServerRecorder:
         is added to each event's data (the job's id, say).
         """
         server_id = server["id"] if server else removed
-        if server and server["task_state"] is None and await self._snapshot.delete_pending(
-                project_id, server_id):
-            server = {**server, "task_state": "deleting"}  # until Nova confirms the removal
         before = await self._snapshot.server(project_id, server_id)
-        upserts = [server] if server else []
+        known = {server_id: before} if before else {}
+        upserts = await self._snapshot.with_pending_deletes(project_id, [server] if server else [],
+                                                            known)
         removals = [removed] if removed else []
         if not observed or await self._snapshot.listing(project_id, "servers") is not None:
-            known = {server_id: before} if before else {}
             events = changes_between(project_id, known, upserts, removals)
             await self._events.append([replace(e, data={**e.data, **(extra or {})}) for e in events])
         await self._snapshot.change_servers(project_id, upserts, removals)

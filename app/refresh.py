@@ -105,7 +105,8 @@ class ProjectRefresher:
             elif not shapes.is_partial(record):
                 server = shapes.server_from_nova(record, flavor_ids)
                 if not _older(server, before.get(server["id"])):
-                    upserts.append(await self._keep_deleting(project_id, server, before))
+                    upserts.append(server)
+        upserts = await self._snapshot.with_pending_deletes(project_id, upserts, before)
         if full:  # absent from a complete listing means gone; partial records are kept as known
             removals += [server_id for server_id, server in before.items()
                          if server_id not in seen and not _recent(server, started)]
@@ -116,14 +117,6 @@ class ProjectRefresher:
             project_id, upserts, [r for r in removals if r not in kept], taken_at=started)
         return _latest(state.watermark, [r.get("updated") for r in records if r.get("updated")])
 
-    async def _keep_deleting(self, project_id: str, server: dict[str, Any],
-                             before: dict[str, dict[str, Any]]) -> dict[str, Any]:
-        """A server whose delete job has not reached Nova yet still shows as deleting."""
-        stored = before.get(server["id"])
-        if (stored and stored["task_state"] == "deleting" and server["task_state"] is None
-                and await self._snapshot.delete_pending(project_id, server["id"])):
-            return {**server, "task_state": "deleting"}
-        return server
 
 
 

@@ -107,9 +107,31 @@ class SnapshotStore:
         value = await self._redis.hget(keys.servers(project_id), server_id)
         return json.loads(value) if value else None
 
+    async def claim_delete(self, project_id: str, server_id: str, job_id: str, ttl: float) -> bool:
+        """Mark the server as having a delete job; False if one is already pending."""
+        return bool(await self._redis.set(keys.deleting(project_id, server_id), job_id, nx=True,
+                                          ex=int(ttl)))
+
     async def delete_pending(self, project_id: str, server_id: str) -> bool:
         """Whether a delete job for the server is queued or running."""
         return bool(await self._redis.exists(keys.deleting(project_id, server_id)))
+
+    async def clear_delete(self, project_id: str, server_id: str) -> None:
+        """The server's delete job has ended (removed or failed)."""
+        await self._redis.delete(keys.deleting(project_id, server_id))
+
+    async def with_pending_deletes(self, project_id: str, servers: list[dict[str, Any]],
+                                   before: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+        """The servers, where one shown as deleting has a delete job that has not reached Nova
+        yet, still deleting: the list says so until Nova confirms the removal."""
+        kept = []
+        for server in servers:
+            stored = before.get(server["id"])
+            if (stored and stored["task_state"] == "deleting" and server["task_state"] is None
+                    and await self.delete_pending(project_id, server["id"])):
+                server = {**server, "task_state": "deleting"}
+            kept.append(server)
+        return kept
 
     async def change_servers(self, project_id: str, upserts: Iterable[dict[str, Any]],
                              removals: Iterable[str], *, replace_all: bool = False,

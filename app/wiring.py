@@ -37,5 +37,5 @@ def build_executor(settings: Settings, redis: Redis, gateway: OpenStackGateway) 
     policy = RetryPolicy(max_attempts=settings.job_max_attempts, backoff_max=settings.job_backoff_max,
                          build_timeout=settings.build_timeout,
                          poll_interval=settings.build_poll_interval)
-    return JobExecutor(redis, gateway, SnapshotStore(redis), JobStore(redis, settings.job_retention),
+    return JobExecutor(gateway, SnapshotStore(redis), JobStore(redis, settings.job_retention),
                        EventStream(redis), policy)

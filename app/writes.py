@@ -7,7 +7,6 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from . import redis_layout as keys
 from .errors import UnprocessableRequest
 from .idempotency import IdempotencyStore, KeyUse, fingerprint
 from .jobs import FAILED, Job, JobQueue, JobStore
@@ -39,7 +38,6 @@ class ServerWriter:
     def __init__(self, redis: Redis, reader: ProjectReader, snapshot: SnapshotStore,
                  recorder: ServerRecorder, jobs: JobStore, queue: JobQueue, *, create_wait: float,
                  retention: float, clock: Callable[[], float] = time.time) -> None:
-        self._redis = redis
         self._reader = reader
         self._snapshot = snapshot
         self._recorder = recorder
@@ -118,9 +116,7 @@ class ServerWriter:
         if server is None:
             server = (await self._reader.live_server(project_id, server_id)).server  # 404 if gone
         job = self._jobs.new(project_id, "delete", {}, server_id=server_id)
-        claimed = await self._redis.set(keys.deleting(project_id, server_id), job.id, nx=True,
-                                        ex=self._retention)
-        if not claimed:
+        if not await self._snapshot.claim_delete(project_id, server_id, job.id, self._retention):
             logger.info("server %s is already being deleted", server_id)
             return
         await self._recorder.record(project_id, {**server, "task_state": "deleting"})

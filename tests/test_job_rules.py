@@ -27,7 +27,7 @@ async def test_a_job_whose_workers_kept_stopping_fails_without_calling_nova(redi
     job = jobs.new(PROJECT, "create", {"name": "x"})
     await jobs.save(job)
     job = await jobs.update(job, attempts=3)
-    executor = JobExecutor(redis, NoOpenStack(), SnapshotStore(redis), jobs, EventStream(redis),
+    executor = JobExecutor(NoOpenStack(), SnapshotStore(redis), jobs, EventStream(redis),
                            RetryPolicy(max_attempts=3))
 
     finished = await executor.run(job)

@@ -70,13 +70,12 @@ async def _openstack_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, redis = app[SETTINGS], app[REDIS]
     gateway = open_gateway(settings)
     snapshot = SnapshotStore(redis)
+    recorder = ServerRecorder(snapshot, EventStream(redis))
     app[DIRECTORY] = gateway.directory
     app[READER] = ProjectReader(
-        snapshot, build_refresher(settings, redis, gateway), gateway,
-        EventStream(redis), PollSchedule(redis), max_age=settings.snapshot_max_age,
-        poll_interval=settings.poll_interval)
+        snapshot, build_refresher(settings, redis, gateway), gateway, recorder,
+        PollSchedule(redis), max_age=settings.snapshot_max_age, poll_interval=settings.poll_interval)
     app[JOB_STORE] = JobStore(redis, settings.job_retention)
-    recorder = ServerRecorder(snapshot, EventStream(redis))
     app[WRITER] = ServerWriter(redis, app[READER], snapshot, recorder, app[JOB_STORE], JobQueue(redis),
                                create_wait=settings.create_wait, retention=settings.job_retention)
     yield
