@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import NotFound, OpenStackRejected, OpenStackUnavailable
 from .events import JOB_FAILED, EventStream, ServerEvent
-from .jobs import SUCCEEDED, Job, JobStore, iso
+from .jobs import FAILED, SUCCEEDED, Job, JobStore, iso
 from .openstack import shapes
 from .openstack.gateway import OpenStackGateway
 from .recording import ServerRecorder
@@ -134,20 +134,32 @@ class JobExecutor:
             await self._write_through(job.project_id, record, extra={"job_id": job.id})
 
     async def _follow_build(self, job: Job) -> dict[str, Any]:
-        """Nova's record once the build is over (ACTIVE, ERROR, …); transient errors are waited out."""
+        """Nova's record once the build is over (ACTIVE, ERROR, …)."""
+        record = await self._watch_server(
+            job, lambda r: r is None or (not shapes.is_partial(r) and r.get("status") != "BUILD"),
+            f"Server {job.server_id} was still building after {self._policy.build_timeout:.0f} s.")
+        if record is None:
+            raise JobFailure(f"Server {job.server_id} disappeared while it was building.")
+        return record
+
+    async def _watch_server(self, job: Job, settled: Callable[[dict[str, Any] | None], bool],
+                            stuck: str) -> dict[str, Any] | None:
+        """Nova's record of the job's server (None once Nova no longer has it) as soon as
+        ``settled`` accepts it; outages are waited out, up to the build timeout."""
         deadline = self._clock() + self._policy.build_timeout
         while True:
+            seen, record = True, None
             try:
                 record = await self._gateway.get_server(job.project_id, job.server_id)
-                if not shapes.is_partial(record) and record.get("status") != "BUILD":
-                    return record
             except NotFound:
-                raise JobFailure(f"Server {job.server_id} disappeared while it was building.") from None
+                pass  # seen: Nova no longer has it
             except OpenStackUnavailable as error:
-                logger.warning("job %s: cannot see server %s build yet: %s", job.id, job.server_id, error)
+                seen = False
+                logger.warning("job %s: cannot see server %s now: %s", job.id, job.server_id, error)
+            if seen and settled(record):
+                return record
             if self._clock() > deadline:
-                raise JobFailure(f"Server {job.server_id} was still building after "
-                                 f"{self._policy.build_timeout:.0f} s.")
+                raise JobFailure(stuck)
             await self._sleep(self._policy.poll_interval)
 
     async def _write_through(self, project_id: str, record: dict[str, Any],
@@ -159,28 +171,16 @@ class JobExecutor:
     async def _delete(self, job: Job) -> Job:
         with contextlib.suppress(NotFound):  # already gone: nothing left to do but confirm
             await self._gateway.delete_server(job.project_id, job.server_id)
-        await self._wait_until_gone(job)
+        await self._watch_server(job, lambda record: record is None,
+                                 f"Nova had not removed server {job.server_id} after "
+                                 f"{self._policy.build_timeout:.0f} s.")
         await self._recorder.record(job.project_id, removed=job.server_id, observed=False,
                                     extra={"job_id": job.id})
         await self._snapshot.clear_delete(job.project_id, job.server_id)
         return await self._jobs.update(job, status=SUCCEEDED, error=None)
 
-    async def _wait_until_gone(self, job: Job) -> None:
-        deadline = self._clock() + self._policy.build_timeout
-        while True:
-            try:
-                await self._gateway.get_server(job.project_id, job.server_id)
-            except NotFound:
-                return
-            except OpenStackUnavailable as error:
-                logger.warning("job %s: cannot confirm the delete yet: %s", job.id, error)
-            if self._clock() > deadline:
-                raise JobFailure(f"Nova had not removed server {job.server_id} after "
-                                 f"{self._policy.build_timeout:.0f} s.")
-            await self._sleep(self._policy.poll_interval)
-
     async def _fail(self, job: Job, reason: str) -> Job:
-        job = await self._jobs.update(job, status="failed", error=reason)
+        job = await self._jobs.update(job, status=FAILED, error=reason)
         logger.warning("job %s (%s) failed: %s", job.id, job.kind, reason)
         if job.kind == "delete":
             await self._snapshot.clear_delete(job.project_id, job.server_id)
