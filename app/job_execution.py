@@ -16,11 +16,12 @@ from typing import Any
 
 from .errors import NotFound, OpenStackRejected, OpenStackUnavailable
 from .events import JOB_FAILED, EventStream, ServerEvent
-from .jobs import FAILED, SUCCEEDED, Job, JobStore, iso
+from .jobs import FAILED, SUCCEEDED, Job, JobStore
 from .openstack import shapes
 from .openstack.gateway import OpenStackGateway
 from .recording import ServerRecorder
 from .snapshot import SnapshotStore
+from .times import iso
 from .writes import nova_boot_request
 
 logger = logging.getLogger(__name__)

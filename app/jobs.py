@@ -10,22 +10,17 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from . import redis_layout as keys
+from .times import iso
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 TERMINAL = (SUCCEEDED, FAILED)
 HANDED_BACK_IDLE_MS = 365 * 24 * 3600 * 1000  # idle beyond any visibility timeout
-
-
-def iso(timestamp: float) -> str:
-    """An ISO 8601 UTC time with seconds."""
-    return datetime.fromtimestamp(timestamp, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)

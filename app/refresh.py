@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
@@ -20,6 +19,7 @@ from .events import EventStream, changes_between
 from .openstack import shapes
 from .openstack.gateway import OpenStackGateway
 from .snapshot import SnapshotStore
+from .times import iso, parse_iso
 
 logger = logging.getLogger(__name__)
 RECENT_GRACE = 60.0  # a full listing does not remove servers created this recently
@@ -128,27 +128,23 @@ def _older(server: dict[str, Any], stored: dict[str, Any] | None) -> bool:
 def _recent(server: dict[str, Any], listed_at: float) -> bool:
     """Created so recently that a listing started before it may not show it (a job's new server)."""
     try:
-        created = _parse(str(server.get("created"))).timestamp()
+        created = parse_iso(str(server.get("created")))
     except ValueError:
         return False
     return created >= listed_at - RECENT_GRACE
 
 
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
 def _minus_seconds(watermark: str | None, seconds: float) -> str | None:
     if not watermark:
         return None
-    return (_parse(watermark) - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return iso(parse_iso(watermark) - seconds)
 
 
 def _latest(current: str | None, candidates: list[Any]) -> str | None:
     """The newest of Nova's ``updated`` times (compared as times, kept as Nova wrote them)."""
     best = current or None
     for candidate in candidates:
-        if best is None or _parse(candidate) > _parse(best):
+        if best is None or parse_iso(candidate) > parse_iso(best):
             best = candidate
     return best
 

@@ -9,13 +9,13 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
 
 from . import redis_layout as keys
 from .schemas import RESOURCE_SCHEMAS
+from .times import parse_iso
 
 # KEYS: servers hash, order zset, listing hash. ARGV[1]: taken_at ('' keeps the current one).
 _REBUILD_SERVER_LIST = """
@@ -70,7 +70,7 @@ class Listing:
 
 def _created_score(server: dict[str, Any]) -> float:
     try:
-        return datetime.fromisoformat(str(server.get("created")).replace("Z", "+00:00")).timestamp()
+        return parse_iso(str(server.get("created")))
     except ValueError:
         return 0.0
 
