@@ -1,7 +1,7 @@
 """Nova's ``/servers`` routes: boot, list (detail, changes-since, paging), show, delete."""
 import re
 import secrets
-from typing import Any
+from typing import Any, NoReturn
 
 from aiohttp import web
 
@@ -13,7 +13,7 @@ from .keys import CLOUD
 from .model import Server
 from .nova_paging import compute_base, paged_response
 from .server_request import parse_server_request
-from .service import outage_response
+from .service import outage
 
 # Query parameters Nova's schema knows; from 2.75 on anything else is a 400.
 KNOWN_QUERY = frozenset((
@@ -159,7 +159,7 @@ async def create_server(request: web.Request) -> web.StreamResponse:
     server = cloud.create_server(project.id, request["token"].user_id, server_request)
     faults = request.get("faults")
     if faults is not None and faults.take_ambiguous_create():
-        return _ambiguous_answer(request, faults.ambiguous_mode)
+        _ambiguous_answer(request, faults.ambiguous_mode)
     server_links = nova_views.links(compute_base(request), "servers", server.id)
     body = {"server": {"id": server.id, "links": server_links,
                        "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}],
@@ -167,9 +167,8 @@ async def create_server(request: web.Request) -> web.StreamResponse:
     return web.json_response(body, status=202, headers={"Location": server_links[0]["href"]})
 
 
-def _ambiguous_answer(request: web.Request, mode: str) -> web.StreamResponse:
+def _ambiguous_answer(request: web.Request, mode: str) -> NoReturn:
     """The server was created, but the client hears a failure (a proxy timeout or a reset)."""
     if mode == "drop" and request.transport is not None:
         request.transport.abort()
-        raise web.HTTPServiceUnavailable()  # never reaches the client: the socket is gone
-    return outage_response()
+    raise outage()  # after a drop it never reaches the client: the socket is gone

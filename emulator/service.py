@@ -33,9 +33,9 @@ def unauthorized(request: web.Request) -> web.Response:
     )
 
 
-def outage_response() -> web.Response:
+def outage() -> web.HTTPServiceUnavailable:
     """What a load balancer answers when no backend of the service is up."""
-    return web.Response(status=503, text=OUTAGE_PAGE, content_type="text/html")
+    return web.HTTPServiceUnavailable(text=OUTAGE_PAGE, content_type="text/html")
 
 
 def service_app(service: str, render_error: ErrorRenderer,
@@ -80,7 +80,7 @@ async def apply_faults(request: web.Request, faults: Faults) -> None:
     if faults.latency:
         await asyncio.sleep(faults.latency)
     if faults.outage:
-        raise web.HTTPServiceUnavailable(text=OUTAGE_PAGE, content_type="text/html")
+        raise outage()
     if faults.take_throttle():
         raise ApiError(faults.throttle_status, "This request was rate-limited.",
                        kind="overLimit", headers={"Retry-After": str(faults.retry_after)})
