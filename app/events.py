@@ -2,8 +2,10 @@
 
 An event's id is derived from what was observed (project, server, kind of change, new state,
 Nova's ``updated``), so the same change seen twice (two pollers, an API refresh racing a
-poll, a retried poll) carries the same id and consumers can drop the duplicate.
+poll, a retried poll, a job announcing what a poll already saw) carries the same id. The stream
+appends an id only once while it still holds it; consumers can drop any repeat older than that.
 """
+import itertools
 import json
 import time
 import uuid
@@ -63,25 +65,40 @@ def changes_between(project_id: str, before: Mapping[str, dict[str, Any]],
     return events
 
 
+# KEYS: the stream, its id set. ARGV: cap, timestamp, then id, type, server id, data per event.
+_APPEND_NEW = """
+local added = 0
+for i = 3, #ARGV, 4 do
+  if redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[i]) == 1 then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'id', ARGV[i], 'type', ARGV[i + 1],
+               'server_id', ARGV[i + 2], 'timestamp', ARGV[2], 'data', ARGV[i + 3])
+    added = added + 1
+  end
+end
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[1]) - 1)
+return added
+"""
+
+
 class EventStream:
-    """Appends events to ``cs:{project}:events`` (capped) and reads them back."""
+    """Appends events to ``cs:{project}:events`` (capped, each id once) and reads them back."""
 
     def __init__(self, redis: Redis, clock: Callable[[], float] = time.time) -> None:
         self._redis = redis
         self._clock = clock
+        self._append_new = redis.register_script(_APPEND_NEW)
 
     async def append(self, events: list[ServerEvent]) -> None:
-        """Append events in one round trip."""
-        if not events:
-            return
+        """Append the events whose ids the project's stream does not hold yet, in order."""
         timestamp = repr(self._clock())
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for event in events:
-                pipe.xadd(keys.events(event.project_id), {
-                    "id": event.id, "type": event.type, "server_id": event.server_id,
-                    "timestamp": timestamp, "data": json.dumps(event.data, separators=(",", ":"))},
-                    maxlen=keys.EVENTS_MAX_LENGTH, approximate=True)
-            await pipe.execute()
+        by_project = itertools.groupby(sorted(events, key=lambda e: e.project_id),
+                                       key=lambda e: e.project_id)
+        for project_id, project_events in by_project:
+            fields = [value for event in project_events for value in (
+                event.id, event.type, event.server_id,
+                json.dumps(event.data, separators=(",", ":")))]
+            await self._append_new(keys=[keys.events(project_id), keys.event_ids(project_id)],
+                                   args=[keys.EVENTS_MAX_LENGTH, timestamp, *fields])
 
     async def read(self, project_id: str, count: int = 1000) -> list[dict[str, Any]]:
         """The project's oldest ``count`` events, decoded."""

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import NotFound, OpenStackRejected, OpenStackUnavailable
-from .events import JOB_FAILED, EventStream, ServerEvent
+from .events import (
+    CREATED,
+    CREATED_FINGERPRINT,
+    DELETED,
+    DELETED_FINGERPRINT,
+    JOB_FAILED,
+    EventStream,
+    ServerEvent,
+)
 from .jobs import FAILED, SUCCEEDED, Job, JobStore
 from .openstack import shapes
 from .openstack.gateway import OpenStackGateway
@@ -114,6 +122,7 @@ class JobExecutor:
             job = await self._jobs.update(job, server_id=server_id)
         record = await self._follow_build(job)
         server = await self._write_through(job.project_id, record)
+        await self._announce(job, CREATED, server)
         if server["status"] == "ERROR":
             fault = (record.get("fault") or {}).get("message", "no reason given").rstrip(".")
             raise JobFailure(f"Server {server_id} ended in ERROR: {fault}. The ERROR server is "
@@ -124,8 +133,10 @@ class JobExecutor:
         """Before the API hears the id, Nova's record of the new server enters the snapshot (so
         the list shows it at once, in BUILD) and its creation becomes an event. Best effort: if
         Nova cannot show it yet, the next poll brings it."""
-        if await self._snapshot.server(job.project_id, server_id) is not None:
-            return  # a poll or a read saw it first
+        known = await self._snapshot.server(job.project_id, server_id)
+        if known is not None:  # a poll or a read saw it first, and a project's first poll is silent
+            await self._announce(job, CREATED, known)
+            return
         try:
             record = await self._gateway.get_server(job.project_id, server_id)
         except (NotFound, OpenStackUnavailable) as error:
@@ -170,6 +181,7 @@ class JobExecutor:
         return server
 
     async def _delete(self, job: Job) -> Job:
+        last_known = await self._snapshot.server(job.project_id, job.server_id)
         with contextlib.suppress(NotFound):  # already gone: nothing left to do but confirm
             await self._gateway.delete_server(job.project_id, job.server_id)
         await self._watch_server(job, lambda record: record is None,
@@ -177,8 +189,16 @@ class JobExecutor:
                                  f"{self._policy.build_timeout:.0f} s.")
         await self._recorder.record(job.project_id, removed=job.server_id, observed=False,
                                     extra={"job_id": job.id})
+        await self._announce(job, DELETED, last_known or {"id": job.server_id})
         await self._snapshot.clear_delete(job.project_id, job.server_id)
         return await self._jobs.update(job, status=SUCCEEDED, error=None)
+
+    async def _announce(self, job: Job, kind: str, server: dict[str, Any]) -> None:
+        """A job's outcome is always an event, even when a poll took the change in silently or
+        announced it first (then the stream drops this repeat: same id)."""
+        fingerprint = CREATED_FINGERPRINT if kind == CREATED else DELETED_FINGERPRINT
+        await self._events.append([ServerEvent(job.project_id, kind, server["id"], fingerprint,
+                                               {"server": server, "job_id": job.id})])
 
     async def _fail(self, job: Job, reason: str) -> Job:
         job = await self._jobs.update(job, status=FAILED, error=reason)

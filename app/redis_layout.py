@@ -11,6 +11,7 @@ poll schedule is shared by all projects and tagged ``{schedule}``.
 | ``cs:{p}:list:<kind>`` | hash | ``body`` (encoded JSON array), ``etag``, ``taken_at``, ``stale`` | none |
 | ``cs:{p}:poll`` | hash | ``watermark``, ``cycle``, ``failures``, ``last_error``, ``resources_due`` | none |
 | ``cs:{p}:events`` | stream | observed changes: ``id``, ``type``, ``data`` (JSON) | capped by length |
+| ``cs:{p}:events:ids`` | sorted set | the latest events' ids, by time (drops repeats) | capped |
 | ``cs:{p}:job:<id>`` | hash | a job: kind, status, server id, attempts, error, request, times | retention |
 | ``cs:{p}:jobs`` | stream + group ``runners`` | the project's queued job ids | trimmed as acked |
 | ``cs:{p}:idem:<sha256>`` | hash | an ``Idempotency-Key``: body fingerprint, job id, first answer | 24 h |
@@ -62,6 +63,11 @@ def poll_state(project_id: str) -> str:
 def events(project_id: str) -> str:
     """Stream: the project's observed changes."""
     return _project_key(project_id, "events")
+
+
+def event_ids(project_id: str) -> str:
+    """Sorted set: the ids of the project's latest events, so a repeated observation is dropped."""
+    return _project_key(project_id, "events:ids")
 
 
 def job(project_id: str, job_id: str) -> str:
