@@ -69,6 +69,10 @@ class EmulatorClient:
         """Change ``quota_instances`` or ``build_error_rate`` of a project."""
         return self.call("PATCH", f"/projects/{project_id}", settings)
 
+    def add_private_image(self, project_id: str, name: str, **sizes: int) -> str:
+        """Upload an image to a project outside the API; returns its id."""
+        return self.call("POST", f"/projects/{project_id}/images", {"name": name, **sizes})["id"]
+
     def set_faults(self, project_id: str = "*", **faults: Any) -> dict[str, Any]:
         """Replace the faults in force for a project (``*``: every project and Keystone)."""
         return self.call("PUT", f"/faults/{project_id}", faults)

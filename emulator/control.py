@@ -8,7 +8,7 @@ from .errors import ApiError
 from .faults import Faults
 from .keys import CLOUD, FAULTS, REQUEST_LOG
 from .lifecycle import FORCEABLE_STATUSES, force_status
-from .model import Server
+from .model import Project, Server
 from .seeding import access_document, seed_project
 
 
@@ -18,6 +18,7 @@ def routes() -> web.RouteTableDef:
     table.get("/_emulator/health")(health)
     table.post("/_emulator/projects")(create_project)
     table.patch("/_emulator/projects/{project_id}")(update_project)
+    table.post("/_emulator/projects/{project_id}/images")(add_private_image)
     table.get("/_emulator/faults/{key}")(show_faults)
     table.put("/_emulator/faults/{key}")(set_faults)
     table.delete("/_emulator/faults/{key}")(clear_faults)
@@ -66,12 +67,17 @@ async def create_project(request: web.Request) -> web.Response:
     return web.json_response(document, status=201)
 
 
+def _project(request: web.Request) -> Project:
+    project = request.app[CLOUD].projects.get(request.match_info["project_id"])
+    if project is None:
+        raise ApiError(404, "no such project")
+    return project
+
+
 async def update_project(request: web.Request) -> web.Response:
     """``PATCH /_emulator/projects/{id}``: change ``quota_instances`` or ``build_error_rate``."""
     cloud: Cloud = request.app[CLOUD]
-    project = cloud.projects.get(request.match_info["project_id"])
-    if project is None:
-        raise ApiError(404, "no such project")
+    project = _project(request)
     body = await _json_object(request)
     if "quota_instances" in body:
         project.quota_instances = int(body["quota_instances"])
@@ -79,6 +85,22 @@ async def update_project(request: web.Request) -> web.Response:
         cloud.build_error_rates[project.id] = float(body["build_error_rate"])
     return web.json_response({"project_id": project.id, "quota_instances": project.quota_instances,
                               "build_error_rate": cloud.build_error_rates.get(project.id)})
+
+
+async def add_private_image(request: web.Request) -> web.Response:
+    """``POST /_emulator/projects/{id}/images`` ``{"name", "min_disk"?, "min_ram"?}``: an image
+    uploaded to the project outside the API."""
+    project = _project(request)
+    body = await _json_object(request)
+    if not isinstance(body.get("name"), str) or not body["name"]:
+        raise ApiError(400, "name must be a non-empty string")
+    try:
+        sizes = {field: int(body.get(field, 0)) for field in ("min_disk", "min_ram")}
+    except (TypeError, ValueError) as error:
+        raise ApiError(400, str(error)) from None
+    image = request.app[CLOUD].add_image(body["name"], owner=project.id, visibility="private",
+                                         size=21430272, **sizes)
+    return web.json_response({"id": image.id, "name": image.name}, status=201)
 
 
 async def show_faults(request: web.Request) -> web.Response:

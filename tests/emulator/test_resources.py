@@ -30,6 +30,17 @@ def test_images_show_public_and_own_but_not_other_projects_private(project_facto
     assert mine.conn.image.get_image(cirros.id).min_disk == cirros.min_disk
 
 
+def test_an_image_uploaded_through_the_control_api_is_the_projects_own(project_factory):
+    mine, other = project_factory(), project_factory()
+
+    image_id = mine.emulator.add_private_image(mine.id, "uploaded", min_disk=5)
+
+    image = mine.conn.image.get_image(image_id)
+    assert (image.name, image.visibility, image.status, image.min_disk) == ("uploaded", "private",
+                                                                          "active", 5)
+    assert image_id not in {i.id for i in other.conn.image.images()}
+
+
 def test_images_page_with_glance_next_links(project):
     response = project.conn.image.get("/images?limit=1", raise_exc=False)
     body = response.json()

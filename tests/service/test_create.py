@@ -1,5 +1,6 @@
 """``POST /cloud/servers``: validation, the 202 answer, the job, BUILD -> ACTIVE, idempotency."""
 import io
+import time
 
 import pytest
 
@@ -174,3 +175,21 @@ async def test_a_flavor_can_be_named_by_id_as_well_as_by_name(service, api_clien
     response = await post_server(client, setup, body)
 
     assert response.status == 202 and (await response.json())["id"] is None
+
+
+async def test_an_image_missing_from_an_older_snapshot_is_looked_up_again_before_a_422(
+        service, api_client, redis):
+    setup = service(servers=0, create_wait=0)
+    client = await api_client(setup.settings)
+    body = await create_body(client, setup)  # the images snapshot is taken now
+    body["image_id"] = setup.projects[0].emulator.add_private_image(setup.project_id, "just-uploaded")
+
+    fresh = await post_server(client, setup, body)  # a snapshot this fresh is trusted
+    await redis.hset(keys.listing(setup.project_id, "images"), "taken_at", repr(time.time() - 60))
+    older = await post_server(client, setup, body)
+
+    assert fresh.status == 422 and "image_id" in (await fresh.json(content_type=None))["errors"]
+    assert older.status == 202
+    images = await (await client.get(f"/cloud/images?project_id={setup.project_id}",
+                                     headers=setup.headers())).json()
+    assert "just-uploaded" in {i["name"] for i in images}  # the lookup refreshed the snapshot
