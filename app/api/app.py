@@ -35,6 +35,7 @@ from .problems import Handler, problem_middleware, request_id_middleware
 from .resources import RESOURCE_PATHS, resource_list_handler
 
 MAX_BODY = 1024 * 1024
+SERVER_NAME = "cloud-servers-api"
 access_log = logging.getLogger("app.access")
 
 
@@ -58,6 +59,11 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         metrics.requests.labels(request.method, route, str(status)).inc()
         metrics.latency.labels(request.method, route).observe(elapsed)
         access_log.info("%s %s %d %.1f ms", request.method, request.path, status, elapsed * 1000)
+
+
+async def _name_the_server(request: web.Request, response: web.StreamResponse) -> None:
+    """``Server`` names the service, not the versions of the libraries it runs on."""
+    response.headers["Server"] = SERVER_NAME
 
 
 async def _redis_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -99,6 +105,7 @@ def create_app(settings: Settings) -> web.Application:
     app[HTTP_METRICS] = HttpMetrics(app[METRICS_REGISTRY])
     app[OPENAPI] = build_openapi()
     app.cleanup_ctx.extend([_tokens_ctx, _redis_ctx, _openstack_ctx])
+    app.on_response_prepare.append(_name_the_server)
     app.router.add_get("/healthz", ops.healthz)
     app.router.add_get("/readyz", ops.readyz)
     app.router.add_get("/metrics", ops.metrics)

@@ -107,6 +107,15 @@ async def test_request_id_is_echoed_or_made(setup_and_client):
     assert body["request_id"] == made.headers["X-Request-Id"]
 
 
+async def test_the_server_header_names_no_library_versions(setup_and_client):
+    setup, client = setup_and_client
+
+    answers = [await client.get("/healthz"), await client.get("/nowhere"),
+               await client.get(f"/cloud/servers?project_id={setup.project_id}")]
+
+    assert {a.headers["Server"] for a in answers} == {"cloud-servers-api"}
+
+
 async def test_operations_endpoints_need_no_token(setup_and_client):
     _, client = setup_and_client
 
