@@ -3,7 +3,8 @@
 An event's id is derived from what was observed (project, server, kind of change, new state,
 Nova's ``updated``), so the same change seen twice (two pollers, an API refresh racing a
 poll, a retried poll, a job announcing what a poll already saw) carries the same id. The stream
-appends an id only once while it still holds it; consumers can drop any repeat older than that.
+appends an id only once among its latest ``EVENTS_MAX_LENGTH`` events; consumers can drop any
+older repeat by its id.
 """
 import itertools
 import json

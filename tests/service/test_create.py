@@ -184,8 +184,11 @@ async def test_an_image_missing_from_an_older_snapshot_is_looked_up_again_before
     body = await create_body(client, setup)  # the images snapshot is taken now
     body["image_id"] = setup.projects[0].emulator.add_private_image(setup.project_id, "just-uploaded")
 
-    fresh = await post_server(client, setup, body)  # a snapshot this fresh is trusted
-    await redis.hset(keys.listing(setup.project_id, "images"), "taken_at", repr(time.time() - 60))
+    images_listing = keys.listing(setup.project_id, "images")
+
+    await redis.hset(images_listing, "taken_at", repr(time.time()))
+    fresh = await post_server(client, setup, body)  # a snapshot just taken is trusted
+    await redis.hset(images_listing, "taken_at", repr(time.time() - 60))
     older = await post_server(client, setup, body)
 
     assert fresh.status == 422 and "image_id" in (await fresh.json(content_type=None))["errors"]
