@@ -98,8 +98,7 @@ async def add_private_image(request: web.Request) -> web.Response:
         sizes = {field: int(body.get(field, 0)) for field in ("min_disk", "min_ram")}
     except (TypeError, ValueError) as error:
         raise ApiError(400, str(error)) from None
-    image = request.app[CLOUD].add_image(body["name"], owner=project.id, visibility="private",
-                                         size=21430272, **sizes)
+    image = request.app[CLOUD].add_image(body["name"], owner=project.id, visibility="private", **sizes)
     return web.json_response({"id": image.id, "name": image.name}, status=201)
 
 
