@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
-# ruff reads no setup.cfg, so its settings live here: pyflakes, pycodestyle, imports, bugbear, pyupgrade.
+# ruff reads no setup.cfg, so its settings live here: pyflakes, pycodestyle, imports, bugbear,
+# pyupgrade. mypy's (strict on app and workers) are in setup.cfg.
 RUFF := $(BIN)/ruff check --line-length 110 --target-version py311 --select E,F,W,I,B,UP,SIM
 
 .PHONY: install run test lint fmt clean
@@ -14,20 +15,21 @@ install: $(INSTALLED)
 $(INSTALLED): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	$(BIN)/python -c "import emulator.localredis as r; print('redis-server:', r.find_redis_server())"
+	$(BIN)/python -c "import devtools.localredis as r; print('redis-server:', r.find_redis_server())"
 	touch $@
 
 run: install
-	$(BIN)/python -m emulator.devrun
+	$(BIN)/python -m devtools.devrun
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
-	$(RUFF) app workers emulator tests
+	$(RUFF) app workers emulator devtools tests
+	$(BIN)/mypy app workers
 
 fmt: install
-	$(RUFF) --fix app workers emulator tests
+	$(RUFF) --fix app workers emulator devtools tests
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .ruff_cache *.egg-info build dist

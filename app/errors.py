@@ -5,7 +5,7 @@ class ServiceError(Exception):
     """Base of every error the domain raises on purpose."""
 
     title = "Error"
-    slug = "error"
+    slug: str | None = "error"  # the problem type; None: a plain HTTP error (about:blank)
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -28,6 +28,13 @@ class UnprocessableRequest(InvalidRequest):
 
     title = "Unprocessable request"
     slug = "unprocessable-request"
+
+
+class Forbidden(ServiceError):
+    """The caller may not act on the project (403)."""
+
+    title = "Forbidden"
+    slug = None
 
 
 class UnknownProject(ServiceError):

@@ -1,37 +1,121 @@
-"""Every Redis key the service uses: its type, its hash tag and its lifetime.
+"""Every Redis key the service uses: its type, its hash tag, its fields and its lifetime.
 
 Per-project keys carry the project id as a hash tag, ``{<project_id>}``, so all keys of a
 project live in one Redis Cluster slot and multi-key scripts on them stay legal there. The
-poll schedule is shared by all projects and tagged ``{schedule}``.
+poll schedule is shared by all projects and tagged ``{schedule}``; the job hint ``{jobs}``.
 
-| key | type | holds | TTL |
+| key | type | holds (fields: the classes below) | TTL |
 |---|---|---|---|
-| ``cs:{p}:servers`` | hash | server id -> server JSON (the API's shape) | none |
-| ``cs:{p}:servers:order`` | sorted set | server id, scored by creation time | none |
-| ``cs:{p}:list:<kind>`` | hash | ``body`` (encoded JSON array), ``etag``, ``taken_at``, ``stale`` | none |
-| ``cs:{p}:poll`` | hash | ``watermark``, ``cycle``, ``failures``, ``last_error``, ``resources_due`` | none |
-| ``cs:{p}:events`` | stream | observed changes: ``id``, ``type``, ``data`` (JSON) | capped by length |
-| ``cs:{p}:events:ids`` | sorted set | the latest events' ids, by time (drops repeats) | capped |
-| ``cs:{p}:job:<id>`` | hash | a job: kind, status, server id, attempts, error, request, times | retention |
-| ``cs:{p}:jobs`` | stream + group ``runners`` | the project's queued job ids | trimmed as acked |
-| ``cs:{p}:idem:<sha256>`` | hash | an ``Idempotency-Key``: body fingerprint, job id, first answer | 24 h |
-| ``cs:{p}:deleting:<server>`` | string | the delete job of a server being deleted | retention |
-| ``cs:{jobs}:ready`` | sorted set | projects that may have queued jobs (a hint; workers also sweep) | none |
-| ``cs:{schedule}:due`` | sorted set | project id, scored by when it is next due (or its lease ends) | none |
+| ``cs:{p}:servers`` | hash | server id -> server JSON (``app.records.Server``) | none |
+| ``cs:{p}:servers:order`` | zset | server id, scored by creation time | none |
+| ``cs:{p}:list:<kind>`` | hash | an encoded JSON array with its ETag (``ListingField``) | none |
+| ``cs:{p}:poll`` | hash | the poller's progress (``PollField``) | none |
+| ``cs:{p}:events`` | stream | observed changes and job outcomes (``EventField``) | capped by length |
+| ``cs:{p}:events:ids`` | zset | the latest events' ids, by time (drops repeats) | capped |
+| ``cs:{p}:job:<id>`` | hash | a create or delete job (``JobField``) | retention |
+| ``cs:{p}:jobs`` | stream | queued job ids (``QueueField``), consumer group ``runners`` | trimmed as acked |
+| ``cs:{p}:idem:<sha256>`` | string | an ``Idempotency-Key``'s first use, JSON (``IdempotencyField``) | 24 h |
+| ``cs:{p}:deleting:<server>`` | string | the id of the delete job of a server being deleted | retention |
+| ``cs:{jobs}:ready`` | zset | projects that may have queued jobs (a hint; workers also sweep) | none |
+| ``cs:{schedule}:due`` | zset | project id, scored by when it is next due (or its lease ends) | none |
 | ``cs:{schedule}:owner`` | hash | project id -> the claim token of the worker polling it | none |
 
-``<kind>`` is ``servers``, ``flavors``, ``images``, ``networks`` or ``keypairs``.
+``<kind>`` is ``servers``, ``flavors``, ``images``, ``networks`` or ``keypairs``; a job's times
+are UNIX seconds, its ``request`` the validated create request as JSON.
 """
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 PREFIX = "cs"
 RESOURCE_KINDS = ("flavors", "images", "networks", "keypairs")
 LIST_KINDS = ("servers", *RESOURCE_KINDS)
 EVENTS_MAX_LENGTH = 10_000
+IDEMPOTENCY_TTL = 24 * 3600  # the contract's window for replaying an Idempotency-Key
 
 SCHEDULE_DUE = f"{PREFIX}:{{schedule}}:due"
 SCHEDULE_OWNER = f"{PREFIX}:{{schedule}}:owner"
 JOBS_READY = f"{PREFIX}:{{jobs}}:ready"
 JOB_GROUP = "runners"
-IDEMPOTENCY_TTL = 24 * 3600
+
+
+class ListingField:
+    """Fields of ``cs:{p}:list:<kind>``."""
+
+    BODY, ETAG, TAKEN_AT, STALE = "body", "etag", "taken_at", "stale"
+
+
+class PollField:
+    """Fields of ``cs:{p}:poll``."""
+
+    WATERMARK, CYCLE, FAILURES = "watermark", "cycle", "failures"
+    LAST_ERROR, LAST_SUCCESS, RESOURCES_DUE = "last_error", "last_success", "resources_due"
+
+
+class EventField:
+    """Fields of each entry of ``cs:{p}:events``."""
+
+    ID, TYPE, SERVER_ID, TIMESTAMP, DATA = "id", "type", "server_id", "timestamp", "data"
+
+
+class JobField:
+    """Fields of ``cs:{p}:job:<id>``."""
+
+    KIND, STATUS, SERVER_ID, ATTEMPTS, ERROR = "kind", "status", "server_id", "attempts", "error"
+    REQUEST, CREATED_AT, UPDATED_AT = "request", "created_at", "updated_at"
+
+
+class QueueField:
+    """Fields of each entry of ``cs:{p}:jobs``."""
+
+    JOB = "job"
+
+
+class IdempotencyField:
+    """Keys of the JSON value of ``cs:{p}:idem:<sha256>``."""
+
+    FINGERPRINT, JOB_ID, OUTCOME = "fingerprint", "job_id", "outcome"
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """One row of the layout: a key pattern, its Redis type, its fixed fields, whether it expires."""
+
+    pattern: str
+    type: str
+    fields: tuple[str, ...] | None  # None: the fields are data (server ids, project ids)
+    expires: bool
+
+
+def _fields(names: type) -> tuple[str, ...]:
+    return tuple(value for name, value in vars(names).items() if name.isupper())
+
+
+LAYOUT = (
+    KeySpec("cs:{p}:servers", "hash", None, False),
+    KeySpec("cs:{p}:servers:order", "zset", None, False),
+    KeySpec("cs:{p}:list:<kind>", "hash", _fields(ListingField), False),
+    KeySpec("cs:{p}:poll", "hash", _fields(PollField), False),
+    KeySpec("cs:{p}:events", "stream", _fields(EventField), False),
+    KeySpec("cs:{p}:events:ids", "zset", None, False),
+    KeySpec("cs:{p}:job:<id>", "hash", _fields(JobField), True),
+    KeySpec("cs:{p}:jobs", "stream", _fields(QueueField), False),
+    KeySpec("cs:{p}:idem:<sha256>", "string", _fields(IdempotencyField), True),
+    KeySpec("cs:{p}:deleting:<server>", "string", None, True),
+    KeySpec("cs:{jobs}:ready", "zset", None, False),
+    KeySpec("cs:{schedule}:due", "zset", None, False),
+    KeySpec("cs:{schedule}:owner", "hash", None, False),
+)
+
+
+def text(value: object) -> str:
+    """A value Redis gave back, as text (the client answers bytes)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def text_fields(stored: Mapping[Any, Any] | None) -> dict[str, str]:
+    """A hash (or stream entry) Redis gave back, as text."""
+    return {text(name): text(value) for name, value in (stored or {}).items()}
 
 
 def _project_key(project_id: str, suffix: str) -> str:
@@ -81,7 +165,7 @@ def job_queue(project_id: str) -> str:
 
 
 def idempotency(project_id: str, key_digest: str) -> str:
-    """Hash: what an Idempotency-Key was first used for."""
+    """String: what an Idempotency-Key was first used for (JSON)."""
     return _project_key(project_id, f"idem:{key_digest}")
 
 

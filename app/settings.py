@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-IDEMPOTENCY_WINDOW = 24 * 3600.0
+from .redis_layout import IDEMPOTENCY_TTL
 
 
 class SettingsError(ValueError):
@@ -46,7 +46,7 @@ class Settings:
         reader = _Reader(environ)
         settings = cls(
             redis_url=reader.text("REDIS_URL", required=True),
-            clouds_file=reader.path("OS_CLIENT_CONFIG_FILE", required=True),
+            clouds_file=reader.required_path("OS_CLIENT_CONFIG_FILE"),
             tokens_file=reader.path("API_TOKENS_FILE"),
             listen_host=reader.text("LISTEN_HOST", "127.0.0.1"),
             port=reader.integer("PORT", 8080, minimum=0, maximum=65535),
@@ -75,7 +75,7 @@ class Settings:
         if settings.poll_lease <= settings.openstack_timeout:
             raise SettingsError("POLL_LEASE must be longer than OPENSTACK_TIMEOUT, or a slow poll "
                                 "would outlive its lease and another worker would poll too")
-        if settings.job_retention < IDEMPOTENCY_WINDOW:
+        if settings.job_retention < IDEMPOTENCY_TTL:
             raise SettingsError("JOB_RETENTION must be at least 86400 (24 h): an Idempotency-Key "
                                 "replay within 24 h needs the first request's job")
         if settings.job_visibility_timeout <= settings.openstack_timeout:
@@ -104,6 +104,11 @@ class _Reader:
         path = Path(value)
         if not path.is_file():
             raise SettingsError(f"{name}={value}: no such file")
+        return path
+
+    def required_path(self, name: str) -> Path:
+        path = self.path(name, required=True)
+        assert path is not None  # path() raises for a missing required file
         return path
 
     def integer(self, name: str, default: int, *, minimum: int | None = None,

@@ -1,5 +1,9 @@
-"""ISO 8601 times as Nova writes them (``2026-11-27T05:31:00Z``), and back."""
+"""Clocks, and ISO 8601 times as Nova writes them (``2026-11-27T05:31:00Z``)."""
+from collections.abc import Callable
 from datetime import UTC, datetime
+
+# A wall clock in UNIX seconds; ``time.time`` in production, a hand-moved one in tests.
+Clock = Callable[[], float]
 
 
 def iso(timestamp: float) -> str:

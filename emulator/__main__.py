@@ -10,9 +10,9 @@ from pathlib import Path
 from aiohttp import web
 
 from .app import create_app
+from .appkeys import CLOUD
 from .config import EmulatorConfig
 from .faults import Faults
-from .keys import CLOUD
 from .seeding import access_document, clouds_yaml, seed_project
 
 logger = logging.getLogger("emulator")

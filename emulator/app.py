@@ -4,12 +4,12 @@ import logging
 from aiohttp import web
 
 from . import control, glance, keystone, neutron, nova
+from .appkeys import CLOUD, FAULTS, REQUEST_LOG
 from .clock import Clock
 from .cloud import Cloud
 from .config import EmulatorConfig
 from .errors import ApiError
 from .faults import FaultBook, Faults
-from .keys import CLOUD, FAULTS, REQUEST_LOG
 from .requestlog import RequestLog
 from .seeding import seed_catalog
 from .service import Handler, apply_faults

@@ -3,10 +3,10 @@ from typing import Any
 
 from aiohttp import web
 
+from .appkeys import CLOUD, FAULTS, REQUEST_LOG
 from .cloud import Cloud
 from .errors import ApiError
 from .faults import Faults
-from .keys import CLOUD, FAULTS, REQUEST_LOG
 from .lifecycle import FORCEABLE_STATUSES, force_status
 from .model import Project, Server
 from .seeding import access_document, seed_project

@@ -4,9 +4,9 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from .appkeys import CLOUD
 from .clock import isotime
 from .errors import ApiError
-from .keys import CLOUD
 from .model import Image
 from .paging import page, parse_limit
 from .service import public, service_app

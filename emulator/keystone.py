@@ -3,10 +3,10 @@ from typing import Any
 
 from aiohttp import web
 
+from .appkeys import CLOUD
 from .clock import keystone_isotime
 from .cloud import Cloud
 from .errors import ApiError
-from .keys import CLOUD
 from .model import Project, Token, User
 
 V3_UPDATED = "2024-04-01T00:00:00Z"

@@ -5,9 +5,9 @@ from typing import Any
 
 from aiohttp import web
 
+from .appkeys import CLOUD
 from .clock import isotime
 from .errors import ApiError
-from .keys import CLOUD
 from .model import Network, Subnet
 from .paging import page, parse_limit
 from .service import public, service_app

@@ -4,8 +4,8 @@ from typing import Any
 from aiohttp import web
 
 from . import microversion, nova_servers, nova_views
+from .appkeys import CLOUD
 from .errors import ApiError
-from .keys import CLOUD
 from .nova_paging import compute_base, paged_response
 from .service import Handler, public, service_app
 

@@ -4,7 +4,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from .keys import CLOUD
+from .appkeys import CLOUD
 from .paging import page, parse_limit
 
 Item = TypeVar("Item")

@@ -6,10 +6,10 @@ from typing import Any, NoReturn
 from aiohttp import web
 
 from . import lifecycle, nova_views
+from .appkeys import CLOUD
 from .clock import parse_isotime, whole_seconds
 from .cloud import Cloud, ServerRequest
 from .errors import ApiError
-from .keys import CLOUD
 from .model import Server
 from .nova_paging import compute_base, paged_response
 from .server_request import parse_server_request

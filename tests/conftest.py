@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from emulator.client import EmulatorClient, EmulatorProcess
-from emulator.localredis import LocalRedis
+from devtools.emulator_client import EmulatorClient, EmulatorProcess
+from devtools.localredis import LocalRedis
 from tests.openstack_helpers import EmulatedProject
 
 

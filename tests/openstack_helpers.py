@@ -6,7 +6,7 @@ import openstack
 from openstack.config.loader import OpenStackConfig
 from openstack.connection import Connection
 
-from emulator.client import EmulatorClient
+from devtools.emulator_client import EmulatorClient
 from emulator.seeding import clouds_yaml
 
 

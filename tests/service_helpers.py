@@ -6,8 +6,8 @@ from typing import Any
 
 import yaml
 
+from app.access.tokens import digest_of
 from app.settings import Settings
-from app.tokens import digest_of
 from tests.openstack_helpers import EmulatedProject
 
 

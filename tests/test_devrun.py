@@ -13,7 +13,7 @@ from pathlib import Path
 import openstack
 from openstack.config.loader import OpenStackConfig
 
-from emulator.localredis import free_port
+from devtools.localredis import free_port
 
 
 def read_env(path: Path) -> dict[str, str]:
@@ -64,7 +64,7 @@ def create_and_wait(env: dict[str, str]) -> dict:
 def test_make_run_starts_everything_then_stops_cleanly(tmp_path):
     environ = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PORT")}
     environ["PORT"] = str(free_port())
-    process = subprocess.Popen([sys.executable, "-m", "emulator.devrun"], cwd=tmp_path,
+    process = subprocess.Popen([sys.executable, "-m", "devtools.devrun"], cwd=tmp_path,
                                env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     env_file = tmp_path / ".run" / "env"
     try:

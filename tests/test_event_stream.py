@@ -1,6 +1,7 @@
 """The event stream holds each event id once, in the order events were observed."""
-from app import redis_layout as keys
-from app.events import CREATED, DELETED, STATUS_CHANGED, EventStream, ServerEvent
+from app import redis_layout as layout
+from app.events.server_events import CREATED, DELETED, STATUS_CHANGED, ServerEvent
+from app.events.stream import EventStream
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 OTHER = "9a8b7c6d5e4f40318293a4b5c6d7e8f9"
@@ -33,11 +34,11 @@ async def test_events_of_two_projects_go_to_their_own_streams(redis):
 
 
 async def test_the_remembered_ids_are_capped_like_the_stream(redis, monkeypatch):
-    monkeypatch.setattr(keys, "EVENTS_MAX_LENGTH", 3)
+    monkeypatch.setattr(layout, "EVENTS_MAX_LENGTH", 3)
     stream = EventStream(redis, clock=iter(range(100)).__next__)
 
     for number in range(5):
         await stream.append([event(CREATED, f"s{number}", "created")])
 
-    remembered = await redis.zrange(keys.event_ids(PROJECT), 0, -1)
+    remembered = await redis.zrange(layout.event_ids(PROJECT), 0, -1)
     assert remembered == [event(CREATED, f"s{n}", "created").id.encode() for n in (2, 3, 4)]

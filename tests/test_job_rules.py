@@ -1,8 +1,9 @@
 """Job rules that need no OpenStack: retry delays, and jobs whose workers keep stopping."""
-from app.events import EventStream
-from app.job_execution import JobExecutor, RetryPolicy
-from app.jobs import JobStore
-from app.snapshot import SnapshotStore
+from app.events.stream import EventStream
+from app.jobs.execution import JobExecutor, RetryPolicy
+from app.jobs.store import JobStore
+from app.snapshot.recording import ServerRecorder
+from app.snapshot.store import SnapshotStore
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 
@@ -24,10 +25,13 @@ class NoOpenStack:
 
 async def test_a_job_whose_workers_kept_stopping_fails_without_calling_nova(redis):
     jobs = JobStore(redis, retention=3600)
-    job = jobs.new(PROJECT, "create", {"name": "x"})
+    job = jobs.new(PROJECT, "create", {"name": "x", "flavor_id": "1", "image_id": "i",
+                                       "network_ids": ["n"], "key_name": None, "metadata": {},
+                                       "availability_zone": None})
     await jobs.save(job)
     job = await jobs.update(job, attempts=3)
-    executor = JobExecutor(NoOpenStack(), SnapshotStore(redis), jobs, EventStream(redis),
+    snapshot, events = SnapshotStore(redis), EventStream(redis)
+    executor = JobExecutor(NoOpenStack(), snapshot, jobs, events, ServerRecorder(snapshot, events),
                            RetryPolicy(max_attempts=3))
 
     finished = await executor.run(job)

@@ -9,8 +9,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from app.api.openapi import build_openapi
-from emulator.localredis import free_port
-from emulator.processes import start_logged, stop_process
+from devtools.localredis import free_port
+from devtools.processes import start_logged, stop_process
 from tests.openstack_helpers import EmulatedProject
 from tests.service_helpers import service_environ, write_service_files
 

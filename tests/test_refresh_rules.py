@@ -3,10 +3,11 @@ import time
 
 import pytest
 
-from app import redis_layout as keys
-from app.events import EventStream
-from app.refresh import ProjectRefresher, RefreshPolicy
-from app.snapshot import SnapshotStore
+from app import redis_layout as layout
+from app.events.stream import EventStream
+from app.redis_layout import PollField
+from app.snapshot.refresh import ProjectRefresher, RefreshPolicy
+from app.snapshot.store import SnapshotStore
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 
@@ -41,8 +42,8 @@ def api_server(server_id, status, updated, created):
 async def refresher_with(redis, servers, stored):
     snapshot = SnapshotStore(redis)
     await snapshot.change_servers(PROJECT, stored, [], taken_at=time.time())
-    await redis.hset(f"cs:{{{PROJECT}}}:poll", mapping={"cycle": 1, "watermark": "",
-                                                        "resources_due": time.time() + 3600})
+    await redis.hset(layout.poll_state(PROJECT), mapping={
+        PollField.CYCLE: 1, PollField.WATERMARK: "", PollField.RESOURCES_DUE: time.time() + 3600})
     return ProjectRefresher(redis, ScriptedGateway(servers), snapshot, EventStream(redis),
                             RefreshPolicy(full_resync_every=1)), snapshot
 
@@ -78,7 +79,7 @@ async def test_a_pending_delete_keeps_deleting_through_a_full_listing(redis, del
     refresher, snapshot = await refresher_with(
         redis, [nova_record("a", "ACTIVE", "2026-01-01T00:00:05Z")], [stored])
     if delete_pending:
-        await redis.set(keys.deleting(PROJECT, "a"), "job-1")
+        await redis.set(layout.deleting(PROJECT, "a"), "job-1")
 
     await refresher.refresh(PROJECT)
 

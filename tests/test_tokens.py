@@ -2,7 +2,7 @@
 import pytest
 import yaml
 
-from app.tokens import TokenFileError, TokenRegistry, digest_of, parse_tokens
+from app.access.tokens import TokenFileError, TokenRegistry, digest_of, parse_tokens
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 

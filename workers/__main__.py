@@ -3,11 +3,9 @@ import asyncio
 import logging
 import signal
 
-from app.jobs import JobQueue, JobStore
-from app.schedule import PollSchedule
+from app.composition import open_services
 from app.settings import Settings
 from app.startup import settings_and_logging
-from app.wiring import build_executor, build_refresher, open_gateway, open_redis
 
 from .job_runner import JobRunner
 from .poller import Poller
@@ -17,22 +15,15 @@ logger = logging.getLogger("workers")
 
 async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
     """Run the poller and the job runner until ``stop`` is set, then close what they opened."""
-    redis = open_redis(settings)
-    gateway = open_gateway(settings)
-    try:
-        poller = Poller(settings, gateway.directory, build_refresher(settings, redis, gateway),
-                        PollSchedule(redis))
-        runner = JobRunner(settings, gateway.directory, JobQueue(redis),
-                           JobStore(redis, settings.job_retention),
-                           build_executor(settings, redis, gateway))
+    async with open_services(settings) as services:
+        poller = Poller(settings, services.directory, services.refresher, services.schedule)
+        runner = JobRunner(settings, services.directory, services.queue, services.jobs,
+                           services.executor)
         logger.info("polling %d projects every %.0f s; running jobs as %s",
-                    len(gateway.directory.project_ids), settings.poll_interval, runner.consumer)
+                    len(services.directory.project_ids), settings.poll_interval, runner.consumer)
         await asyncio.gather(poller.run(stop, drain_timeout=settings.shutdown_timeout),
                              runner.run(stop))
-    finally:
-        gateway.close()
-        await redis.aclose()
-        logger.info("stopped")
+    logger.info("stopped")
 
 
 async def _serve(settings: Settings) -> None:

@@ -9,16 +9,16 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
 
 import aiojobs
 
 from app.errors import UnknownProject
 from app.logs import project_id_var
 from app.openstack.clouds import CloudDirectory
-from app.refresh import ProjectRefresher
-from app.schedule import PollSchedule
 from app.settings import Settings
+from app.snapshot.refresh import ProjectRefresher
+from app.snapshot.schedule import PollSchedule
+from app.times import Clock
 
 logger = logging.getLogger(__name__)
 MAX_TICK = 1.0
@@ -29,14 +29,14 @@ def backoff_delay(failures: int, interval: float, maximum: float, jitter: float)
 
     ``jitter`` is a factor drawn from [0.8, 1.2], so failing projects do not retry in lockstep.
     """
-    return min(maximum, interval * 2 ** min(failures, 16)) * jitter
+    return min(maximum, interval * 2.0 ** min(failures, 16)) * jitter
 
 
 class Poller:
     """Polls every configured project, a bounded number at once."""
 
     def __init__(self, settings: Settings, directory: CloudDirectory, refresher: ProjectRefresher,
-                 schedule: PollSchedule, clock: Callable[[], float] = time.time) -> None:
+                 schedule: PollSchedule, clock: Clock = time.time) -> None:
         self._settings = settings
         self._directory = directory
         self._refresher = refresher

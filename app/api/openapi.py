@@ -4,7 +4,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from ..schemas import (
+from .schemas import (
     CreateAnswerSchema,
     CreateServerSchema,
     FlavorSchema,
@@ -81,11 +81,11 @@ def build_openapi() -> dict[str, Any]:
                        {"in": "query", "schema": ProjectQuerySchema}],
         "responses": {"200": {"description": "the job", "content": {
             "application/json": {"schema": "Job"}}}, **_ERRORS}}})
-    for path, schema, tag in (("flavors", "Flavor", "flavors"), ("images", "Image", "images"),
-                              ("networks", "Network", "networks"),
-                              ("ssh-keypairs", "Keypair", "ssh-keypairs")):
+    for path, item, tag in (("flavors", "Flavor", "flavors"), ("images", "Image", "images"),
+                            ("networks", "Network", "networks"),
+                            ("ssh-keypairs", "Keypair", "ssh-keypairs")):
         spec.path(f"/cloud/{path}", operations=_list_operation(
-            f"List {path} (from the snapshot)", schema, ProjectQuerySchema, tag))
+            f"List {path} (from the snapshot)", item, ProjectQuerySchema, tag))
     for path, summary in (("/healthz", "Liveness"), ("/readyz", "Readiness (Redis reachable)"),
                           ("/metrics", "Prometheus metrics"),
                           ("/cloud/openapi.json", "This document")):

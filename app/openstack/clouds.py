@@ -2,18 +2,19 @@
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import openstack
 from openstack.config.loader import OpenStackConfig
 from openstack.connection import Connection
 
 from ..errors import UnknownProject
-from ..projects import normalize_project_id
+from ..project_ids import normalize_project_id
 
 logger = logging.getLogger(__name__)
 
 
-def _project_of(name: str, cloud: dict) -> str | None:
+def _project_of(name: str, cloud: dict[str, Any]) -> str | None:
     """A cloud's project: ``auth.project_id``, else the cloud's name if that is a project id."""
     auth = cloud.get("auth") or {}
     return normalize_project_id(str(auth.get("project_id") or "")) or normalize_project_id(name)
@@ -32,7 +33,7 @@ class CloudDirectory:
         self._signature: tuple[int, int] | None = None
         self._config: OpenStackConfig | None = None
         self._clouds: dict[str, str] = {}
-        self._entries: dict[str, dict] = {}
+        self._entries: dict[str, dict[str, Any]] = {}
         self._connections: dict[str, Connection] = {}
         self.reload_if_changed()
 
@@ -48,7 +49,7 @@ class CloudDirectory:
             return False
         config = OpenStackConfig(config_files=[str(self._file)], load_envvars=False)
         clouds: dict[str, str] = {}
-        entries: dict[str, dict] = {}
+        entries: dict[str, dict[str, Any]] = {}
         for name in config.get_cloud_names():
             entry = config.cloud_config["clouds"][name]
             if name == "defaults" and not entry.get("auth"):

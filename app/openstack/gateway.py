@@ -16,9 +16,9 @@ from openstack import exceptions as sdk_errors
 from openstack.connection import Connection
 
 from ..errors import NotFound, OpenStackRejected, OpenStackTimeout, OpenStackUnavailable
-from ..schemas import RESERVED_METADATA_KEY
-from . import shapes
+from ..records import Resource
 from .clouds import CloudDirectory
+from .translation import JOB_TAG, is_partial, read_resources
 
 logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
@@ -26,8 +26,7 @@ Result = TypeVar("Result")
 # 2.69: servers in a cell that is down come back as partial records instead of vanishing.
 # Its server bodies embed the flavor (2.47) instead of linking it by id.
 COMPUTE_MICROVERSION = "2.69"
-# The Nova metadata key a create job tags its server with, so a retried job finds it.
-JOB_TAG = RESERVED_METADATA_KEY
+NovaRecord = dict[str, Any]  # a server as Nova's JSON has it
 
 
 class OpenStackGateway:
@@ -61,18 +60,19 @@ class OpenStackGateway:
                 sdk_errors.SDKException) as error:
             raise OpenStackUnavailable(f"OpenStack failed {what}: {type(error).__name__}") from None
 
-    async def list_servers(self, project_id: str, changes_since: str | None = None) -> list[dict]:
+    async def list_servers(self, project_id: str, changes_since: str | None = None) -> list[NovaRecord]:
         """Nova's server records (every page), optionally only those changed since a time."""
         return await self._call(project_id, lambda c: _list_servers(c, changes_since),
                                 "listing servers")
 
-    async def get_server(self, project_id: str, server_id: str) -> dict:
+    async def get_server(self, project_id: str, server_id: str) -> NovaRecord:
         """Nova's record of one server; ``NotFound`` if Nova does not know it in this project."""
-        def fetch(connection: Connection) -> dict:
+        def fetch(connection: Connection) -> NovaRecord:
             response = connection.compute.get(f"/servers/{server_id}",
                                               microversion=COMPUTE_MICROVERSION, raise_exc=False)
             _raise_for_status(response, f"showing server {server_id}")
-            return response.json()["server"]
+            server: NovaRecord = response.json()["server"]
+            return server
 
         return await self._call(project_id, fetch, f"showing server {server_id}")
 
@@ -82,7 +82,7 @@ class OpenStackGateway:
             response = connection.compute.post("/servers", json={"server": server},
                                                microversion=COMPUTE_MICROVERSION, raise_exc=False)
             _raise_for_status(response, "creating a server")
-            return response.json()["server"]["id"]
+            return str(response.json()["server"]["id"])
 
         return await self._call(project_id, create, "creating a server")
 
@@ -95,7 +95,7 @@ class OpenStackGateway:
 
         await self._call(project_id, delete, f"deleting server {server_id}")
 
-    async def find_tagged_server(self, project_id: str, job_id: str, since: str) -> dict | None:
+    async def find_tagged_server(self, project_id: str, job_id: str, since: str) -> NovaRecord | None:
         """The server a job created, if any: changed since ``since`` and tagged with the job.
 
         Raises ``OpenStackUnavailable`` when a record in the window is partial (its cell is down),
@@ -105,15 +105,14 @@ class OpenStackGateway:
         for record in records:
             if (record.get("metadata") or {}).get(JOB_TAG) == job_id:
                 return record
-        if any(shapes.is_partial(r) for r in records):
+        if any(is_partial(r) for r in records):
             raise OpenStackUnavailable("Nova cannot show every server now (a cell is down); "
                                        "the job's server may be among them")
         return None
 
-    async def list_resources(self, project_id: str, kind: str) -> list[dict[str, Any]]:
-        """Flavors, images, networks or keypairs, in the API's shapes."""
-        return await self._call(project_id, lambda c: shapes.RESOURCE_READERS[kind](c),
-                                f"listing {kind}")
+    async def list_resources(self, project_id: str, kind: str) -> list[Resource]:
+        """Flavors, images, networks or keypairs, as records."""
+        return await self._call(project_id, lambda c: read_resources(c, kind), f"listing {kind}")
 
     def close(self) -> None:
         """Stop the thread pool (running calls finish) and close the connections."""
@@ -121,11 +120,11 @@ class OpenStackGateway:
         self.directory.close()
 
 
-def _list_servers(connection: Connection, changes_since: str | None) -> list[dict]:
+def _list_servers(connection: Connection, changes_since: str | None) -> list[NovaRecord]:
     """Follow Nova's "next" links; only the marker is taken from them, since real clouds'
     links sometimes name an internal host."""
     params: dict[str, str] = {"changes-since": changes_since} if changes_since else {}
-    servers: list[dict] = []
+    servers: list[NovaRecord] = []
     while True:
         response = connection.compute.get("/servers/detail", params=params,
                                           microversion=COMPUTE_MICROVERSION, raise_exc=False)
@@ -138,12 +137,12 @@ def _list_servers(connection: Connection, changes_since: str | None) -> list[dic
         params = {**params, "marker": marker}
 
 
-def _next_marker(links: list[dict]) -> str | None:
+def _next_marker(links: list[dict[str, Any]]) -> str | None:
     for link in links:
         if link.get("rel") == "next":
             markers = parse_qs(urlsplit(link.get("href", "")).query).get("marker")
             if markers:
-                return markers[0]
+                return str(markers[0])
     return None
 
 

@@ -5,7 +5,7 @@ import pytest
 from keystoneauth1 import exceptions as keystone_errors
 from openstack import exceptions
 
-from emulator.client import ControlError
+from devtools.emulator_client import ControlError
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,9 @@ import uuid
 import pytest
 import yaml
 
-from app.api.keys import TOKENS
-from app.tokens import digest_of
-from emulator.localredis import free_port
+from app.access.tokens import digest_of
+from app.api.appkeys import ACCESS
+from devtools.localredis import free_port
 
 
 @pytest.fixture
@@ -129,7 +129,7 @@ async def test_tokens_file_is_reread_when_it_changes(setup_and_client, monkeypat
     document["tokens"].append({"name": "rotated", "sha256": digest_of("fresh-token").hex(),
                                "projects": [setup.project_id]})
     setup.settings.tokens_file.write_text(yaml.safe_dump(document))
-    client.app[TOKENS]._checked_at = float("-inf")  # skip the two-second re-check interval
+    client.app[ACCESS].tokens._checked_at = float("-inf")  # skip the two-second re-check interval
 
     response = await client.get(f"/cloud/servers?project_id={setup.project_id}",
                                 headers={"Authorization": "Bearer fresh-token"})

@@ -4,9 +4,10 @@ import time
 
 import pytest
 
-from app import redis_layout as keys
-from app.events import EventStream
-from app.idempotency import IdempotencyStore, KeyUse
+from app import redis_layout as layout
+from app.events.stream import EventStream
+from app.jobs.idempotency import IdempotencyStore, KeyUse
+from app.redis_layout import ListingField
 from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, nova_servers_named, post_server
 
@@ -85,7 +86,7 @@ async def test_invalid_requests_are_422_naming_the_field_and_nothing_is_queued(
     problem = await response.json(content_type="application/problem+json")
 
     assert response.status == 422 and field in problem["errors"], problem
-    assert await redis.exists(keys.job_queue(setup.project_id)) == 0
+    assert await redis.exists(layout.job_queue(setup.project_id)) == 0
 
 
 @pytest.mark.parametrize("body, status", [
@@ -184,11 +185,11 @@ async def test_an_image_missing_from_an_older_snapshot_is_looked_up_again_before
     body = await create_body(client, setup)  # the images snapshot is taken now
     body["image_id"] = setup.projects[0].emulator.add_private_image(setup.project_id, "just-uploaded")
 
-    images_listing = keys.listing(setup.project_id, "images")
+    images_listing = layout.listing(setup.project_id, "images")
 
-    await redis.hset(images_listing, "taken_at", repr(time.time()))
+    await redis.hset(images_listing, ListingField.TAKEN_AT, repr(time.time()))
     fresh = await post_server(client, setup, body)  # a snapshot just taken is trusted
-    await redis.hset(images_listing, "taken_at", repr(time.time() - 60))
+    await redis.hset(images_listing, ListingField.TAKEN_AT, repr(time.time() - 60))
     older = await post_server(client, setup, body)
 
     assert fresh.status == 422 and "image_id" in (await fresh.json(content_type=None))["errors"]

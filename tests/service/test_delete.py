@@ -1,7 +1,7 @@
 """``DELETE /cloud/servers/{id}``: 204, deleting in the list, then gone; once per server."""
 
-from app import redis_layout as keys
-from app.events import EventStream
+from app import redis_layout as layout
+from app.events.stream import EventStream
 from tests.service.polling import eventually
 
 
@@ -30,7 +30,7 @@ async def test_delete_shows_deleting_then_the_server_is_gone(listed_service, wor
     assert target not in {s.id for s in setup.projects[0].conn.compute.servers()}
     events = await EventStream(redis).read(setup.project_id)
     assert [e["server_id"] for e in events if e["type"] == "server.deleted"] == [target]  # once
-    assert not await redis.exists(keys.deleting(setup.project_id, target))
+    assert not await redis.exists(layout.deleting(setup.project_id, target))
 
 
 async def test_a_second_delete_is_204_without_a_second_job(listed_service, workers_running):

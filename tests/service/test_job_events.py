@@ -1,8 +1,8 @@
 """A job's outcome is an event exactly once, however a poll races it."""
-from app import redis_layout as keys
-from app.events import EventStream
-from app.jobs import JobStore
-from app.wiring import build_executor, build_refresher, open_gateway
+from app import redis_layout as layout
+from app.composition import build_services, open_gateway
+from app.events.stream import EventStream
+from app.redis_layout import PollField
 from tests.service.writing import create_body, post_server
 
 
@@ -30,17 +30,18 @@ async def test_a_create_is_announced_once_when_the_first_poll_saw_its_server_fir
     setup = service(servers=1, create_wait=0)
     client = await api_client(setup.settings)
     answer = await (await post_server(client, setup, await create_body(client, setup))).json()
-    job = await JobStore(redis, setup.settings.job_retention).get(setup.project_id, answer["job"]["id"])
     gateway = open_gateway(setup.settings)
     try:
-        racing = FirstPollRightAfterCreate(gateway, build_refresher(setup.settings, redis, gateway))
-        executor = build_executor(setup.settings, redis, racing)
+        real = build_services(setup.settings, redis, gateway)
+        job = await real.jobs.get(setup.project_id, answer["job"]["id"])
+        racing = build_services(setup.settings, redis,
+                                FirstPollRightAfterCreate(gateway, real.refresher))
 
-        finished = await executor.run(job)
+        finished = await racing.executor.run(job)
     finally:
         gateway.close()
 
-    assert await redis.hget(keys.poll_state(setup.project_id), "cycle") == b"1"  # the race happened
+    assert await redis.hget(layout.poll_state(setup.project_id), PollField.CYCLE) == b"1"  # the race happened
     created = [e for e in await EventStream(redis).read(setup.project_id) if e["type"] == "server.created"]
     assert finished.status == "succeeded"
     assert [(e["server_id"], e["data"]["job_id"]) for e in created] == [(finished.server_id, job.id)]

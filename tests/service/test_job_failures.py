@@ -1,8 +1,8 @@
 """Jobs against a misbehaving Nova: retries, Retry-After, refusals, ambiguous creates, ERROR builds."""
 import pytest
 
-from app import redis_layout as keys
-from app.events import EventStream
+from app import redis_layout as layout
+from app.events.stream import EventStream
 from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, job_of, nova_servers_named, post_server
 
@@ -122,7 +122,7 @@ async def test_job_records_expire_after_the_retention(service, api_client, worke
 
     job = await run_job(setup, client, body, workers_running)
 
-    assert 89900 < await redis.ttl(keys.job(setup.project_id, job["id"])) <= 90000
+    assert 89900 < await redis.ttl(layout.job(setup.project_id, job["id"])) <= 90000
 
 
 async def test_another_projects_job_is_404(service, api_client):

@@ -1,5 +1,5 @@
 """The OpenAPI document is generated from the schemas that shape the answers."""
-from app.schemas import ServerSchema
+from app.api.schemas import ServerSchema
 
 
 async def test_openapi_document_describes_every_endpoint(service, api_client):

@@ -1,8 +1,9 @@
 """How the service reaches OpenStack: credentials from clouds.yaml, one session per project."""
 import yaml
 
-from app import redis_layout as keys
+from app import redis_layout as layout
 from app.openstack.clouds import CloudDirectory
+from app.redis_layout import PollField
 from app.settings import Settings
 from tests.service.polling import eventually
 from tests.service_helpers import service_environ, write_service_files
@@ -75,10 +76,10 @@ async def test_a_slow_project_does_not_hold_up_the_others(service, workers_runni
     slow.emulator.set_faults(slow.id, latency=3)
     async with workers_running(setup.settings):
         async def quick_polled_often():
-            return int(await redis.hget(keys.poll_state(quick.id), "cycle") or 0) >= 4
+            return int(await redis.hget(layout.poll_state(quick.id), PollField.CYCLE) or 0) >= 4
 
         await eventually(quick_polled_often, timeout=15)
-        slow_cycles = int(await redis.hget(keys.poll_state(slow.id), "cycle") or 0)
+        slow_cycles = int(await redis.hget(layout.poll_state(slow.id), PollField.CYCLE) or 0)
 
     assert slow_cycles <= 1
 

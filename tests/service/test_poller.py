@@ -1,6 +1,7 @@
 """The Nova poller: changes reach the snapshot, events are recorded, failures back off."""
-from app import redis_layout as keys
-from app.events import EventStream
+from app import redis_layout as layout
+from app.events.stream import EventStream
+from app.redis_layout import PollField
 from tests.service.polling import eventually
 
 
@@ -10,7 +11,7 @@ async def list_by_id(client, setup):
 
 
 async def polls_done(redis, project_id) -> int:
-    return int(await redis.hget(keys.poll_state(project_id), "cycle") or 0)
+    return int(await redis.hget(layout.poll_state(project_id), PollField.CYCLE) or 0)
 
 
 async def test_status_change_and_deletion_reach_the_list(service, api_client, workers_running, redis):
@@ -123,11 +124,11 @@ async def test_outage_marks_stale_backs_off_and_recovers(service, workers_runnin
         emulator.set_faults(setup.project_id, outage=True)
 
         async def failing_twice():
-            return int(await redis.hget(keys.poll_state(setup.project_id), "failures") or 0) >= 2
+            return int(await redis.hget(layout.poll_state(setup.project_id), PollField.FAILURES) or 0) >= 2
 
         await eventually(failing_twice)
         servers, stale = await list_by_id(client, setup)
-        last_error = await redis.hget(keys.poll_state(setup.project_id), "last_error")
+        last_error = await redis.hget(layout.poll_state(setup.project_id), PollField.LAST_ERROR)
         emulator.clear_faults(setup.project_id)
 
         async def recovered():
@@ -138,4 +139,4 @@ async def test_outage_marks_stale_backs_off_and_recovers(service, workers_runnin
 
     assert len(servers) == 2 and stale.headers["X-Snapshot-Stale"] == "true"
     assert b"HTTP 503" in last_error
-    assert int(await redis.hget(keys.poll_state(setup.project_id), "failures")) == 0
+    assert int(await redis.hget(layout.poll_state(setup.project_id), PollField.FAILURES)) == 0

@@ -1,7 +1,7 @@
 """``GET /cloud/servers``: the snapshot, its age and ETag, filters, paging, staleness."""
 import asyncio
 
-from app.snapshot import SnapshotStore
+from app.snapshot.store import SnapshotStore
 
 
 def servers_path(setup, **query):

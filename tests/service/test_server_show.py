@@ -1,8 +1,9 @@
 """``GET /cloud/servers/{id}``: live from Nova, written through, and what happens when Nova is down."""
 
-from app import redis_layout as keys
-from app.events import EventStream
-from app.snapshot import SnapshotStore
+from app import redis_layout as layout
+from app.events.stream import EventStream
+from app.redis_layout import PollField
+from app.snapshot.store import SnapshotStore
 from tests.service.polling import eventually
 
 
@@ -116,7 +117,7 @@ async def test_showing_a_server_before_any_listing_emits_no_events(service, api_
     shown = await client.get(show_path(setup, server_id), headers=setup.headers())
     async with workers_running(setup.settings):
         async def polled_twice():
-            return int(await redis.hget(keys.poll_state(setup.project_id), "cycle") or 0) >= 2
+            return int(await redis.hget(layout.poll_state(setup.project_id), PollField.CYCLE) or 0) >= 2
 
         await eventually(polled_twice)
 

@@ -1,12 +1,13 @@
 """The API's shapes, defined once: they validate requests, dump answers and feed OpenAPI."""
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates
 
-from .projects import normalize_project_id
-
-RESERVED_METADATA_KEY = "cloud-servers-job"  # the job tag (app.openstack.gateway.JOB_TAG)
-
+from ..jobs.idempotency import CreateOutcome
+from ..jobs.model import FAILED, KINDS, STATUSES
+from ..openstack.translation import JOB_TAG
+from ..project_ids import normalize_project_id
+from ..times import iso
 
 PROJECT_ID_PATTERN = (r"^([0-9a-fA-F]{32}"
                       r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
@@ -24,6 +25,16 @@ class ProjectId(fields.String):
         if normalized is None:
             raise ValidationError("Not a project id: expected a UUID (32 hex digits, dashes allowed).")
         return normalized
+
+
+class Timestamp(fields.Field[float]):
+    """A UNIX time, answered as ISO 8601 UTC."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(metadata={"type": "string", "format": "date-time"}, **kwargs)
+
+    def _serialize(self, value: float | None, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        return None if value is None else iso(value)
 
 
 def _nullable_string(description: str) -> fields.String:
@@ -168,38 +179,57 @@ class CreateServerSchema(Schema):
                                       allow_none=True)
 
     @validates("metadata")
-    def _no_reserved_keys(self, value: dict, **kwargs: Any) -> None:
-        if RESERVED_METADATA_KEY in value:
-            raise ValidationError(f"The key {RESERVED_METADATA_KEY!r} is reserved for this service.")
+    def _no_reserved_keys(self, value: dict[str, str], **kwargs: Any) -> None:
+        if JOB_TAG in value:
+            raise ValidationError(f"The key {JOB_TAG!r} is reserved for this service.")
+
+
+def job_href(project_id: str, job_id: str) -> str:
+    """Where a job can be watched."""
+    return f"/cloud/jobs/{job_id}?project_id={project_id}"
 
 
 class JobReferenceSchema(Schema):
-    """Where to follow a job."""
+    """Where to follow a job (dumped from a ``CreateOutcome``)."""
 
     id = fields.String(required=True)
-    status = fields.String(required=True, validate=validate.OneOf(("queued", "running", "succeeded",
-                                                                   "failed")))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     href = fields.String(required=True)
+
+    @pre_dump
+    def _from_outcome(self, outcome: CreateOutcome, **kwargs: Any) -> dict[str, Any]:
+        return {"id": outcome.job_id, "status": outcome.job_status,
+                "href": job_href(outcome.project_id, outcome.job_id)}
 
 
 class CreateAnswerSchema(Schema):
-    """The 202 answer to a create."""
+    """The 202 answer to a create (dumped from a ``CreateOutcome``)."""
 
     id = fields.String(allow_none=True, required=True,
                        metadata={"description": "the server's id; null until Nova has given it"})
     status = fields.String(required=True, metadata={"description": "BUILD (ERROR if the job failed)"})
     job = fields.Nested(JobReferenceSchema, required=True)
 
+    @pre_dump
+    def _from_outcome(self, outcome: CreateOutcome, **kwargs: Any) -> dict[str, Any]:
+        return {"id": outcome.server_id, "job": outcome,
+                "status": "ERROR" if outcome.job_status == FAILED else "BUILD"}
+
+
+def create_answer(outcome: CreateOutcome) -> dict[str, Any]:
+    """The 202 answer to a create."""
+    answer: dict[str, Any] = CreateAnswerSchema().dump(outcome)
+    return answer
+
 
 class JobSchema(Schema):
-    """A create or delete job."""
+    """A create or delete job (dumped from a ``Job``)."""
 
     id = fields.String(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(("create", "delete")))
-    status = fields.String(required=True, validate=validate.OneOf(("queued", "running", "succeeded",
-                                                                   "failed")))
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+    status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     server_id = fields.String(allow_none=True, required=True)
     attempts = fields.Integer(required=True)
     error = fields.String(allow_none=True, required=True)
-    created_at = fields.String(required=True, metadata={"format": "date-time"})
-    updated_at = fields.String(required=True, metadata={"format": "date-time"})
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)

@@ -9,7 +9,7 @@ import uuid
 
 from redis.asyncio import Redis
 
-from . import redis_layout as keys
+from .. import redis_layout as layout
 
 # KEYS: due zset, owner hash. ARGV: now, lease seconds, max projects, claimant prefix.
 _CLAIM = """
@@ -47,31 +47,31 @@ class PollSchedule:
     async def register(self, project_ids: list[str], now: float) -> None:
         """Make projects known (due now); projects already scheduled keep their time."""
         if project_ids:
-            await self._redis.zadd(keys.SCHEDULE_DUE, dict.fromkeys(project_ids, now), nx=True)
+            await self._redis.zadd(layout.SCHEDULE_DUE, dict.fromkeys(project_ids, now), nx=True)
 
     async def forget(self, project_ids: list[str]) -> None:
         """Stop polling projects that are no longer configured."""
         if project_ids:
-            await self._redis.zrem(keys.SCHEDULE_DUE, *project_ids)
+            await self._redis.zrem(layout.SCHEDULE_DUE, *project_ids)
 
     async def scheduled(self) -> list[str]:
         """Every project on the schedule."""
-        return [p.decode() for p in await self._redis.zrange(keys.SCHEDULE_DUE, 0, -1)]
+        return [layout.text(p) for p in await self._redis.zrange(layout.SCHEDULE_DUE, 0, -1)]
 
     async def claim(self, now: float, lease: float, limit: int) -> dict[str, str]:
         """Claim up to ``limit`` due projects for ``lease`` seconds: project -> claim token."""
         prefix = uuid.uuid4().hex
-        flat = await self._claim(keys=[keys.SCHEDULE_DUE, keys.SCHEDULE_OWNER],
+        flat = await self._claim(keys=[layout.SCHEDULE_DUE, layout.SCHEDULE_OWNER],
                                  args=[repr(now), repr(lease), limit, prefix])
-        return {flat[i].decode(): flat[i + 1].decode() for i in range(0, len(flat), 2)}
+        return {layout.text(flat[i]): layout.text(flat[i + 1]) for i in range(0, len(flat), 2)}
 
     async def release(self, project_id: str, token: str, next_due: float) -> bool:
         """Reschedule a claimed project; False if the claim was lost (the lease ran out)."""
-        released = await self._release(keys=[keys.SCHEDULE_DUE, keys.SCHEDULE_OWNER],
+        released = await self._release(keys=[layout.SCHEDULE_DUE, layout.SCHEDULE_OWNER],
                                         args=[project_id, token, repr(next_due)])
         return bool(released)
 
     async def next_due(self) -> float | None:
         """The earliest due time on the schedule."""
-        first = await self._redis.zrange(keys.SCHEDULE_DUE, 0, 0, withscores=True)
-        return first[0][1] if first else None
+        first = await self._redis.zrange(layout.SCHEDULE_DUE, 0, 0, withscores=True)
+        return float(first[0][1]) if first else None

@@ -1,9 +1,13 @@
-"""OpenStack's records turned into the API's shapes (before the schemas dump them)."""
+"""Translation between OpenStack's JSON and SDK resources and the service's records."""
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from openstack.connection import Connection
 
+from ..records import Flavor, Image, Keypair, LaunchRequest, Network, Resource, Server
+
+# The Nova metadata key a create job tags its server with, so a retried job finds it.
+JOB_TAG = "cloud-servers-job"
 # Keys every complete Nova server record has; a record from a down cell lacks some of them.
 _COMPLETE_SERVER_KEYS = ("name", "status", "OS-EXT-STS:vm_state", "addresses", "metadata", "updated")
 
@@ -13,8 +17,8 @@ def is_partial(record: Mapping[str, Any]) -> bool:
     return record.get("status") == "UNKNOWN" or any(k not in record for k in _COMPLETE_SERVER_KEYS)
 
 
-def server_from_nova(record: Mapping[str, Any], flavor_ids: Mapping[str, str]) -> dict[str, Any]:
-    """A complete Nova server record in the API's shape.
+def server_from_nova(record: Mapping[str, Any], flavor_ids: Mapping[str, str]) -> Server:
+    """A complete Nova server record as the service's server.
 
     From microversion 2.47 Nova embeds the flavor with its name instead of its id; Nova keeps
     flavor names unique, so the id is looked up by name (None if the flavor is gone).
@@ -44,28 +48,48 @@ def server_from_nova(record: Mapping[str, Any], flavor_ids: Mapping[str, str]) -
     }
 
 
-def _flavors(connection: Connection) -> list[dict[str, Any]]:
+def boot_request(launch: LaunchRequest, job_id: str) -> dict[str, Any]:
+    """The body Nova's ``POST /servers`` gets for a create job, tagged with the job's id."""
+    server: dict[str, Any] = {
+        "name": launch["name"], "flavorRef": launch["flavor_id"], "imageRef": launch["image_id"],
+        "networks": [{"uuid": n} for n in launch["network_ids"]],
+        "metadata": {**launch["metadata"], JOB_TAG: job_id},
+    }
+    if launch.get("key_name"):
+        server["key_name"] = launch["key_name"]
+    if launch.get("availability_zone"):
+        server["availability_zone"] = launch["availability_zone"]
+    return server
+
+
+def _flavors(connection: Connection) -> list[Flavor]:
     return [{"id": f.id, "name": f.name, "vcpus": f.vcpus, "ram": f.ram, "disk": f.disk,
              "is_public": f.is_public} for f in connection.compute.flavors(details=True)]
 
 
-def _images(connection: Connection) -> list[dict[str, Any]]:
+def _images(connection: Connection) -> list[Image]:
     return [{"id": i.id, "name": i.name, "status": i.status, "min_disk": i.min_disk or 0,
              "min_ram": i.min_ram or 0, "visibility": i.visibility}
             for i in connection.image.images()]
 
 
-def _networks(connection: Connection) -> list[dict[str, Any]]:
+def _networks(connection: Connection) -> list[Network]:
     return [{"id": n.id, "name": n.name, "status": n.status, "subnets": list(n.subnet_ids or []),
              "shared": bool(n.is_shared), "external": bool(n.is_router_external)}
             for n in connection.network.networks()]
 
 
-def _keypairs(connection: Connection) -> list[dict[str, Any]]:
+def _keypairs(connection: Connection) -> list[Keypair]:
     return [{"name": k.name, "fingerprint": k.fingerprint, "type": k.type or "ssh"}
             for k in connection.compute.keypairs()]
 
 
-RESOURCE_READERS: dict[str, Callable[[Connection], list[dict[str, Any]]]] = {
+RESOURCE_READERS: dict[str, Callable[[Connection], Any]] = {
     "flavors": _flavors, "images": _images, "networks": _networks, "keypairs": _keypairs,
 }
+
+
+def read_resources(connection: Connection, kind: str) -> list[Resource]:
+    """Flavors, images, networks or keypairs of the connection's project, as records."""
+    items: list[Resource] = RESOURCE_READERS[kind](connection)
+    return items

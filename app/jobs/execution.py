@@ -14,23 +14,24 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import NotFound, OpenStackRejected, OpenStackUnavailable
-from .events import (
+from ..errors import NotFound, OpenStackRejected, OpenStackUnavailable
+from ..events.server_events import (
     CREATED,
     CREATED_FINGERPRINT,
     DELETED,
     DELETED_FINGERPRINT,
     JOB_FAILED,
-    EventStream,
     ServerEvent,
 )
-from .jobs import FAILED, SUCCEEDED, Job, JobStore
-from .openstack import shapes
-from .openstack.gateway import OpenStackGateway
-from .recording import ServerRecorder
-from .snapshot import SnapshotStore
-from .times import iso
-from .writes import nova_boot_request
+from ..events.stream import EventStream
+from ..openstack.gateway import NovaRecord, OpenStackGateway
+from ..openstack.translation import boot_request, is_partial, server_from_nova
+from ..records import Server
+from ..snapshot.recording import ServerRecorder
+from ..snapshot.store import SnapshotStore
+from ..times import Clock, iso
+from .model import CREATE, DELETE, FAILED, SUCCEEDED, Job
+from .store import JobStore
 
 logger = logging.getLogger(__name__)
 THROTTLED = (413, 429)
@@ -54,21 +55,21 @@ class RetryPolicy:
         """Seconds before the next attempt: Nova's Retry-After, else 1, 2, 4… s with jitter."""
         if retry_after is not None:
             return min(self.backoff_max, retry_after)
-        return min(self.backoff_max, 2 ** (attempt - 1)) * jitter
+        return min(self.backoff_max, 2.0 ** (attempt - 1)) * jitter
 
 
 class JobExecutor:
     """Runs one job to its end: succeeded, or failed with a reason."""
 
     def __init__(self, gateway: OpenStackGateway, snapshot: SnapshotStore, jobs: JobStore,
-                 events: EventStream, policy: RetryPolicy,
-                 clock: Callable[[], float] = time.time,
+                 events: EventStream, recorder: ServerRecorder, policy: RetryPolicy,
+                 clock: Clock = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._gateway = gateway
         self._snapshot = snapshot
         self._jobs = jobs
         self._events = events
-        self._recorder = ServerRecorder(snapshot, events)
+        self._recorder = recorder
         self._policy = policy
         self._clock = clock
         self._sleep = sleep
@@ -76,7 +77,7 @@ class JobExecutor:
 
     async def run(self, job: Job) -> Job:
         """Attempt the job until it succeeds, fails for good, or runs out of attempts."""
-        steps = {"create": self._create, "delete": self._delete}[job.kind]
+        steps = {CREATE: self._create, DELETE: self._delete}[job.kind]
         while True:
             if job.attempts >= self._policy.max_attempts:  # its workers kept stopping mid-job
                 return await self._fail(job, f"Gave up after {job.attempts} attempts: "
@@ -115,14 +116,17 @@ class JobExecutor:
             if found and found.get("status") == "DELETED":
                 raise JobFailure(f"Server {server_id} was created and then deleted.")
         if server_id is None:
-            server_id = await self._gateway.create_server(job.project_id, nova_boot_request(job))
+            if job.request is None:
+                raise JobFailure("The create job has no request (its record is damaged).")
+            server_id = await self._gateway.create_server(job.project_id,
+                                                          boot_request(job.request, job.id))
             logger.info("job %s: Nova accepted server %s", job.id, server_id)
         if job.server_id is None:
             await self._show_building(job, server_id)
             job = await self._jobs.update(job, server_id=server_id)
         record = await self._follow_build(job)
         server = await self._write_through(job.project_id, record)
-        await self._announce(job, CREATED, server)
+        await self._announce(job, CREATED, server_id, server)
         if server["status"] == "ERROR":
             fault = (record.get("fault") or {}).get("message", "no reason given").rstrip(".")
             raise JobFailure(f"Server {server_id} ended in ERROR: {fault}. The ERROR server is "
@@ -135,85 +139,95 @@ class JobExecutor:
         Nova cannot show it yet, the next poll brings it."""
         known = await self._snapshot.server(job.project_id, server_id)
         if known is not None:  # a poll or a read saw it first, and a project's first poll is silent
-            await self._announce(job, CREATED, known)
+            await self._announce(job, CREATED, server_id, known)
             return
         try:
             record = await self._gateway.get_server(job.project_id, server_id)
         except (NotFound, OpenStackUnavailable) as error:
             logger.info("job %s: server %s not shown yet: %s", job.id, server_id, error)
             return
-        if not shapes.is_partial(record):
+        if not is_partial(record):
             await self._write_through(job.project_id, record, extra={"job_id": job.id})
 
-    async def _follow_build(self, job: Job) -> dict[str, Any]:
+    async def _follow_build(self, job: Job) -> NovaRecord:
         """Nova's record once the build is over (ACTIVE, ERROR, …)."""
         record = await self._watch_server(
-            job, lambda r: r is None or (not shapes.is_partial(r) and r.get("status") != "BUILD"),
+            job, lambda r: r is None or (not is_partial(r) and r.get("status") != "BUILD"),
             f"Server {job.server_id} was still building after {self._policy.build_timeout:.0f} s.")
         if record is None:
             raise JobFailure(f"Server {job.server_id} disappeared while it was building.")
         return record
 
-    async def _watch_server(self, job: Job, settled: Callable[[dict[str, Any] | None], bool],
-                            stuck: str) -> dict[str, Any] | None:
+    async def _watch_server(self, job: Job, settled: Callable[[NovaRecord | None], bool],
+                            stuck: str) -> NovaRecord | None:
         """Nova's record of the job's server (None once Nova no longer has it) as soon as
         ``settled`` accepts it; outages are waited out, up to the build timeout."""
         deadline = self._clock() + self._policy.build_timeout
+        server_id = _server_of(job)
         while True:
             seen, record = True, None
             try:
-                record = await self._gateway.get_server(job.project_id, job.server_id)
+                record = await self._gateway.get_server(job.project_id, server_id)
             except NotFound:
                 pass  # seen: Nova no longer has it
             except OpenStackUnavailable as error:
                 seen = False
-                logger.warning("job %s: cannot see server %s now: %s", job.id, job.server_id, error)
+                logger.warning("job %s: cannot see server %s now: %s", job.id, server_id, error)
             if seen and settled(record):
                 return record
             if self._clock() > deadline:
                 raise JobFailure(stuck)
             await self._sleep(self._policy.poll_interval)
 
-    async def _write_through(self, project_id: str, record: dict[str, Any],
-                             extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        server = shapes.server_from_nova(record, await self._snapshot.flavor_ids(project_id))
+    async def _write_through(self, project_id: str, record: NovaRecord,
+                             extra: dict[str, Any] | None = None) -> Server:
+        server = server_from_nova(record, await self._snapshot.flavor_ids(project_id))
         await self._recorder.record(project_id, server, observed=False, extra=extra)
         return server
 
     async def _delete(self, job: Job) -> Job:
-        last_known = await self._snapshot.server(job.project_id, job.server_id)
+        server_id = _server_of(job)
+        last_known = await self._snapshot.server(job.project_id, server_id)
         with contextlib.suppress(NotFound):  # already gone: nothing left to do but confirm
-            await self._gateway.delete_server(job.project_id, job.server_id)
+            await self._gateway.delete_server(job.project_id, server_id)
         await self._watch_server(job, lambda record: record is None,
-                                 f"Nova had not removed server {job.server_id} after "
+                                 f"Nova had not removed server {server_id} after "
                                  f"{self._policy.build_timeout:.0f} s.")
-        await self._recorder.record(job.project_id, removed=job.server_id, observed=False,
+        await self._recorder.record(job.project_id, removed=server_id, observed=False,
                                     extra={"job_id": job.id})
-        await self._announce(job, DELETED, last_known or {"id": job.server_id})
-        await self._snapshot.clear_delete(job.project_id, job.server_id)
+        await self._announce(job, DELETED, server_id, last_known or {"id": server_id})
+        await self._snapshot.clear_delete(job.project_id, server_id)
         return await self._jobs.update(job, status=SUCCEEDED, error=None)
 
-    async def _announce(self, job: Job, kind: str, server: dict[str, Any]) -> None:
+    async def _announce(self, job: Job, kind: str, server_id: str,
+                        server: Server | dict[str, str]) -> None:
         """A job's outcome is always an event, even when a poll took the change in silently or
         announced it first (then the stream drops this repeat: same id)."""
         fingerprint = CREATED_FINGERPRINT if kind == CREATED else DELETED_FINGERPRINT
-        await self._events.append([ServerEvent(job.project_id, kind, server["id"], fingerprint,
+        await self._events.append([ServerEvent(job.project_id, kind, server_id, fingerprint,
                                                {"server": server, "job_id": job.id})])
 
     async def _fail(self, job: Job, reason: str) -> Job:
         job = await self._jobs.update(job, status=FAILED, error=reason)
         logger.warning("job %s (%s) failed: %s", job.id, job.kind, reason)
-        if job.kind == "delete":
-            await self._snapshot.clear_delete(job.project_id, job.server_id)
+        if job.kind == DELETE:
+            await self._snapshot.clear_delete(job.project_id, _server_of(job))
             await self._restore(job)
         await self._events.append([ServerEvent(job.project_id, JOB_FAILED, job.server_id or "",
-                                               job.id, {"job": job.public()})])
+                                               job.id, {"job": job.event_data()})])
         return job
 
     async def _restore(self, job: Job) -> None:
         """After a failed delete, the snapshot shows the server as Nova has it again."""
         try:
             await self._write_through(job.project_id,
-                                      await self._gateway.get_server(job.project_id, job.server_id))
+                                      await self._gateway.get_server(job.project_id, _server_of(job)))
         except (NotFound, OpenStackUnavailable) as error:
             logger.info("job %s: server %s not restored in the snapshot: %s", job.id, job.server_id, error)
+
+
+def _server_of(job: Job) -> str:
+    """The server a delete job (or a create that has it) works on."""
+    if job.server_id is None:
+        raise JobFailure(f"Job {job.id} has no server id.")
+    return job.server_id

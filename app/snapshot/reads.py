@@ -4,15 +4,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
-from .errors import NotFound, OpenStackUnavailable, ServiceError
-from .openstack import shapes
-from .openstack.gateway import OpenStackGateway
+from ..errors import NotFound, OpenStackUnavailable, ServiceError
+from ..openstack.gateway import OpenStackGateway
+from ..openstack.translation import is_partial, server_from_nova
+from ..records import Server
+from ..times import Clock
 from .recording import ServerRecorder
 from .refresh import ProjectRefresher
 from .schedule import PollSchedule
-from .snapshot import Listing, SnapshotStore
+from .store import Listing, SnapshotStore
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ logger = logging.getLogger(__name__)
 class ServerView:
     """One server as answered: live from Nova, or the snapshot's copy when Nova is unreachable."""
 
-    server: dict[str, Any]
+    server: Server
     stale: bool
     age: float | None
 
@@ -48,7 +49,7 @@ class ProjectReader:
     def __init__(self, snapshot: SnapshotStore, refresher: ProjectRefresher,
                  gateway: OpenStackGateway, recorder: ServerRecorder, schedule: PollSchedule, *,
                  max_age: float, poll_interval: float,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Clock = time.time) -> None:
         self._snapshot = snapshot
         self._refresher = refresher
         self._gateway = gateway
@@ -104,16 +105,16 @@ class ProjectReader:
             raise NotFound(f"Server {server_id} does not exist in project {project_id}.") from None
         except OpenStackUnavailable as error:
             return await self._snapshot_copy(project_id, before, error)
-        if shapes.is_partial(record):
+        if is_partial(record):
             unknown = OpenStackUnavailable("Nova cannot tell this server's state now (its cell is "
                                            "down) and it is not in the snapshot.")
             return await self._snapshot_copy(project_id, before, unknown)
-        server = shapes.server_from_nova(record, await self._snapshot.flavor_ids(project_id))
+        server = server_from_nova(record, await self._snapshot.flavor_ids(project_id))
         await self._recorder.record(project_id, server)
         stored = await self._snapshot.server(project_id, server_id)
         return ServerView(stored or server, stale=False, age=None)
 
-    async def _snapshot_copy(self, project_id: str, copy: dict[str, Any] | None,
+    async def _snapshot_copy(self, project_id: str, copy: Server | None,
                              error: OpenStackUnavailable) -> ServerView:
         if copy is None:
             raise error

@@ -2,8 +2,10 @@
 from dataclasses import replace
 from typing import Any
 
-from .events import EventStream, changes_between
-from .snapshot import SnapshotStore
+from ..events.server_events import changes_between
+from ..events.stream import EventStream
+from ..records import Server
+from .store import SnapshotStore
 
 
 class ServerRecorder:
@@ -13,7 +15,7 @@ class ServerRecorder:
         self._snapshot = snapshot
         self._events = events
 
-    async def record(self, project_id: str, server: dict[str, Any] | None = None,
+    async def record(self, project_id: str, server: Server | None = None,
                      removed: str | None = None, *, observed: bool = True,
                      extra: dict[str, Any] | None = None) -> None:
         """Store ``server`` (or remove the server ``removed``) and append the resulting events.
@@ -23,6 +25,8 @@ class ServerRecorder:
         is added to each event's data (the job's id, say).
         """
         server_id = server["id"] if server else removed
+        if server_id is None:
+            raise ValueError("record needs a server or the id of a removed one")
         before = await self._snapshot.server(project_id, server_id)
         known = {server_id: before} if before else {}
         upserts = await self._snapshot.with_pending_deletes(project_id, [server] if server else [],

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from .client import EmulatorProcess
+from .emulator_client import EmulatorProcess
 from .localredis import LocalRedis, free_port
 from .processes import start_logged, stop_process
 

@@ -1,13 +1,12 @@
-"""Who may ask what: the bearer token, the request's project, and its credentials."""
+"""Who may ask what, at the edge: the bearer token, then the request's project."""
 from typing import Any
 
 from aiohttp import web
 from marshmallow import Schema
 
-from ..errors import UnknownProject
+from ..access.tokens import ApiToken
 from ..logs import project_id_var
-from ..tokens import ApiToken
-from .keys import DIRECTORY, TOKENS
+from .appkeys import ACCESS
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cloud-servers"'}
 
@@ -17,7 +16,7 @@ def caller_of(request: web.Request) -> ApiToken:
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
     token = None
     if scheme.lower() == "bearer" and presented.strip():
-        token = request.app[TOKENS].authenticate(presented.strip())
+        token = request.app[ACCESS].authenticate(presented.strip())
     if token is None:
         raise web.HTTPUnauthorized(headers=_CHALLENGE,
                                    text="A valid bearer token is required: Authorization: Bearer <token>.")
@@ -31,15 +30,12 @@ def authorized_query(request: web.Request, schema: Schema) -> dict[str, Any]:
     scope, 404 for a project with no OpenStack credentials configured.
     """
     caller = caller_of(request)
-    query = schema.load(dict(request.query))
+    query: dict[str, Any] = schema.load(dict(request.query))
     check_project(request, caller, query["project_id"])
     return query
 
 
 def check_project(request: web.Request, caller: ApiToken, project_id: str) -> None:
     """403 for a project outside the caller's scope, 404 for one without credentials."""
-    if not caller.allows(project_id):
-        raise web.HTTPForbidden(text=f"The token '{caller.name}' may not use project {project_id}.")
-    if not request.app[DIRECTORY].knows(project_id):
-        raise UnknownProject(f"No OpenStack credentials are configured for project {project_id}.")
+    request.app[ACCESS].authorize(caller, project_id)
     project_id_var.set(project_id)

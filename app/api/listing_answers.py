@@ -5,7 +5,8 @@ from typing import Any
 from aiohttp import web
 
 from ..errors import InvalidRequest
-from ..snapshot import Listing, encode, etag_of
+from ..snapshot.codec import encode, etag_of
+from ..snapshot.store import Listing
 
 JSON = "application/json"
 Item = dict[str, Any]

@@ -5,7 +5,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
-from .keys import METRICS_REGISTRY, OPENAPI, REDIS
+from .appkeys import METRICS_REGISTRY, OPENAPI, SERVICES
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     """Ready when Redis answers; 503 otherwise."""
     try:
-        await request.app[REDIS].ping()
+        await request.app[SERVICES].redis.ping()
     except (RedisError, OSError) as error:
         logger.warning("not ready: Redis does not answer: %s", error)
         return web.json_response({"status": "unavailable", "redis": "unreachable"}, status=503)

@@ -1,43 +1,45 @@
 """``GET /cloud/servers`` (from the snapshot) and ``GET /cloud/servers/{id}`` (live from Nova)."""
-import time
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 
-from ..schemas import ProjectQuerySchema, ServerListQuerySchema
-from ..snapshot import encode
-from .access import authorized_query
-from .keys import HTTP_METRICS, READER
-from .snapshot_answers import JSON, listing_answer
+from ..snapshot.codec import encode
+from .appkeys import CLOCK, HTTP_METRICS, SERVICES
+from .authorization import authorized_query
+from .listing_answers import listing_answer
+from .schemas import ProjectQuerySchema, ServerListQuerySchema, ServerSchema
 
 _LIST_QUERY = ServerListQuerySchema()
 _SHOW_QUERY = ProjectQuerySchema()
+_SERVER = ServerSchema()
 
 
 async def list_servers(request: web.Request) -> web.Response:
     """The project's servers from the snapshot, optionally filtered and paged."""
     query = authorized_query(request, _LIST_QUERY)
-    listing = await request.app[READER].listing(query["project_id"], "servers")
+    listing = await request.app[SERVICES].reader.listing(query["project_id"], "servers")
     if listing.stale:
         request.app[HTTP_METRICS].stale_answers.labels("servers").inc()
     status, name = query.get("status"), query.get("name")
-    keep = None
+    keep: Callable[[dict[str, Any]], bool] | None = None
     if status or name:
-        def keep(server: dict) -> bool:
+        def keep(server: dict[str, Any]) -> bool:
             return ((not status or server["status"].upper() == status.upper())
                     and (not name or name.lower() in server["name"].lower()))
-    return listing_answer(request, listing, time.time(), keep=keep, limit=query.get("limit"),
-                          marker=query.get("marker"))
+    return listing_answer(request, listing, request.app[CLOCK](), keep=keep,
+                          limit=query.get("limit"), marker=query.get("marker"))
 
 
 async def show_server(request: web.Request) -> web.Response:
     """One server, live from Nova; the snapshot's copy (marked stale) if Nova is unreachable."""
     query = authorized_query(request, _SHOW_QUERY)
-    view = await request.app[READER].live_server(query["project_id"], request.match_info["server_id"])
+    view = await request.app[SERVICES].reader.live_server(query["project_id"],
+                                                          request.match_info["server_id"])
     headers = {"Cache-Control": "private, no-cache"}
     if view.stale:
         request.app[HTTP_METRICS].stale_answers.labels("server").inc()
         headers["X-Snapshot-Stale"] = "true"
         if view.age is not None:
             headers["X-Snapshot-Age"] = str(int(view.age))
-    return web.Response(text=encode(view.server), content_type=JSON, charset="utf-8",
-                        headers=headers)
+    return web.json_response(_SERVER.dump(view.server), headers=headers, dumps=encode)

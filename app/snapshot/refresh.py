@@ -8,18 +8,19 @@ missing key never counts as a deletion: the server keeps its last known state.
 """
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from redis.asyncio import Redis
 
-from . import redis_layout as keys
-from .events import EventStream, changes_between
-from .openstack import shapes
-from .openstack.gateway import OpenStackGateway
-from .snapshot import SnapshotStore
-from .times import iso, parse_iso
+from .. import redis_layout as layout
+from ..events.server_events import changes_between
+from ..events.stream import EventStream
+from ..openstack.gateway import OpenStackGateway
+from ..openstack.translation import is_partial, server_from_nova
+from ..records import Server
+from ..redis_layout import PollField
+from ..times import Clock, iso, parse_iso
+from .store import SnapshotStore
 
 logger = logging.getLogger(__name__)
 RECENT_GRACE = 60.0  # a full listing does not remove servers created this recently
@@ -48,7 +49,7 @@ class ProjectRefresher:
 
     def __init__(self, redis: Redis, gateway: OpenStackGateway, snapshot: SnapshotStore,
                  events: EventStream, policy: RefreshPolicy,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Clock = time.time) -> None:
         self._redis = redis
         self._gateway = gateway
         self._snapshot = snapshot
@@ -58,11 +59,11 @@ class ProjectRefresher:
 
     async def poll_state(self, project_id: str) -> PollState:
         """The project's watermark, cycle count and when its resources are next due."""
-        state = await self._redis.hgetall(keys.poll_state(project_id))
-        watermark = state.get(b"watermark")
-        return PollState(watermark=watermark.decode() if watermark else None,
-                         cycle=int(state.get(b"cycle", 0)),
-                         resources_due=float(state.get(b"resources_due", 0)))
+        stored = await self._redis.hgetall(layout.poll_state(project_id))
+        state = layout.text_fields(stored)
+        return PollState(watermark=state.get(PollField.WATERMARK) or None,
+                         cycle=int(state.get(PollField.CYCLE, 0)),
+                         resources_due=float(state.get(PollField.RESOURCES_DUE, 0)))
 
     async def refresh(self, project_id: str) -> None:
         """One poll: resources when due, then servers (incrementally or in full)."""
@@ -72,24 +73,25 @@ class ProjectRefresher:
             await self.refresh_resources(project_id, started)
         full = state.watermark is None or state.cycle % self._policy.full_resync_every == 0
         watermark = await self._refresh_servers(project_id, state, full, started)
-        await self._redis.hset(keys.poll_state(project_id), mapping={
-            "watermark": watermark or "", "cycle": state.cycle + 1, "failures": 0,
-            "last_error": "", "last_success": repr(self._clock())})
+        await self._redis.hset(layout.poll_state(project_id), mapping={
+            PollField.WATERMARK: watermark or "", PollField.CYCLE: state.cycle + 1,
+            PollField.FAILURES: 0, PollField.LAST_ERROR: "",
+            PollField.LAST_SUCCESS: repr(self._clock())})
 
     async def refresh_resources(self, project_id: str, now: float) -> None:
         """Re-list flavors, images, networks and keypairs."""
-        for kind in keys.RESOURCE_KINDS:
+        for kind in layout.RESOURCE_KINDS:
             items = await self._gateway.list_resources(project_id, kind)
             await self._snapshot.replace_resources(project_id, kind, items, now)
-        await self._redis.hset(keys.poll_state(project_id), "resources_due",
+        await self._redis.hset(layout.poll_state(project_id), PollField.RESOURCES_DUE,
                                repr(now + self._policy.resources_interval))
 
     async def record_failure(self, project_id: str, error: Exception) -> int:
         """Count a failed poll, mark the snapshot stale; returns consecutive failures."""
         await self._snapshot.mark_stale(project_id)
-        failures = await self._redis.hincrby(keys.poll_state(project_id), "failures", 1)
-        await self._redis.hset(keys.poll_state(project_id), "last_error", str(error)[:500])
-        return failures
+        failures = await self._redis.hincrby(layout.poll_state(project_id), PollField.FAILURES, 1)
+        await self._redis.hset(layout.poll_state(project_id), PollField.LAST_ERROR, str(error)[:500])
+        return int(failures)
 
     async def _refresh_servers(self, project_id: str, state: PollState, full: bool,
                                started: float) -> str | None:
@@ -97,13 +99,15 @@ class ProjectRefresher:
         records = await self._gateway.list_servers(project_id, changes_since=since)
         before = await self._snapshot.servers(project_id)
         flavor_ids = await self._snapshot.flavor_ids(project_id)
-        upserts, removals, seen = [], [], set()
+        upserts: list[Server] = []
+        removals: list[str] = []
+        seen: set[str | None] = set()
         for record in records:
             seen.add(record.get("id"))
             if record.get("status") == "DELETED":
                 removals.append(record["id"])
-            elif not shapes.is_partial(record):
-                server = shapes.server_from_nova(record, flavor_ids)
+            elif not is_partial(record):
+                server = server_from_nova(record, flavor_ids)
                 if not _older(server, before.get(server["id"])):
                     upserts.append(server)
         upserts = await self._snapshot.with_pending_deletes(project_id, upserts, before)
@@ -112,20 +116,18 @@ class ProjectRefresher:
                          if server_id not in seen and not _recent(server, started)]
         if state.cycle > 0:  # the first fetch is the baseline, not a burst of "created" events
             await self._events.append(changes_between(project_id, before, upserts, removals))
-        kept = {r.get("id") for r in records if shapes.is_partial(r)}
+        kept = {r.get("id") for r in records if is_partial(r)}
         await self._snapshot.change_servers(
             project_id, upserts, [r for r in removals if r not in kept], taken_at=started)
-        return _latest(state.watermark, [r.get("updated") for r in records if r.get("updated")])
+        return _latest(state.watermark, [str(r["updated"]) for r in records if r.get("updated")])
 
 
-
-
-def _older(server: dict[str, Any], stored: dict[str, Any] | None) -> bool:
+def _older(server: Server, stored: Server | None) -> bool:
     """A listing older than what a live read or a job already stored (Nova's times, ISO Z)."""
     return stored is not None and str(stored.get("updated", "")) > str(server.get("updated", ""))
 
 
-def _recent(server: dict[str, Any], listed_at: float) -> bool:
+def _recent(server: Server, listed_at: float) -> bool:
     """Created so recently that a listing started before it may not show it (a job's new server)."""
     try:
         created = parse_iso(str(server.get("created")))
@@ -140,7 +142,7 @@ def _minus_seconds(watermark: str | None, seconds: float) -> str | None:
     return iso(parse_iso(watermark) - seconds)
 
 
-def _latest(current: str | None, candidates: list[Any]) -> str | None:
+def _latest(current: str | None, candidates: list[str]) -> str | None:
     """The newest of Nova's ``updated`` times (compared as times, kept as Nova wrote them)."""
     best = current or None
     for candidate in candidates:

@@ -1,21 +1,23 @@
-"""``POST /cloud/servers``, ``DELETE /cloud/servers/{id}`` and ``GET /cloud/jobs/{id}``."""
+"""``POST /cloud/servers`` and ``DELETE /cloud/servers/{id}``: queued jobs."""
 import json
+from typing import Any
 
 from aiohttp import web
 from marshmallow import ValidationError
 
-from ..errors import InvalidRequest, NotFound, UnprocessableRequest
-from ..schemas import CreateServerSchema, ProjectQuerySchema
-from .access import authorized_query, caller_of, check_project
-from .keys import JOB_STORE, WRITER
-from .problems import flatten_messages
+from ..errors import InvalidRequest, UnprocessableRequest
+from ..snapshot.codec import encode
+from .appkeys import SERVICES
+from .authorization import authorized_query, caller_of, check_project
+from .problems import field_errors
+from .schemas import CreateServerSchema, ProjectQuerySchema, create_answer
 
 _CREATE = CreateServerSchema()
 _PROJECT = ProjectQuerySchema()
 MAX_IDEMPOTENCY_KEY = 255
 
 
-async def _json_object(request: web.Request) -> dict:
+async def _json_object(request: web.Request) -> dict[str, Any]:
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(text="Send the body as application/json.")
     try:
@@ -45,25 +47,15 @@ async def create_server(request: web.Request) -> web.Response:
     try:
         server = _CREATE.load(body)
     except ValidationError as error:
-        raise UnprocessableRequest("The request body is invalid.",
-                                   flatten_messages(error.normalized_messages())) from None
+        raise UnprocessableRequest("The request body is invalid.", field_errors(error)) from None
     server.pop("project_id")
-    answer = await request.app[WRITER].create(project_id, server, key)
-    return web.json_response(answer, status=202, headers={"Location": answer["job"]["href"]})
+    answer = create_answer(await request.app[SERVICES].writer.create(project_id, server, key))
+    return web.json_response(answer, status=202, headers={"Location": answer["job"]["href"]},
+                             dumps=encode)
 
 
 async def delete_server(request: web.Request) -> web.Response:
     """Queue a delete job; 204 (again) while the server is being deleted; 404 if not there."""
     query = authorized_query(request, _PROJECT)
-    await request.app[WRITER].delete(query["project_id"], request.match_info["server_id"])
+    await request.app[SERVICES].writer.delete(query["project_id"], request.match_info["server_id"])
     return web.Response(status=204)
-
-
-async def show_job(request: web.Request) -> web.Response:
-    """A job of the project; another project's job is a 404."""
-    query = authorized_query(request, _PROJECT)
-    job_id = request.match_info["job_id"]
-    job = await request.app[JOB_STORE].get(query["project_id"], job_id) if len(job_id) <= 64 else None
-    if job is None:
-        raise NotFound(f"Job {job_id} does not exist in project {query['project_id']}.")
-    return web.json_response(job.public())

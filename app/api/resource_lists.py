@@ -1,13 +1,12 @@
 """``GET /cloud/flavors``, ``/images``, ``/networks``, ``/ssh-keypairs``: lists from the snapshot."""
-import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from ..schemas import ProjectQuerySchema
-from .access import authorized_query
-from .keys import HTTP_METRICS, READER
-from .snapshot_answers import listing_answer
+from .appkeys import CLOCK, HTTP_METRICS, SERVICES
+from .authorization import authorized_query
+from .listing_answers import listing_answer
+from .schemas import ProjectQuerySchema
 
 _QUERY = ProjectQuerySchema()
 # URL path segment -> snapshot kind
@@ -20,10 +19,10 @@ def resource_list_handler(kind: str) -> Callable[[web.Request], Awaitable[web.Re
 
     async def list_resources(request: web.Request) -> web.Response:
         query = authorized_query(request, _QUERY)
-        listing = await request.app[READER].listing(query["project_id"], kind)
+        listing = await request.app[SERVICES].reader.listing(query["project_id"], kind)
         if listing.stale:
             request.app[HTTP_METRICS].stale_answers.labels(kind).inc()
-        return listing_answer(request, listing, time.time())
+        return listing_answer(request, listing, request.app[CLOCK]())
 
     list_resources.__doc__ = f"The project's {kind} from the snapshot."
     return list_resources

@@ -1,0 +1,19 @@
+"""Typed application keys: everything the handlers reach through ``request.app``."""
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+
+from ..access.scope import ProjectAccess
+from ..composition import Services
+from ..settings import Settings
+from ..times import Clock
+from .http_metrics import HttpMetrics
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+SERVICES = web.AppKey("services", Services)
+ACCESS = web.AppKey("access", ProjectAccess)
+METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
+HTTP_METRICS = web.AppKey("http_metrics", HttpMetrics)
+OPENAPI = web.AppKey("openapi", dict[str, Any])

@@ -1,0 +1,119 @@
+"""The composition root: every service of a process, built once from the settings, closed once.
+
+The API and the workers both open ``Services``; nothing else constructs a store. Building does
+no I/O but reading ``clouds.yaml``; Redis connects on first use.
+"""
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from .access.scope import ProjectAccess
+from .access.tokens import TokenRegistry
+from .events.stream import EventStream
+from .jobs.execution import JobExecutor, RetryPolicy
+from .jobs.idempotency import IdempotencyStore
+from .jobs.queue import JobQueue
+from .jobs.store import JobStore
+from .jobs.writer import ServerWriter
+from .openstack.clouds import CloudDirectory
+from .openstack.gateway import OpenStackGateway
+from .settings import Settings
+from .snapshot.reads import ProjectReader
+from .snapshot.recording import ServerRecorder
+from .snapshot.refresh import ProjectRefresher, RefreshPolicy
+from .snapshot.schedule import PollSchedule
+from .snapshot.store import SnapshotStore
+from .times import Clock
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the API and the workers work with; one of each per process."""
+
+    settings: Settings
+    clock: Clock
+    redis: Redis
+    gateway: OpenStackGateway
+    snapshot: SnapshotStore
+    events: EventStream
+    recorder: ServerRecorder
+    schedule: PollSchedule
+    refresher: ProjectRefresher
+    reader: ProjectReader
+    jobs: JobStore
+    queue: JobQueue
+    writer: ServerWriter
+    executor: JobExecutor
+
+    @property
+    def directory(self) -> CloudDirectory:
+        """Which projects have OpenStack credentials."""
+        return self.gateway.directory
+
+
+def open_redis(settings: Settings) -> Redis:
+    """A Redis client for the configured server (closed by the caller with ``aclose``)."""
+    return Redis.from_url(settings.redis_url, health_check_interval=30,
+                          socket_connect_timeout=5, socket_timeout=10)
+
+
+def open_gateway(settings: Settings) -> OpenStackGateway:
+    """The OpenStack gateway over the configured clouds.yaml (closed with ``close``)."""
+    directory = CloudDirectory(settings.clouds_file, api_timeout=settings.openstack_timeout)
+    return OpenStackGateway(directory, threads=settings.openstack_threads,
+                            timeout=settings.openstack_timeout)
+
+
+def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
+                   clock: Clock = time.time) -> Services:
+    """Every store and service over an open Redis client and gateway."""
+    snapshot = SnapshotStore(redis)
+    events = EventStream(redis, clock)
+    recorder = ServerRecorder(snapshot, events)
+    schedule = PollSchedule(redis)
+    refresher = ProjectRefresher(
+        redis, gateway, snapshot, events,
+        RefreshPolicy(full_resync_every=settings.full_resync_every,
+                      resources_interval=settings.resources_interval,
+                      overlap=settings.changes_since_overlap), clock)
+    reader = ProjectReader(snapshot, refresher, gateway, recorder, schedule,
+                           max_age=settings.snapshot_max_age, poll_interval=settings.poll_interval,
+                           clock=clock)
+    jobs = JobStore(redis, settings.job_retention, clock)
+    queue = JobQueue(redis, clock)
+    writer = ServerWriter(reader, snapshot, recorder, jobs, queue, IdempotencyStore(redis),
+                          create_wait=settings.create_wait, retention=settings.job_retention,
+                          clock=clock)
+    executor = JobExecutor(
+        gateway, snapshot, jobs, events, recorder,
+        RetryPolicy(max_attempts=settings.job_max_attempts, backoff_max=settings.job_backoff_max,
+                    build_timeout=settings.build_timeout,
+                    poll_interval=settings.build_poll_interval), clock)
+    return Services(settings=settings, clock=clock, redis=redis, gateway=gateway,
+                    snapshot=snapshot, events=events, recorder=recorder, schedule=schedule,
+                    refresher=refresher, reader=reader, jobs=jobs, queue=queue, writer=writer,
+                    executor=executor)
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, clock: Clock = time.time) -> AsyncIterator[Services]:
+    """The process's services; on exit the gateway's threads and connections, then Redis, close."""
+    redis = open_redis(settings)
+    try:
+        gateway = open_gateway(settings)
+        try:
+            yield build_services(settings, redis, gateway, clock)
+        finally:
+            gateway.close()
+    finally:
+        await redis.aclose()
+
+
+def project_access(settings: Settings, services: Services) -> ProjectAccess:
+    """The API's access check: the tokens file against the configured projects."""
+    if settings.tokens_file is None:
+        raise RuntimeError("API_TOKENS_FILE is required to serve the API")
+    return ProjectAccess(TokenRegistry(settings.tokens_file), services.directory.knows)

@@ -1,0 +1,59 @@
+"""Events: what changed, with an id derived from the observation.
+
+An event's id is derived from what was observed (project, server, kind of change, new state,
+Nova's ``updated``), so the same change seen twice (two pollers, an API refresh racing a
+poll, a retried poll, a job announcing what a poll already saw) carries the same id.
+"""
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..records import Server
+
+_EVENT_NAMESPACE = uuid.UUID("0d7c1bd4-3f55-4c43-9a52-8c6d0bb3a0f1")
+CREATED, STATUS_CHANGED, TASK_STATE_CHANGED, DELETED, JOB_FAILED = (
+    "server.created", "server.status_changed", "server.task_state_changed", "server.deleted",
+    "job.failed")
+# A server is created once and deleted once, whoever notices (a job or a poll): same event id.
+CREATED_FINGERPRINT, DELETED_FINGERPRINT = "created", "gone"
+
+
+@dataclass(frozen=True)
+class ServerEvent:
+    """One observed change of one server (or a job's outcome)."""
+
+    project_id: str
+    type: str
+    server_id: str
+    fingerprint: str
+    data: dict[str, Any] = field(hash=False)
+
+    @property
+    def id(self) -> str:
+        """Stable: the same observation always gives the same id."""
+        return str(uuid.uuid5(_EVENT_NAMESPACE, "|".join(
+            (self.project_id, self.server_id, self.type, self.fingerprint))))
+
+
+def changes_between(project_id: str, before: Mapping[str, Server], upserts: Iterable[Server],
+                    removals: Iterable[str]) -> list[ServerEvent]:
+    """The events that turn ``before`` into ``before`` + ``upserts`` - ``removals``."""
+    events = []
+    for server in upserts:
+        old = before.get(server["id"])
+        stamp = f"{server['status']}|{server['task_state']}|{server['updated']}"
+        if old is None:
+            events.append(ServerEvent(project_id, CREATED, server["id"], CREATED_FINGERPRINT,
+                                      {"server": server}))
+        elif old["status"] != server["status"]:
+            events.append(ServerEvent(project_id, STATUS_CHANGED, server["id"], stamp, {
+                "from": old["status"], "to": server["status"], "server": server}))
+        elif old["task_state"] != server["task_state"]:
+            events.append(ServerEvent(project_id, TASK_STATE_CHANGED, server["id"], stamp, {
+                "from": old["task_state"], "to": server["task_state"], "server": server}))
+    for server_id in removals:
+        if server_id in before:
+            events.append(ServerEvent(project_id, DELETED, server_id, DELETED_FINGERPRINT, {
+                "server": before[server_id]}))
+    return events

@@ -1,0 +1,1 @@
+"""Creates and deletes as durable queued jobs: records, queues, execution, idempotency."""

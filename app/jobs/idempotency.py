@@ -1,0 +1,75 @@
+"""``Idempotency-Key``: the same key in the same project within 24 h gives the first outcome."""
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from .. import redis_layout as layout
+from ..redis_layout import IdempotencyField
+
+
+@dataclass(frozen=True)
+class CreateOutcome:
+    """What a create answered: its job as it stood then, and the server id if Nova had given it."""
+
+    project_id: str
+    job_id: str
+    job_status: str
+    server_id: str | None
+
+
+@dataclass(frozen=True)
+class KeyUse:
+    """What a key was first used for: the request's fingerprint, its job and (later) its outcome."""
+
+    fingerprint: str
+    job_id: str
+    outcome: CreateOutcome | None
+
+
+def fingerprint(request: dict[str, Any]) -> str:
+    """A digest of a request body, independent of key order."""
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+def _encode(use: KeyUse) -> str:
+    return json.dumps({IdempotencyField.FINGERPRINT: use.fingerprint,
+                       IdempotencyField.JOB_ID: use.job_id,
+                       IdempotencyField.OUTCOME: asdict(use.outcome) if use.outcome else None})
+
+
+class IdempotencyStore:
+    """Keys are stored by digest, per project, for 24 hours."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    @staticmethod
+    def _key(project_id: str, key: str) -> str:
+        return layout.idempotency(project_id, hashlib.sha256(key.encode()).hexdigest())
+
+    async def get(self, project_id: str, key: str) -> KeyUse | None:
+        """The key's first use, if it was used in the last 24 hours."""
+        raw = await self._redis.get(self._key(project_id, key))
+        if raw is None:
+            return None
+        stored = json.loads(raw)
+        outcome = stored.get(IdempotencyField.OUTCOME)
+        return KeyUse(stored[IdempotencyField.FINGERPRINT], stored[IdempotencyField.JOB_ID],
+                      CreateOutcome(**outcome) if outcome else None)
+
+    async def claim(self, project_id: str, key: str, use: KeyUse) -> KeyUse | None:
+        """Record the key's first use; if it was used before, that earlier use."""
+        claimed = await self._redis.set(self._key(project_id, key), _encode(use), nx=True,
+                                        ex=layout.IDEMPOTENCY_TTL)
+        return None if claimed else await self.get(project_id, key)
+
+    async def forget(self, project_id: str, key: str) -> None:
+        """Drop a key whose first request never queued its job."""
+        await self._redis.delete(self._key(project_id, key))
+
+    async def record_outcome(self, project_id: str, key: str, use: KeyUse) -> None:
+        """Keep the first outcome, for replays."""
+        await self._redis.set(self._key(project_id, key), _encode(use), xx=True, keepttl=True)

@@ -1,0 +1,37 @@
+"""A job: the durable record of one create or delete, and the statuses it goes through."""
+from dataclasses import dataclass
+from typing import Any
+
+from ..records import LaunchRequest
+
+QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
+STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED)
+TERMINAL = (SUCCEEDED, FAILED)
+CREATE, DELETE = "create", "delete"
+KINDS = (CREATE, DELETE)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A create or delete, as stored; times are UNIX seconds."""
+
+    id: str
+    project_id: str
+    kind: str
+    status: str
+    server_id: str | None
+    attempts: int
+    error: str | None
+    created_at: float
+    updated_at: float
+    request: LaunchRequest | None = None  # a create's validated request
+
+    @property
+    def finished(self) -> bool:
+        """Whether the job has succeeded or failed for good."""
+        return self.status in TERMINAL
+
+    def event_data(self) -> dict[str, Any]:
+        """What a job event tells of the job (never its request)."""
+        return {"id": self.id, "kind": self.kind, "status": self.status,
+                "server_id": self.server_id, "attempts": self.attempts, "error": self.error}

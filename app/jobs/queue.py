@@ -1,0 +1,117 @@
+"""The per-project job queues: a Redis stream each, with one consumer group.
+
+A job survives API and worker restarts. A worker that dies leaves its entries pending; once they
+have been idle for the visibility timeout, another worker claims them. Running jobs heartbeat
+their entries so they never look idle.
+"""
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from .. import redis_layout as layout
+from ..redis_layout import JOB_GROUP, QueueField
+from ..times import Clock
+from .model import Job
+from .store import JobStore
+
+HANDED_BACK_IDLE_MS = 365 * 24 * 3600 * 1000  # idle beyond any visibility timeout
+
+
+@dataclass(frozen=True)
+class QueuedEntry:
+    """A job id read from a project's queue, to acknowledge once the job is finished."""
+
+    project_id: str
+    entry_id: str
+    job_id: str
+
+
+class JobQueue:
+    """The per-project job streams and the hint of which projects have work."""
+
+    def __init__(self, redis: Redis, clock: Clock = time.time) -> None:
+        self._redis = redis
+        self._clock = clock
+        self._grouped: set[str] = set()  # projects whose consumer group this process has made
+
+    async def _ensure_group(self, project_id: str) -> None:
+        if project_id in self._grouped:
+            return
+        try:
+            await self._redis.xgroup_create(layout.job_queue(project_id), JOB_GROUP, id="0",
+                                            mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+        self._grouped.add(project_id)
+
+    async def submit(self, job: Job, store: JobStore) -> None:
+        """Write the job record, then queue it: a queued id always has its record."""
+        await store.save(job)
+        await self._ensure_group(job.project_id)
+        await self._redis.xadd(layout.job_queue(job.project_id), {QueueField.JOB: job.id})
+        await self._redis.zadd(layout.JOBS_READY, {job.project_id: self._clock()}, nx=True)
+
+    async def projects_with_work(self, limit: int = 1000) -> list[str]:
+        """Projects flagged as having queued jobs, the one served longest ago first."""
+        return [layout.text(p) for p in await self._redis.zrange(layout.JOBS_READY, 0, limit - 1)]
+
+    async def take(self, project_id: str, consumer: str, visibility: float) -> QueuedEntry | None:
+        """One job of the project: a new one, else one a dead worker left idle too long."""
+        await self._ensure_group(project_id)
+        stream = layout.job_queue(project_id)
+        read = await self._redis.xreadgroup(JOB_GROUP, consumer, {stream: ">"}, count=1)
+        entries = _entries(read)
+        if not entries:
+            claimed = await self._redis.xautoclaim(stream, JOB_GROUP, consumer,
+                                                   min_idle_time=int(visibility * 1000), count=1)
+            entries = [(entry_id, fields) for entry_id, fields in claimed[1] if fields]
+        if not entries:
+            return None
+        # Taking a job sends the project to the back of the line: rounds go round-robin.
+        await self._redis.zadd(layout.JOBS_READY, {project_id: self._clock()}, xx=True)
+        entry_id, fields = entries[0]
+        return QueuedEntry(project_id, layout.text(entry_id), layout.text(fields[QueueField.JOB.encode()]))
+
+    async def idle(self, project_id: str) -> bool:
+        """True when the project has no queued and no pending entries (acked ones are deleted)."""
+        return bool(await self._redis.xlen(layout.job_queue(project_id)) == 0)
+
+    async def drop_hint(self, project_id: str) -> None:
+        """Forget that the project has work (re-added by the next submit or sweep)."""
+        await self._redis.zrem(layout.JOBS_READY, project_id)
+
+    async def flag(self, project_ids: list[str]) -> None:
+        """Flag projects as possibly having work (the periodic sweep)."""
+        if project_ids:
+            await self._redis.zadd(layout.JOBS_READY, dict.fromkeys(project_ids, self._clock()), nx=True)
+
+    async def heartbeat(self, entry: QueuedEntry, consumer: str) -> None:
+        """Reset the entry's idle time, so no other worker claims a job that is running."""
+        await self._redis.xclaim(layout.job_queue(entry.project_id), JOB_GROUP, consumer,
+                                 min_idle_time=0, message_ids=[entry.entry_id], justid=True)
+
+    async def hand_back(self, entry: QueuedEntry) -> None:
+        """Make an unfinished entry claimable at once by any worker (this one is stopping)."""
+        await self._redis.xclaim(layout.job_queue(entry.project_id), JOB_GROUP, "handed-back",
+                                 min_idle_time=0, message_ids=[entry.entry_id],
+                                 idle=HANDED_BACK_IDLE_MS, justid=True)
+
+    async def ack(self, entry: QueuedEntry) -> None:
+        """The job is finished: remove its entry."""
+        stream = layout.job_queue(entry.project_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xack(stream, JOB_GROUP, entry.entry_id)
+            pipe.xdel(stream, entry.entry_id)
+            await pipe.execute()
+
+
+def _entries(read: Any) -> list[tuple[Any, dict[bytes, bytes]]]:
+    """The entries of an XREADGROUP answer: ``[[stream, [(id, fields)]]]`` (or a map by stream)."""
+    if not read:
+        return []
+    batches = read.values() if isinstance(read, dict) else (batch for _, batch in read)
+    return [(entry[0], entry[1]) for batch in batches for entry in batch]

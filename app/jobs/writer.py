@@ -1,0 +1,122 @@
+"""Creating and deleting servers: validate, record a durable job, queue it, answer quickly."""
+import asyncio
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import UnprocessableRequest
+from ..records import LaunchRequest
+from ..snapshot.reads import ProjectReader
+from ..snapshot.recording import ServerRecorder
+from ..snapshot.store import DELETING, SnapshotStore
+from ..times import Clock
+from .idempotency import CreateOutcome, IdempotencyStore, KeyUse, fingerprint
+from .launch import RESOURCE_FIELDS, resolve_launch
+from .model import CREATE, DELETE, Job
+from .queue import JobQueue
+from .store import JobStore
+
+logger = logging.getLogger(__name__)
+RECHECK_AFTER = 5.0  # a snapshot older than this is refreshed once before a 422 for a missing item
+WAIT_STEP = 0.05  # how often a create looks whether its job has Nova's server id yet
+
+
+def outcome_of(job: Job) -> CreateOutcome:
+    """A create's outcome as the job stands now."""
+    return CreateOutcome(job.project_id, job.id, job.status, job.server_id)
+
+
+class ServerWriter:
+    """What ``POST /cloud/servers`` and ``DELETE /cloud/servers/{id}`` do."""
+
+    def __init__(self, reader: ProjectReader, snapshot: SnapshotStore, recorder: ServerRecorder,
+                 jobs: JobStore, queue: JobQueue, keys: IdempotencyStore, *, create_wait: float,
+                 retention: float, clock: Clock = time.time) -> None:
+        self._reader = reader
+        self._snapshot = snapshot
+        self._recorder = recorder
+        self._jobs = jobs
+        self._queue = queue
+        self._keys = keys
+        self._create_wait = create_wait
+        self._retention = int(retention)
+        self._clock = clock
+
+    async def create(self, project_id: str, request: Mapping[str, Any],
+                     idempotency_key: str | None) -> CreateOutcome:
+        """Validate, queue a create job, and wait briefly for Nova's server id."""
+        use = KeyUse(fingerprint({**request, "project_id": project_id}), "", None)
+        if idempotency_key:
+            earlier = await self._earlier_use(project_id, idempotency_key, use)
+            if earlier is not None:
+                return earlier
+        launch = await self.validate(project_id, request)
+        job = self._jobs.new(project_id, CREATE, launch)
+        if idempotency_key:
+            use = KeyUse(use.fingerprint, job.id, None)
+            if await self._keys.claim(project_id, idempotency_key, use) is not None:
+                return await self.create(project_id, request, idempotency_key)  # lost a race
+        await self._queue.submit(job, self._jobs)
+        outcome = outcome_of(await self._wait_for_server_id(job))
+        if idempotency_key:
+            await self._keys.record_outcome(project_id, idempotency_key,
+                                            KeyUse(use.fingerprint, job.id, outcome))
+        return outcome
+
+    async def _earlier_use(self, project_id: str, key: str, use: KeyUse) -> CreateOutcome | None:
+        earlier = await self._keys.get(project_id, key)
+        if earlier is None:
+            return None
+        job = await self._jobs.get(project_id, earlier.job_id)
+        if job is None:  # the first request died before queueing its job: this one replaces it
+            await self._keys.forget(project_id, key)
+            return None
+        if earlier.fingerprint != use.fingerprint:
+            raise UnprocessableRequest(
+                "This Idempotency-Key was used with a different request in the last 24 hours.",
+                {"Idempotency-Key": ["Already used with a different request body."]})
+        if earlier.outcome is not None:
+            return earlier.outcome
+        return outcome_of(await self._wait_for_server_id(job))
+
+    async def _wait_for_server_id(self, job: Job) -> Job:
+        """The job once it has Nova's server id or has ended, or as it is after ``create_wait``
+        seconds (measured on the event loop's own clock: this is waiting, not data)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._create_wait
+        while job.server_id is None and not job.finished and loop.time() < deadline:
+            await asyncio.sleep(WAIT_STEP)
+            job = await self._jobs.get(job.project_id, job.id) or job
+        return job
+
+    async def validate(self, project_id: str, request: Mapping[str, Any]) -> LaunchRequest:
+        """Check that what the request names exists in the project; 422 naming each field if not.
+
+        A missing item is looked up once more in a fresh listing when the snapshot is older than a
+        few seconds, so something made moments ago is not refused.
+        """
+        listings = {kind: await self._reader.listing(project_id, kind) for kind in RESOURCE_FIELDS}
+        launch, errors = resolve_launch(request, {k: v.items() for k, v in listings.items()})
+        stale = [kind for kind in RESOURCE_FIELDS if RESOURCE_FIELDS[kind] in errors
+                 and listings[kind].age(self._clock()) > RECHECK_AFTER]
+        if stale:
+            for kind in stale:
+                listings[kind] = await self._reader.refreshed_listing(project_id, kind)
+            launch, errors = resolve_launch(request, {k: v.items() for k, v in listings.items()})
+        if errors:
+            raise UnprocessableRequest("The request names things that do not exist in the project.",
+                                       errors)
+        return launch
+
+    async def delete(self, project_id: str, server_id: str) -> None:
+        """Queue a delete job (one per server); the snapshot shows the server as deleting."""
+        server = await self._snapshot.server(project_id, server_id)
+        if server is None:
+            server = (await self._reader.live_server(project_id, server_id)).server  # 404 if gone
+        job = self._jobs.new(project_id, DELETE, server_id=server_id)
+        if not await self._snapshot.claim_delete(project_id, server_id, job.id, self._retention):
+            logger.info("server %s is already being deleted", server_id)
+            return
+        await self._recorder.record(project_id, {**server, "task_state": DELETING})
+        await self._queue.submit(job, self._jobs)

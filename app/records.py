@@ -1,0 +1,103 @@
+"""The domain's records: a server and the supporting resources, as the snapshot keeps them.
+
+They are exactly what the API answers (``app.api.schemas`` documents the same fields, and a test
+holds the two together), so a stored list is served as it is, without re-encoding.
+"""
+from typing import TypedDict
+
+
+class Address(TypedDict):
+    """One address of a server on a network."""
+
+    addr: str | None
+    version: int | None
+    type: str | None
+
+
+class IdReference(TypedDict):
+    """A reference to another resource by id."""
+
+    id: str | None
+
+
+class VolumeAttachment(TypedDict):
+    """A volume attached to a server."""
+
+    id: str
+    delete_on_termination: bool
+
+
+class Server(TypedDict):
+    """A virtual machine, with the key fields of Nova's server."""
+
+    id: str
+    name: str
+    status: str
+    task_state: str | None
+    power_state: int | None
+    addresses: dict[str, list[Address]]
+    flavor: IdReference
+    image: IdReference | None
+    key_name: str | None
+    availability_zone: str | None
+    volumes_attached: list[VolumeAttachment]
+    metadata: dict[str, str]
+    created: str | None
+    updated: str | None
+
+
+class Flavor(TypedDict):
+    """A server size."""
+
+    id: str
+    name: str
+    vcpus: int
+    ram: int
+    disk: int
+    is_public: bool
+
+
+class Image(TypedDict):
+    """An operating system image."""
+
+    id: str
+    name: str | None
+    status: str
+    min_disk: int
+    min_ram: int
+    visibility: str
+
+
+class Network(TypedDict):
+    """A network servers can be attached to."""
+
+    id: str
+    name: str
+    status: str
+    subnets: list[str]
+    shared: bool
+    external: bool
+
+
+class Keypair(TypedDict):
+    """An SSH keypair."""
+
+    name: str
+    fingerprint: str
+    type: str
+
+
+Resource = Flavor | Image | Network | Keypair
+SERVER_FIELDS: tuple[str, ...] = tuple(Server.__annotations__)
+
+
+class LaunchRequest(TypedDict):
+    """A validated create: what a create job asks Nova to boot (the flavor resolved to its id)."""
+
+    name: str
+    flavor_id: str
+    image_id: str
+    network_ids: list[str]
+    key_name: str | None
+    metadata: dict[str, str]
+    availability_zone: str | None

@@ -1,0 +1,1 @@
+"""The Redis snapshot of every project: its store, the poll that refreshes it, and its reads."""
