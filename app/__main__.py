@@ -3,7 +3,7 @@ import logging
 
 from aiohttp import web
 
-from .api.app import create_app
+from .api.application import create_app
 from .startup import settings_and_logging
 
 logger = logging.getLogger("app")

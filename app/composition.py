@@ -15,8 +15,8 @@ from .access.tokens import TokenRegistry
 from .events.stream import EventStream
 from .jobs.execution import JobExecutor, RetryPolicy
 from .jobs.idempotency import IdempotencyStore
+from .jobs.job_store import JobStore
 from .jobs.queue import JobQueue
-from .jobs.store import JobStore
 from .jobs.writer import ServerWriter
 from .openstack.clouds import CloudDirectory
 from .openstack.gateway import OpenStackGateway
@@ -25,7 +25,7 @@ from .snapshot.reads import ProjectReader
 from .snapshot.recording import ServerRecorder
 from .snapshot.refresh import ProjectRefresher, RefreshPolicy
 from .snapshot.schedule import PollSchedule
-from .snapshot.store import SnapshotStore
+from .snapshot.snapshot_store import SnapshotStore
 from .times import Clock
 
 

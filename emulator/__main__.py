@@ -9,11 +9,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .app import create_app
-from .appkeys import CLOUD
 from .config import EmulatorConfig
+from .emulator_app import create_app
 from .faults import Faults
 from .seeding import access_document, clouds_yaml, seed_project
+from .state_keys import CLOUD
 
 logger = logging.getLogger("emulator")
 

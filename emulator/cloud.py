@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from . import lifecycle
 from .clock import Clock
-from .config import EmulatorConfig
-from .model import (
+from .cloud_records import (
     ApplicationCredential,
     Flavor,
     Image,
@@ -22,6 +21,7 @@ from .model import (
     User,
     VolumeAttachment,
 )
+from .config import EmulatorConfig
 
 DEFAULT_DOMAIN = "default"
 

@@ -3,13 +3,13 @@ from typing import Any
 
 from aiohttp import web
 
-from .appkeys import CLOUD, FAULTS, REQUEST_LOG
+from .api_errors import ApiError
 from .cloud import Cloud
-from .errors import ApiError
+from .cloud_records import Project, Server
 from .faults import Faults
 from .lifecycle import FORCEABLE_STATUSES, force_status
-from .model import Project, Server
 from .seeding import access_document, seed_project
+from .state_keys import CLOUD, FAULTS, REQUEST_LOG
 
 
 def routes() -> web.RouteTableDef:

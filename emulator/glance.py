@@ -4,12 +4,12 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from .appkeys import CLOUD
+from .api_errors import ApiError
 from .clock import isotime
-from .errors import ApiError
-from .model import Image
+from .cloud_records import Image
 from .paging import page, parse_limit
 from .service import public, service_app
+from .state_keys import CLOUD
 
 _TITLES = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 413: "Request Entity Too Large",
            429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable"}

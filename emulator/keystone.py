@@ -3,11 +3,11 @@ from typing import Any
 
 from aiohttp import web
 
-from .appkeys import CLOUD
+from .api_errors import ApiError
 from .clock import keystone_isotime
 from .cloud import Cloud
-from .errors import ApiError
-from .model import Project, Token, User
+from .cloud_records import Project, Token, User
+from .state_keys import CLOUD
 
 V3_UPDATED = "2024-04-01T00:00:00Z"
 # (service type, service name, path below the emulator's root)

@@ -6,7 +6,7 @@ whenever the server is next read, stamped with the time they were due: the same
 """
 from collections.abc import Callable
 
-from .model import Server, Transition
+from .cloud_records import Server, Transition
 
 NOSTATE, RUNNING, PAUSED, SHUTDOWN, CRASHED, SUSPENDED = 0, 1, 3, 4, 6, 7
 

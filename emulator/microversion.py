@@ -3,7 +3,7 @@ import re
 
 from aiohttp import web
 
-from .errors import ApiError
+from .api_errors import ApiError
 
 Microversion = tuple[int, int]
 _FORMAT = re.compile(r"^([1-9]\d*)\.([1-9]\d*|0)$")

@@ -5,12 +5,12 @@ from typing import Any
 
 from aiohttp import web
 
-from .appkeys import CLOUD
+from .api_errors import ApiError
 from .clock import isotime
-from .errors import ApiError
-from .model import Network, Subnet
+from .cloud_records import Network, Subnet
 from .paging import page, parse_limit
 from .service import public, service_app
+from .state_keys import CLOUD
 
 _NOT_FILTERS = {"limit", "marker", "fields", "sort_key", "sort_dir", "page_reverse"}
 

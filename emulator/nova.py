@@ -4,10 +4,10 @@ from typing import Any
 from aiohttp import web
 
 from . import microversion, nova_servers, nova_views
-from .appkeys import CLOUD
-from .errors import ApiError
+from .api_errors import ApiError
 from .nova_paging import compute_base, paged_response
 from .service import Handler, public, service_app
+from .state_keys import CLOUD
 
 _FAULT_NAMES = {400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound",
                 405: "badMethod", 406: "notAcceptable", 409: "conflictingRequest",

@@ -4,8 +4,8 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from .appkeys import CLOUD
 from .paging import page, parse_limit
+from .state_keys import CLOUD
 
 Item = TypeVar("Item")
 

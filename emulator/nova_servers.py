@@ -6,14 +6,14 @@ from typing import Any, NoReturn
 from aiohttp import web
 
 from . import lifecycle, nova_views
-from .appkeys import CLOUD
+from .api_errors import ApiError
 from .clock import parse_isotime, whole_seconds
 from .cloud import Cloud, ServerRequest
-from .errors import ApiError
-from .model import Server
+from .cloud_records import Server
 from .nova_paging import compute_base, paged_response
 from .server_request import parse_server_request
 from .service import outage
+from .state_keys import CLOUD
 
 # Query parameters Nova's schema knows; from 2.75 on anything else is a 400.
 KNOWN_QUERY = frozenset((

@@ -5,8 +5,8 @@ from typing import Any
 
 from . import lifecycle
 from .clock import isotime
+from .cloud_records import Flavor, Keypair, Server
 from .microversion import Microversion
-from .model import Flavor, Keypair, Server
 
 _PROGRESS_STATUSES = {"ACTIVE", "BUILD", "REBUILD", "RESIZE", "VERIFY_RESIZE", "MIGRATING"}
 

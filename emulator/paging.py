@@ -2,7 +2,7 @@
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
-from .errors import ApiError
+from .api_errors import ApiError
 
 Item = TypeVar("Item")
 

@@ -4,7 +4,7 @@ from typing import Any
 import yaml
 
 from .cloud import Cloud, ProjectAccess, ServerRequest
-from .model import Flavor, Project, VolumeAttachment
+from .cloud_records import Flavor, Project, VolumeAttachment
 
 # Nova's classic default flavors: (id, name, vcpus, ram MiB, disk GiB).
 FLAVORS = (("1", "m1.tiny", 1, 512, 1), ("2", "m1.small", 1, 2048, 20),

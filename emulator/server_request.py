@@ -1,10 +1,10 @@
 """Nova's validation of a boot request: the JSON schema, then the referenced resources."""
 from typing import Any
 
+from .api_errors import ApiError
 from .cloud import Cloud, ServerRequest
-from .errors import ApiError
+from .cloud_records import Token, VolumeAttachment
 from .microversion import Microversion
-from .model import Token, VolumeAttachment
 
 BAD_BOOT = ("Block Device Mapping is Invalid: Boot sequence for the instance and "
             "image/block device mapping combination is not valid.")

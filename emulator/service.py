@@ -4,9 +4,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from .appkeys import CLOUD, FAULTS
-from .errors import ApiError
+from .api_errors import ApiError
 from .faults import Faults
+from .state_keys import CLOUD, FAULTS
 
 ErrorRenderer = Callable[[ApiError], web.Response]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -1,5 +1,6 @@
 """Setting the service up against emulated projects: clouds.yaml, tokens file, settings."""
 import secrets
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,20 @@ import yaml
 from app.access.tokens import digest_of
 from app.settings import Settings
 from tests.openstack_helpers import EmulatedProject
+
+
+class ManualClock:
+    """A wall clock that moves only when a test says so, from the real time it was made at."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock forward."""
+        self.now += seconds
 
 
 @dataclass

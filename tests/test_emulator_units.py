@@ -2,11 +2,11 @@
 import pytest
 
 from emulator import lifecycle
+from emulator.api_errors import ApiError
 from emulator.clock import Clock, isotime, parse_isotime
-from emulator.errors import ApiError
+from emulator.cloud_records import Flavor, Server
 from emulator.faults import Faults
 from emulator.microversion import parse
-from emulator.model import Flavor, Server
 from emulator.paging import page, parse_limit
 from emulator.requestlog import RequestLog
 

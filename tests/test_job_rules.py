@@ -1,9 +1,9 @@
 """Job rules that need no OpenStack: retry delays, and jobs whose workers keep stopping."""
 from app.events.stream import EventStream
 from app.jobs.execution import JobExecutor, RetryPolicy
-from app.jobs.store import JobStore
+from app.jobs.job_store import JobStore
 from app.snapshot.recording import ServerRecorder
-from app.snapshot.store import SnapshotStore
+from app.snapshot.snapshot_store import SnapshotStore
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 

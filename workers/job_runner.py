@@ -18,8 +18,8 @@ from collections.abc import Callable
 import aiojobs
 
 from app.jobs.execution import JobExecutor
+from app.jobs.job_store import JobStore
 from app.jobs.queue import JobQueue, QueuedEntry
-from app.jobs.store import JobStore
 from app.logs import project_id_var
 from app.openstack.clouds import CloudDirectory
 from app.settings import Settings

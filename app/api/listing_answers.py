@@ -6,7 +6,7 @@ from aiohttp import web
 
 from ..errors import InvalidRequest
 from ..snapshot.codec import encode, etag_of
-from ..snapshot.store import Listing
+from ..snapshot.snapshot_store import Listing
 
 JSON = "application/json"
 Item = dict[str, Any]

@@ -4,7 +4,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates
 
 from ..jobs.idempotency import CreateOutcome
-from ..jobs.model import FAILED, KINDS, STATUSES
+from ..jobs.job import FAILED, KINDS, STATUSES
 from ..openstack.translation import JOB_TAG
 from ..project_ids import normalize_project_id
 from ..times import iso

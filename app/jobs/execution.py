@@ -28,10 +28,10 @@ from ..openstack.gateway import NovaRecord, OpenStackGateway
 from ..openstack.translation import boot_request, is_partial, server_from_nova
 from ..records import Server
 from ..snapshot.recording import ServerRecorder
-from ..snapshot.store import SnapshotStore
+from ..snapshot.snapshot_store import SnapshotStore
 from ..times import Clock, iso
-from .model import CREATE, DELETE, FAILED, SUCCEEDED, Job
-from .store import JobStore
+from .job import CREATE, DELETE, FAILED, SUCCEEDED, Job
+from .job_store import JobStore
 
 logger = logging.getLogger(__name__)
 THROTTLED = (413, 429)

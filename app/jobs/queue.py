@@ -14,8 +14,8 @@ from redis.exceptions import ResponseError
 from .. import redis_layout as layout
 from ..redis_layout import JOB_GROUP, QueueField
 from ..times import Clock
-from .model import Job
-from .store import JobStore
+from .job import Job
+from .job_store import JobStore
 
 HANDED_BACK_IDLE_MS = 365 * 24 * 3600 * 1000  # idle beyond any visibility timeout
 

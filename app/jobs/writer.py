@@ -9,13 +9,13 @@ from ..errors import UnprocessableRequest
 from ..records import LaunchRequest
 from ..snapshot.reads import ProjectReader
 from ..snapshot.recording import ServerRecorder
-from ..snapshot.store import DELETING, SnapshotStore
+from ..snapshot.snapshot_store import DELETING, SnapshotStore
 from ..times import Clock
 from .idempotency import CreateOutcome, IdempotencyStore, KeyUse, fingerprint
+from .job import CREATE, DELETE, Job
+from .job_store import JobStore
 from .launch import RESOURCE_FIELDS, resolve_launch
-from .model import CREATE, DELETE, Job
 from .queue import JobQueue
-from .store import JobStore
 
 logger = logging.getLogger(__name__)
 RECHECK_AFTER = 5.0  # a snapshot older than this is refreshed once before a 422 for a missing item

@@ -13,7 +13,7 @@ from ..times import Clock
 from .recording import ServerRecorder
 from .refresh import ProjectRefresher
 from .schedule import PollSchedule
-from .store import Listing, SnapshotStore
+from .snapshot_store import Listing, SnapshotStore
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from typing import Any
 from ..events.server_events import changes_between
 from ..events.stream import EventStream
 from ..records import Server
-from .store import SnapshotStore
+from .snapshot_store import SnapshotStore
 
 
 class ServerRecorder:

@@ -20,7 +20,7 @@ from ..openstack.translation import is_partial, server_from_nova
 from ..records import Server
 from ..redis_layout import PollField
 from ..times import Clock, iso, parse_iso
-from .store import SnapshotStore
+from .snapshot_store import SnapshotStore
 
 logger = logging.getLogger(__name__)
 RECENT_GRACE = 60.0  # a full listing does not remove servers created this recently

@@ -1,13 +1,15 @@
 """Fixtures for the service: its files, the API app, and pollers run in-process."""
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import pytest
 from aiohttp.test_utils import TestClient
 
-from app.api.app import create_app
+from app.api.application import create_app
 from app.settings import Settings
+from app.times import Clock
 from tests.service_helpers import ServiceSetup, service_environ, write_service_files
 from workers.__main__ import run_workers
 
@@ -27,9 +29,9 @@ def service(project_factory, redis, redis_server, tmp_path) -> Callable[..., Ser
 
 @pytest.fixture
 def api_client(aiohttp_client) -> Callable[[Settings], "asyncio.Future[TestClient]"]:
-    """Start the API app on the test loop for some settings."""
-    async def start(settings: Settings) -> TestClient:
-        return await aiohttp_client(create_app(settings))
+    """Start the API app on the test loop for some settings (and a clock, if not the real one)."""
+    async def start(settings: Settings, clock: Clock = time.time) -> TestClient:
+        return await aiohttp_client(create_app(settings, clock))
 
     return start
 

@@ -1,7 +1,8 @@
 """``GET /cloud/servers``: the snapshot, its age and ETag, filters, paging, staleness."""
 import asyncio
 
-from app.snapshot.store import SnapshotStore
+from app.snapshot.snapshot_store import SnapshotStore
+from tests.service_helpers import ManualClock
 
 
 def servers_path(setup, **query):
@@ -97,11 +98,12 @@ async def test_bad_limit_and_unknown_marker_are_400(service, api_client):
 
 async def test_an_old_snapshot_is_refreshed_live(service, api_client):
     setup = service(servers=2, snapshot_max_age=1)
-    client = await api_client(setup.settings)
+    clock = ManualClock()
+    client = await api_client(setup.settings, clock)
     await client.get(servers_path(setup), headers=setup.headers())
     project = setup.projects[0]
     project.boot("newcomer")
-    await asyncio.sleep(1.2)
+    clock.advance(1.2)
 
     response = await client.get(servers_path(setup), headers=setup.headers())
 
@@ -111,10 +113,11 @@ async def test_an_old_snapshot_is_refreshed_live(service, api_client):
 
 async def test_nova_down_answers_the_old_snapshot_marked_stale(service, api_client):
     setup = service(servers=2, snapshot_max_age=1)
-    client = await api_client(setup.settings)
+    clock = ManualClock()
+    client = await api_client(setup.settings, clock)
     before = await (await client.get(servers_path(setup), headers=setup.headers())).json()
     setup.projects[0].emulator.set_faults(setup.project_id, outage=True)
-    await asyncio.sleep(1.2)
+    clock.advance(1.2)
 
     response = await client.get(servers_path(setup), headers=setup.headers())
 

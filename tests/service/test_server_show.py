@@ -3,7 +3,7 @@
 from app import redis_layout as layout
 from app.events.stream import EventStream
 from app.redis_layout import PollField
-from app.snapshot.store import SnapshotStore
+from app.snapshot.snapshot_store import SnapshotStore
 from tests.service.polling import eventually
 
 

@@ -4,15 +4,15 @@ import logging
 from aiohttp import web
 
 from . import control, glance, keystone, neutron, nova
-from .appkeys import CLOUD, FAULTS, REQUEST_LOG
+from .api_errors import ApiError
 from .clock import Clock
 from .cloud import Cloud
 from .config import EmulatorConfig
-from .errors import ApiError
 from .faults import FaultBook, Faults
 from .requestlog import RequestLog
 from .seeding import seed_catalog
 from .service import Handler, apply_faults
+from .state_keys import CLOUD, FAULTS, REQUEST_LOG
 
 logger = logging.getLogger(__name__)
 _SUBAPP_PREFIXES = ("/compute", "/image", "/networking")

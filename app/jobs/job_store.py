@@ -10,7 +10,7 @@ from .. import redis_layout as layout
 from ..records import LaunchRequest
 from ..redis_layout import JobField
 from ..times import Clock
-from .model import QUEUED, RUNNING, Job
+from .job import QUEUED, RUNNING, Job
 
 _STORED = {"kind": JobField.KIND, "status": JobField.STATUS, "server_id": JobField.SERVER_ID,
            "attempts": JobField.ATTEMPTS, "error": JobField.ERROR, "request": JobField.REQUEST,

@@ -1,0 +1,83 @@
+"""The Redis layout table says what the service really writes: every key, type, field and TTL."""
+import json
+import re
+import time
+
+from app import redis_layout as layout
+from app.redis_layout import LAYOUT, KeySpec
+from app.snapshot.schedule import PollSchedule
+from tests.service.polling import eventually
+from tests.service.writing import create_body, finished_job, post_server
+
+TTL_WORDS = {"none": False, "capped": False, "capped by length": False, "trimmed as acked": False,
+             "retention": True, "24 h": True}
+
+
+def documented_rows() -> list[tuple[str, str, bool]]:
+    """(pattern, type, expires) of each row of the table in the module's docstring."""
+    rows = []
+    for line in (layout.__doc__ or "").splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("| ``"):
+            rows.append((cells[0].strip("`"), cells[1], TTL_WORDS[cells[3]]))
+    return rows
+
+
+def test_the_documented_table_is_the_layout_the_code_uses():
+    assert documented_rows() == [(spec.pattern, spec.type, spec.expires) for spec in LAYOUT]
+
+
+def _regex(spec: KeySpec) -> re.Pattern[str]:
+    pattern = re.escape(spec.pattern).replace(r"\{p\}", r"\{[0-9a-f]{32}\}")
+    return re.compile("^" + re.sub(r"<[a-z0-9]+>", "[^:]+", pattern) + "$")
+
+
+async def fields_of(redis, key: str, kind: str) -> set[str]:
+    if kind == "hash":
+        return {name.decode() for name in await redis.hkeys(key)}
+    if kind == "stream":
+        return {name.decode() for _, entry in await redis.xrange(key) for name in entry}
+    if kind == "string":
+        value = json.loads(await redis.get(key)) if (await redis.get(key)).startswith(b"{") else None
+        return set(value) if isinstance(value, dict) else set()
+    return set()
+
+
+async def check_keys(redis) -> set[str]:
+    """Hold every key in Redis against the layout; the patterns seen."""
+    seen = set()
+    async for raw in redis.scan_iter(count=1000):
+        key = raw.decode()
+        matching = [spec for spec in LAYOUT if _regex(spec).match(key)]
+        assert len(matching) == 1, f"{key} matches {len(matching)} rows of the layout"
+        spec = matching[0]
+        assert (await redis.type(key)).decode() == spec.type, key
+        if spec.fields is not None:
+            assert await fields_of(redis, key, spec.type) <= set(spec.fields), key
+        assert (await redis.ttl(key) > 0) == spec.expires, key
+        seen.add(spec.pattern)
+    return seen
+
+
+async def test_what_a_create_a_delete_and_the_polls_write_matches_the_layout(
+        listed_service, workers_running, redis):
+    setup, client, listed = listed_service
+    seen = set()
+    body = await create_body(client, setup, name="layout")
+    async with workers_running(setup.settings):
+        created = await post_server(client, setup, body, **{"Idempotency-Key": "layout-1"})
+        await finished_job(client, setup, (await created.json())["job"]["href"])
+    deleted = await client.delete(f"/cloud/servers/{listed[0]['id']}?project_id={setup.project_id}",
+                                  headers=setup.headers())
+    seen |= await check_keys(redis)  # the delete is queued and its marker set
+    async with workers_running(setup.settings):
+        async def deletion_confirmed():
+            return not await redis.exists(layout.deleting(setup.project_id, listed[0]["id"]))
+
+        await eventually(deletion_confirmed)
+    await PollSchedule(redis).claim(time.time() + 3600, lease=60, limit=1)  # a poll's lease
+
+    seen |= await check_keys(redis)
+
+    assert created.status == 202 and deleted.status == 204
+    assert seen == {spec.pattern for spec in LAYOUT}
