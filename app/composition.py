@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from .access.scope import ProjectAccess
+from .access.rate_limits import RateLimiter
+from .access.scope import LIVE_READS, WRITES, ProjectAccess
 from .access.tokens import TokenRegistry
 from .events.stream import EventStream
 from .jobs.execution import JobExecutor, RetryPolicy
@@ -113,7 +114,11 @@ async def open_services(settings: Settings, clock: Clock = time.time) -> AsyncIt
 
 
 def project_access(settings: Settings, services: Services) -> ProjectAccess:
-    """The API's access check: the tokens file against the configured projects."""
+    """The API's access check: the tokens file against the configured projects, and the
+    per-token rate limits."""
     if settings.tokens_file is None:
         raise RuntimeError("API_TOKENS_FILE is required to serve the API")
-    return ProjectAccess(TokenRegistry(settings.tokens_file), services.directory.knows)
+    return ProjectAccess(TokenRegistry(settings.tokens_file), services.directory.knows,
+                         RateLimiter(services.redis, services.clock),
+                         {WRITES: settings.writes_per_minute,
+                          LIVE_READS: settings.live_reads_per_minute})

@@ -37,6 +37,17 @@ class Forbidden(ServiceError):
     slug = None
 
 
+class RateLimited(ServiceError):
+    """The caller has used up its budget of such requests for now (429)."""
+
+    title = "Too many requests"
+    slug = "rate-limited"
+
+    def __init__(self, detail: str, retry_after: float) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class UnknownProject(ServiceError):
     """No OpenStack credentials are configured for the project (404)."""
 

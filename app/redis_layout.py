@@ -13,9 +13,11 @@ poll schedule is shared by all projects and tagged ``{schedule}``; the job hint 
 | ``cs:{p}:events`` | stream | observed changes and job outcomes (``EventField``) | capped by length |
 | ``cs:{p}:events:ids`` | zset | the latest events' ids, by time (drops repeats) | capped |
 | ``cs:{p}:job:<id>`` | hash | a create or delete job (``JobField``) | retention |
+| ``cs:{p}:server-jobs:<server>`` | zset | a server's latest job ids, scored by creation time | retention |
 | ``cs:{p}:jobs`` | stream | queued job ids (``QueueField``), consumer group ``runners`` | trimmed as acked |
 | ``cs:{p}:idem:<sha256>`` | string | an ``Idempotency-Key``'s first use, JSON (``IdempotencyField``) | 24 h |
 | ``cs:{p}:deleting:<server>`` | string | the id of the delete job of a server being deleted | retention |
+| ``cs:{rate:<token>}:<limit>`` | string | a token's GCRA bucket: when its next request is due | until full |
 | ``cs:{jobs}:ready`` | zset | projects that may have queued jobs (a hint; workers also sweep) | none |
 | ``cs:{schedule}:due`` | zset | project id, scored by when it is next due (or its lease ends) | none |
 | ``cs:{schedule}:owner`` | hash | project id -> the claim token of the worker polling it | none |
@@ -31,6 +33,7 @@ PREFIX = "cs"
 RESOURCE_KINDS = ("flavors", "images", "networks", "keypairs")
 LIST_KINDS = ("servers", *RESOURCE_KINDS)
 EVENTS_MAX_LENGTH = 10_000
+SERVER_JOBS_KEPT = 100  # a server's latest jobs listed by GET /cloud/jobs?server_id=
 IDEMPOTENCY_TTL = 24 * 3600  # the contract's window for replaying an Idempotency-Key
 
 SCHEDULE_DUE = f"{PREFIX}:{{schedule}}:due"
@@ -99,9 +102,11 @@ LAYOUT = (
     KeySpec("cs:{p}:events", "stream", _fields(EventField), False),
     KeySpec("cs:{p}:events:ids", "zset", None, False),
     KeySpec("cs:{p}:job:<id>", "hash", _fields(JobField), True),
+    KeySpec("cs:{p}:server-jobs:<server>", "zset", None, True),
     KeySpec("cs:{p}:jobs", "stream", _fields(QueueField), False),
     KeySpec("cs:{p}:idem:<sha256>", "string", _fields(IdempotencyField), True),
     KeySpec("cs:{p}:deleting:<server>", "string", None, True),
+    KeySpec("cs:{rate:<token>}:<limit>", "string", None, True),
     KeySpec("cs:{jobs}:ready", "zset", None, False),
     KeySpec("cs:{schedule}:due", "zset", None, False),
     KeySpec("cs:{schedule}:owner", "hash", None, False),
@@ -116,6 +121,11 @@ def text(value: object) -> str:
 def text_fields(stored: Mapping[Any, Any] | None) -> dict[str, str]:
     """A hash (or stream entry) Redis gave back, as text."""
     return {text(name): text(value) for name, value in (stored or {}).items()}
+
+
+def rate_limit(token_digest: str, limit: str) -> str:
+    """String: a token's GCRA bucket for one limit (``writes``, ``live reads``)."""
+    return f"{PREFIX}:{{rate:{token_digest}}}:{limit.replace(' ', '-')}"
 
 
 def _project_key(project_id: str, suffix: str) -> str:
@@ -157,6 +167,11 @@ def event_ids(project_id: str) -> str:
 def job(project_id: str, job_id: str) -> str:
     """Hash: one job's record."""
     return _project_key(project_id, f"job:{job_id}")
+
+
+def server_jobs(project_id: str, server_id: str) -> str:
+    """Sorted set: the ids of a server's latest jobs, by creation time."""
+    return _project_key(project_id, f"server-jobs:{server_id}")
 
 
 def job_queue(project_id: str) -> str:

@@ -30,6 +30,11 @@ class Settings:
     openstack_timeout: float = 30.0
     openstack_threads: int = 8
     shutdown_timeout: float = 10.0
+    body_timeout: float = 10.0
+    body_reads_max: int = 64
+    keepalive_timeout: float = 75.0
+    writes_per_minute: int = 60
+    live_reads_per_minute: int = 300
     create_wait: float = 5.0
     job_max_attempts: int = 5
     job_retention: float = 7 * 24 * 3600.0
@@ -60,6 +65,12 @@ class Settings:
             openstack_timeout=reader.seconds("OPENSTACK_TIMEOUT", 30.0),
             openstack_threads=reader.integer("OPENSTACK_THREADS", 8, minimum=1, maximum=256),
             shutdown_timeout=reader.seconds("SHUTDOWN_TIMEOUT", 10.0),
+            body_timeout=reader.seconds("BODY_TIMEOUT", 10.0),
+            body_reads_max=reader.integer("BODY_READS_MAX", 64, minimum=1, maximum=100_000),
+            keepalive_timeout=reader.seconds("KEEPALIVE_TIMEOUT", 75.0),
+            writes_per_minute=reader.integer("WRITES_PER_MINUTE", 60, minimum=1, maximum=1_000_000),
+            live_reads_per_minute=reader.integer("LIVE_READS_PER_MINUTE", 300, minimum=1,
+                                                 maximum=1_000_000),
             create_wait=reader.seconds("CREATE_WAIT", 5.0, allow_zero=True),
             job_max_attempts=reader.integer("JOB_MAX_ATTEMPTS", 5, minimum=1, maximum=100),
             job_retention=reader.seconds("JOB_RETENTION", 7 * 24 * 3600.0),

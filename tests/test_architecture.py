@@ -9,7 +9,8 @@ PRODUCT = sorted([*ROOT.glob("app/**/*.py"), *ROOT.glob("workers/**/*.py")])
 # Built only by the composition root (app/composition.py), once per process.
 STORES = {"SnapshotStore", "JobStore", "JobQueue", "EventStream", "IdempotencyStore", "PollSchedule",
           "ProjectRefresher", "ProjectReader", "ServerWriter", "JobExecutor", "ServerRecorder",
-          "CloudDirectory", "OpenStackGateway", "TokenRegistry", "ProjectAccess", "Redis"}
+          "CloudDirectory", "OpenStackGateway", "TokenRegistry", "ProjectAccess", "RateLimiter",
+          "Redis"}
 
 
 def imported_modules(path: Path) -> set[str]:

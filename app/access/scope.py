@@ -1,16 +1,23 @@
-"""Checking that a caller may act on a project, and that the project can be reached."""
-from collections.abc import Callable
+"""Checking that a caller may act on a project, that the project can be reached, and that the
+caller has not used up its rate limits."""
+from collections.abc import Callable, Mapping
 
 from ..errors import Forbidden, UnknownProject
+from .rate_limits import RateLimiter
 from .tokens import ApiToken, TokenRegistry
+
+WRITES, LIVE_READS = "writes", "live reads"
 
 
 class ProjectAccess:
-    """Authenticates callers and checks their scope against the configured projects."""
+    """Authenticates callers, checks their scope against the configured projects, throttles."""
 
-    def __init__(self, tokens: TokenRegistry, project_known: Callable[[str], bool]) -> None:
+    def __init__(self, tokens: TokenRegistry, project_known: Callable[[str], bool],
+                 limiter: RateLimiter, per_minute: Mapping[str, int]) -> None:
         self.tokens = tokens
         self._project_known = project_known
+        self._limiter = limiter
+        self._per_minute = per_minute
 
     def authenticate(self, presented: str) -> ApiToken | None:
         """The caller a presented bearer token belongs to, or None."""
@@ -22,3 +29,7 @@ class ProjectAccess:
             raise Forbidden(f"The token '{caller.name}' may not use project {project_id}.")
         if not self._project_known(project_id):
             raise UnknownProject(f"No OpenStack credentials are configured for project {project_id}.")
+
+    async def throttle(self, caller: ApiToken, kind: str) -> None:
+        """Count a write or a live read against the caller's limit; ``RateLimited`` past it."""
+        await self._limiter.take(caller.name, kind, self._per_minute[kind])

@@ -74,7 +74,7 @@ def _parse_entry(entry: object, where: str) -> ApiToken:
         return ApiToken(name, raw_digest, None)
     if not isinstance(projects, list) or not projects:
         raise TokenFileError(f"{where} ({name}): 'projects' must be a non-empty list or \"*\"")
-    normalized = [normalize_project_id(str(p)) for p in projects]
+    normalized = [normalize_project_id(str(p).strip()) for p in projects]
     if None in normalized:
         raise TokenFileError(f"{where} ({name}): every project must be a UUID")
     return ApiToken(name, raw_digest, frozenset(p for p in normalized if p))

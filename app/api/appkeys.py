@@ -1,4 +1,5 @@
 """Typed application keys: everything the handlers reach through ``request.app``."""
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -11,6 +12,7 @@ from ..times import Clock
 from .http_metrics import HttpMetrics
 
 SETTINGS = web.AppKey("settings", Settings)
+BODY_READERS = web.AppKey("body_readers", asyncio.Semaphore)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 SERVICES = web.AppKey("services", Services)
 ACCESS = web.AppKey("access", ProjectAccess)

@@ -1,4 +1,5 @@
 """The API's application factory: no I/O here; resources open and close in ``cleanup_ctx``."""
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -9,7 +10,7 @@ from ..composition import open_services, project_access
 from ..settings import Settings
 from ..times import Clock
 from . import job_status, operations, server_reads, server_writes
-from .appkeys import ACCESS, CLOCK, HTTP_METRICS, METRICS_REGISTRY, OPENAPI, SERVICES, SETTINGS
+from .appkeys import ACCESS, BODY_READERS, CLOCK, HTTP_METRICS, METRICS_REGISTRY, OPENAPI, SERVICES, SETTINGS
 from .http_metrics import HttpMetrics
 from .middlewares import metrics_middleware, problem_middleware, request_id_middleware
 from .openapi import build_openapi
@@ -38,6 +39,7 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
         request_id_middleware, metrics_middleware, problem_middleware])
     app[SETTINGS] = settings
     app[CLOCK] = clock
+    app[BODY_READERS] = asyncio.Semaphore(settings.body_reads_max)
     app[METRICS_REGISTRY] = CollectorRegistry()
     app[HTTP_METRICS] = HttpMetrics(app[METRICS_REGISTRY])
     app[OPENAPI] = build_openapi()
@@ -51,6 +53,7 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app.router.add_post("/cloud/servers", server_writes.create_server)
     app.router.add_get("/cloud/servers/{server_id}", server_reads.show_server)
     app.router.add_delete("/cloud/servers/{server_id}", server_writes.delete_server)
+    app.router.add_get("/cloud/jobs", job_status.list_jobs)
     app.router.add_get("/cloud/jobs/{job_id}", job_status.show_job)
     for path, kind in RESOURCE_PATHS.items():
         app.router.add_get(f"/cloud/{path}", resource_list_handler(kind))

@@ -5,6 +5,7 @@ from aiohttp import web
 from marshmallow import Schema
 
 from ..access.tokens import ApiToken
+from ..errors import InvalidRequest
 from ..logs import project_id_var
 from .appkeys import ACCESS
 
@@ -23,19 +24,35 @@ def caller_of(request: web.Request) -> ApiToken:
     return token
 
 
-def authorized_query(request: web.Request, schema: Schema) -> dict[str, Any]:
+async def authorized_query(request: web.Request, schema: Schema,
+                           limit: str | None = None) -> dict[str, Any]:
     """The request's query, loaded by ``schema``, once the caller may act on its project.
 
-    401 without a valid token, 400 for bad parameters, 403 for a project outside the token's
-    scope, 404 for a project with no OpenStack credentials configured.
+    401 without a valid token, 400 for bad or repeated parameters, 403 for a project outside the
+    token's scope, 404 for a project with no OpenStack credentials configured, 429 past the
+    caller's ``limit`` (writes, live reads).
     """
     caller = caller_of(request)
-    query: dict[str, Any] = schema.load(dict(request.query))
-    check_project(request, caller, query["project_id"])
+    query: dict[str, Any] = schema.load(single_valued(request))
+    await check_project(request, caller, query["project_id"], limit)
     return query
 
 
-def check_project(request: web.Request, caller: ApiToken, project_id: str) -> None:
-    """403 for a project outside the caller's scope, 404 for one without credentials."""
-    request.app[ACCESS].authorize(caller, project_id)
+def single_valued(request: web.Request) -> dict[str, str]:
+    """The query as a plain mapping; 400 if a parameter is given twice (the request is ambiguous)."""
+    repeated = sorted({name for name in request.query if len(request.query.getall(name)) > 1})
+    if repeated:
+        raise InvalidRequest("A query parameter is given more than once.",
+                             {name: ["Given more than once."] for name in repeated})
+    return dict(request.query)
+
+
+async def check_project(request: web.Request, caller: ApiToken, project_id: str,
+                        limit: str | None = None) -> None:
+    """403 for a project outside the caller's scope, 404 for one without credentials, 429 past
+    the caller's ``limit``."""
+    access = request.app[ACCESS]
+    access.authorize(caller, project_id)
     project_id_var.set(project_id)
+    if limit is not None:
+        await access.throttle(caller, limit)

@@ -12,6 +12,7 @@ from ..errors import (
     OpenStackRejected,
     OpenStackTimeout,
     OpenStackUnavailable,
+    RateLimited,
     ServiceError,
     UnknownProject,
     UnprocessableRequest,
@@ -20,7 +21,7 @@ from ..logs import request_id_var
 from .schemas import ProblemSchema
 
 PROBLEM_TYPE = "application/problem+json"
-_STATUS_OF = ((UnprocessableRequest, 422), (InvalidRequest, 400), (Forbidden, 403),
+_STATUS_OF = ((UnprocessableRequest, 422), (InvalidRequest, 400), (Forbidden, 403), (RateLimited, 429),
               (UnknownProject, 404), (NotFound, 404), (OpenStackTimeout, 504),
               (OpenStackUnavailable, 503), (OpenStackRejected, 503))
 _PROBLEM = ProblemSchema()
@@ -48,7 +49,7 @@ def service_problem(request: web.Request, error: ServiceError) -> web.Response:
     """The problem document a domain error answers with."""
     status = next(code for kind, code in _STATUS_OF if isinstance(error, kind))
     headers = {}
-    if isinstance(error, OpenStackRejected) and error.retry_after is not None:
+    if isinstance(error, OpenStackRejected | RateLimited) and error.retry_after is not None:
         headers["Retry-After"] = str(int(error.retry_after + 0.999))
     errors = error.errors if isinstance(error, InvalidRequest) else None
     return problem(request, status, error.title, error.detail, errors=errors, kind=error.slug,

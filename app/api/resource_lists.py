@@ -18,7 +18,7 @@ def resource_list_handler(kind: str) -> Callable[[web.Request], Awaitable[web.Re
     """A handler answering one kind of supporting resource."""
 
     async def list_resources(request: web.Request) -> web.Response:
-        query = authorized_query(request, _QUERY)
+        query = await authorized_query(request, _QUERY)
         listing = await request.app[SERVICES].reader.listing(query["project_id"], kind)
         if listing.stale:
             request.app[HTTP_METRICS].stale_answers.labels(kind).inc()

@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, pre_dump, validate, val
 from ..jobs.idempotency import CreateOutcome
 from ..jobs.job import FAILED, KINDS, STATUSES
 from ..openstack.translation import JOB_TAG
-from ..project_ids import normalize_project_id
+from ..project_ids import normalize_project_id, parse_uuid
 from ..times import iso
 
 PROJECT_ID_PATTERN = (r"^([0-9a-fA-F]{32}"
@@ -25,6 +25,19 @@ class ProjectId(fields.String):
         if normalized is None:
             raise ValidationError("Not a project id: expected a UUID (32 hex digits, dashes allowed).")
         return normalized
+
+
+class ServerId(fields.String):
+    """A Nova server id: a UUID; loads in Nova's dashed lowercase form."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=validate.Regexp(PROJECT_ID_PATTERN), **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        parsed = parse_uuid(super()._deserialize(value, attr, data, **kwargs))
+        if parsed is None:
+            raise ValidationError("Not a server id: expected a UUID.")
+        return str(parsed)
 
 
 class Timestamp(fields.Field[float]):
@@ -220,6 +233,12 @@ def create_answer(outcome: CreateOutcome) -> dict[str, Any]:
     """The 202 answer to a create."""
     answer: dict[str, Any] = CreateAnswerSchema().dump(outcome)
     return answer
+
+
+class JobListQuerySchema(ProjectQuerySchema):
+    """``?project_id=&server_id=``: a server's jobs."""
+
+    server_id = ServerId(required=True, metadata={"description": "the server whose jobs to list"})
 
 
 class JobSchema(Schema):

@@ -4,10 +4,12 @@ from typing import Any
 
 from aiohttp import web
 
+from ..access.scope import LIVE_READS
 from ..snapshot.codec import encode
 from .appkeys import CLOCK, HTTP_METRICS, SERVICES
 from .authorization import authorized_query
 from .listing_answers import listing_answer
+from .path_ids import server_id_of
 from .schemas import ProjectQuerySchema, ServerListQuerySchema, ServerSchema
 
 _LIST_QUERY = ServerListQuerySchema()
@@ -17,7 +19,7 @@ _SERVER = ServerSchema()
 
 async def list_servers(request: web.Request) -> web.Response:
     """The project's servers from the snapshot, optionally filtered and paged."""
-    query = authorized_query(request, _LIST_QUERY)
+    query = await authorized_query(request, _LIST_QUERY)
     listing = await request.app[SERVICES].reader.listing(query["project_id"], "servers")
     if listing.stale:
         request.app[HTTP_METRICS].stale_answers.labels("servers").inc()
@@ -33,9 +35,8 @@ async def list_servers(request: web.Request) -> web.Response:
 
 async def show_server(request: web.Request) -> web.Response:
     """One server, live from Nova; the snapshot's copy (marked stale) if Nova is unreachable."""
-    query = authorized_query(request, _SHOW_QUERY)
-    view = await request.app[SERVICES].reader.live_server(query["project_id"],
-                                                          request.match_info["server_id"])
+    query = await authorized_query(request, _SHOW_QUERY, LIVE_READS)
+    view = await request.app[SERVICES].reader.live_server(query["project_id"], server_id_of(request))
     headers = {"Cache-Control": "private, no-cache"}
     if view.stale:
         request.app[HTTP_METRICS].stale_answers.labels("server").inc()

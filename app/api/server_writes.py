@@ -1,32 +1,21 @@
 """``POST /cloud/servers`` and ``DELETE /cloud/servers/{id}``: queued jobs."""
-import json
-from typing import Any
 
 from aiohttp import web
 from marshmallow import ValidationError
 
+from ..access.scope import WRITES
 from ..errors import InvalidRequest, UnprocessableRequest
 from ..snapshot.codec import encode
-from .appkeys import SERVICES
+from .appkeys import BODY_READERS, SERVICES, SETTINGS
 from .authorization import authorized_query, caller_of, check_project
+from .json_body import json_object
+from .path_ids import server_id_of
 from .problems import field_errors
-from .schemas import CreateServerSchema, ProjectQuerySchema, create_answer
+from .schemas import CreateServerSchema, ProjectQuerySchema, create_answer, job_href
 
 _CREATE = CreateServerSchema()
 _PROJECT = ProjectQuerySchema()
 MAX_IDEMPOTENCY_KEY = 255
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    if request.content_type != "application/json":
-        raise web.HTTPUnsupportedMediaType(text="Send the body as application/json.")
-    try:
-        body = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidRequest("The body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise InvalidRequest("The body must be a JSON object.")
-    return body
 
 
 def _idempotency_key(request: web.Request) -> str | None:
@@ -40,9 +29,9 @@ def _idempotency_key(request: web.Request) -> str | None:
 async def create_server(request: web.Request) -> web.Response:
     """Validate, queue a create job, answer 202 with the server id once Nova has given it."""
     caller = caller_of(request)
-    body = await _json_object(request)
+    body = await json_object(request, request.app[SETTINGS].body_timeout, request.app[BODY_READERS])
     project_id = _PROJECT.load({"project_id": body.get("project_id")})["project_id"]
-    check_project(request, caller, project_id)
+    await check_project(request, caller, project_id, WRITES)
     key = _idempotency_key(request)
     try:
         server = _CREATE.load(body)
@@ -55,7 +44,11 @@ async def create_server(request: web.Request) -> web.Response:
 
 
 async def delete_server(request: web.Request) -> web.Response:
-    """Queue a delete job; 204 (again) while the server is being deleted; 404 if not there."""
-    query = authorized_query(request, _PROJECT)
-    await request.app[SERVICES].writer.delete(query["project_id"], request.match_info["server_id"])
-    return web.Response(status=204)
+    """Queue a delete job; 204 (again) while the server is being deleted; 404 if not there.
+
+    ``Link: <job>; rel="monitor"`` names the delete job, where Nova's errors surface.
+    """
+    query = await authorized_query(request, _PROJECT, WRITES)
+    project_id = query["project_id"]
+    job_id = await request.app[SERVICES].writer.delete(project_id, server_id_of(request))
+    return web.Response(status=204, headers={"Link": f'<{job_href(project_id, job_id)}>; rel="monitor"'})

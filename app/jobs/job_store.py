@@ -44,13 +44,19 @@ class JobStore:
     async def save(self, job: Job) -> None:
         """Write a new job's whole record."""
         await self._write(job, {field: _encode(name, getattr(job, name))
-                                for name, field in _STORED.items()})
+                                for name, field in _STORED.items()}, job.server_id)
 
-    async def _write(self, job: Job, fields: dict[Any, str]) -> None:
+    async def _write(self, job: Job, fields: dict[Any, str], server_id: str | None = None) -> None:
+        """Write fields of the record; a server id (new or newly known) indexes the job under it."""
         key = layout.job(job.project_id, job.id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(key, mapping=fields)
             pipe.expire(key, self._retention)
+            if server_id is not None:
+                index = layout.server_jobs(job.project_id, server_id)
+                pipe.zadd(index, {job.id: job.created_at})
+                pipe.zremrangebyrank(index, 0, -layout.SERVER_JOBS_KEPT - 1)
+                pipe.expire(index, self._retention)
             await pipe.execute()
 
     async def get(self, project_id: str, job_id: str) -> Job | None:
@@ -70,8 +76,15 @@ class JobStore:
         """Store only the changed fields (and the time of the change), so a stale copy of the
         job never overwrites what another step recorded."""
         changes["updated_at"] = self._clock()
-        await self._write(job, {_STORED[name]: _encode(name, value) for name, value in changes.items()})
+        await self._write(job, {_STORED[name]: _encode(name, value) for name, value in changes.items()},
+                          changes.get("server_id"))
         return Job(**{**job.__dict__, **changes})
+
+    async def of_server(self, project_id: str, server_id: str) -> list[Job]:
+        """The server's latest jobs (those still kept), newest first."""
+        ids = await self._redis.zrevrange(layout.server_jobs(project_id, server_id), 0, -1)
+        jobs = [await self.get(project_id, layout.text(job_id)) for job_id in ids]
+        return [job for job in jobs if job is not None]
 
     async def count_attempt(self, job: Job) -> Job:
         """Record that an attempt starts."""

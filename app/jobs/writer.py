@@ -109,14 +109,19 @@ class ServerWriter:
                                        errors)
         return launch
 
-    async def delete(self, project_id: str, server_id: str) -> None:
-        """Queue a delete job (one per server); the snapshot shows the server as deleting."""
+    async def delete(self, project_id: str, server_id: str) -> str:
+        """Queue a delete job (one per server); the snapshot shows the server as deleting.
+
+        Returns the id of the server's delete job: the new one, or the one already under way.
+        """
         server = await self._snapshot.server(project_id, server_id)
         if server is None:
             server = (await self._reader.live_server(project_id, server_id)).server  # 404 if gone
         job = self._jobs.new(project_id, DELETE, server_id=server_id)
-        if not await self._snapshot.claim_delete(project_id, server_id, job.id, self._retention):
+        pending = await self._snapshot.claim_delete(project_id, server_id, job.id, self._retention)
+        if pending is not None:
             logger.info("server %s is already being deleted", server_id)
-            return
+            return pending
         await self._recorder.record(project_id, {**server, "task_state": DELETING})
         await self._queue.submit(job, self._jobs)
+        return job.id

@@ -17,7 +17,8 @@ logger = logging.getLogger(__name__)
 def _project_of(name: str, cloud: dict[str, Any]) -> str | None:
     """A cloud's project: ``auth.project_id``, else the cloud's name if that is a project id."""
     auth = cloud.get("auth") or {}
-    return normalize_project_id(str(auth.get("project_id") or "")) or normalize_project_id(name)
+    project_id = str(auth.get("project_id") or "").strip()
+    return normalize_project_id(project_id) or normalize_project_id(name.strip())
 
 
 class CloudDirectory:

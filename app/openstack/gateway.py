@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from keystoneauth1 import exceptions as keystone_errors
 from openstack import exceptions as sdk_errors
@@ -68,7 +68,7 @@ class OpenStackGateway:
     async def get_server(self, project_id: str, server_id: str) -> NovaRecord:
         """Nova's record of one server; ``NotFound`` if Nova does not know it in this project."""
         def fetch(connection: Connection) -> NovaRecord:
-            response = connection.compute.get(f"/servers/{server_id}",
+            response = connection.compute.get(_server_path(server_id),
                                               microversion=COMPUTE_MICROVERSION, raise_exc=False)
             _raise_for_status(response, f"showing server {server_id}")
             server: NovaRecord = response.json()["server"]
@@ -89,7 +89,7 @@ class OpenStackGateway:
     async def delete_server(self, project_id: str, server_id: str) -> None:
         """Ask Nova to delete a server (it goes away asynchronously); ``NotFound`` if it is gone."""
         def delete(connection: Connection) -> None:
-            response = connection.compute.delete(f"/servers/{server_id}",
+            response = connection.compute.delete(_server_path(server_id),
                                                  microversion=COMPUTE_MICROVERSION, raise_exc=False)
             _raise_for_status(response, f"deleting server {server_id}")
 
@@ -135,6 +135,11 @@ def _list_servers(connection: Connection, changes_since: str | None) -> list[Nov
         if marker is None or not body.get("servers"):
             return servers
         params = {**params, "marker": marker}
+
+
+def _server_path(server_id: str) -> str:
+    """Nova's path of one server; the id is one encoded path segment, whatever it holds."""
+    return "/servers/" + quote(server_id, safe="")
 
 
 def _next_marker(links: list[dict[str, Any]]) -> str | None:

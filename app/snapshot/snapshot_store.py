@@ -105,10 +105,16 @@ class SnapshotStore:
         value = await self._redis.hget(layout.servers(project_id), server_id)
         return decode_server(value) if value else None
 
-    async def claim_delete(self, project_id: str, server_id: str, job_id: str, ttl: float) -> bool:
-        """Mark the server as having a delete job; False if one is already pending."""
-        return bool(await self._redis.set(layout.deleting(project_id, server_id), job_id, nx=True,
-                                          ex=int(ttl)))
+    async def claim_delete(self, project_id: str, server_id: str, job_id: str,
+                           ttl: float) -> str | None:
+        """Mark the server as having the delete job ``job_id``; if one is already pending, its id."""
+        key = layout.deleting(project_id, server_id)
+        while True:
+            if await self._redis.set(key, job_id, nx=True, ex=int(ttl)):
+                return None
+            pending = await self._redis.get(key)
+            if pending is not None:  # else it ended in between: try again
+                return layout.text(pending)
 
     async def delete_pending(self, project_id: str, server_id: str) -> bool:
         """Whether a delete job for the server is queued or running."""

@@ -1,0 +1,43 @@
+"""Per-token rate limits, kept in Redis so that every API replica draws on the same budget.
+
+Each limit is a GCRA (a token bucket without a refill timer): ``per_minute`` requests a minute
+on average, bursts of up to ``per_minute`` at once. The key holds the theoretical arrival time
+of the next request and expires when the bucket is full again.
+"""
+import hashlib
+import time
+
+from redis.asyncio import Redis
+
+from .. import redis_layout as layout
+from ..errors import RateLimited
+from ..times import Clock
+
+PERIOD = 60.0
+# KEYS: the bucket. ARGV: now, seconds per request, period. Returns '' (allowed) or the wait.
+_TAKE = """
+local now, interval, period = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
+if tat < now then tat = now end
+local next_tat = tat + interval
+if next_tat - period > now then return tostring(next_tat - period - now) end
+redis.call('SET', KEYS[1], tostring(next_tat), 'PX', math.ceil((next_tat - now) * 1000))
+return ''
+"""
+
+
+class RateLimiter:
+    """Checks a caller's request against one of its limits (writes, live reads)."""
+
+    def __init__(self, redis: Redis, clock: Clock = time.time) -> None:
+        self._take = redis.register_script(_TAKE)
+        self._clock = clock
+
+    async def take(self, caller: str, kind: str, per_minute: int) -> None:
+        """Count one request; ``RateLimited`` (with the wait) if the caller has none left."""
+        digest = hashlib.sha256(caller.encode()).hexdigest()[:32]
+        wait = await self._take(keys=[layout.rate_limit(digest, kind)],
+                                args=[repr(self._clock()), repr(PERIOD / per_minute), repr(PERIOD)])
+        if wait:
+            raise RateLimited(f"Too many {kind} for this token: at most {per_minute} a minute.",
+                              retry_after=float(layout.text(wait)))

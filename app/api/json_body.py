@@ -1,0 +1,52 @@
+"""Request bodies: JSON objects of bounded depth and size, read within a time limit."""
+import asyncio
+import json
+import re
+from typing import Any
+
+from aiohttp import web
+
+from ..errors import InvalidRequest
+
+MAX_DEPTH = 32  # nesting of arrays and objects; the deepest valid body has 3
+MAX_VALUES = 10_000  # array elements and object members, all together
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def check_structure(body: bytes) -> None:
+    """``InvalidRequest`` for JSON text nested or sized past the bounds, before it is parsed
+    (Python's parser recurses, so a deep body would otherwise exhaust the stack)."""
+    bare = _STRING.sub(b'""', body)  # brackets and commas inside strings do not count
+    if bare.count(b",") + bare.count(b"[") + bare.count(b"{") > MAX_VALUES:
+        raise InvalidRequest(f"The body holds more than {MAX_VALUES} values.")
+    depth = 0
+    for bracket in _BRACKET.finditer(bare):
+        depth += 1 if bracket.group() in (b"[", b"{") else -1
+        if depth > MAX_DEPTH:
+            raise InvalidRequest(f"The body nests deeper than {MAX_DEPTH} levels.")
+
+
+async def json_object(request: web.Request, timeout: float,
+                      readers: asyncio.Semaphore) -> dict[str, Any]:
+    """The body as a JSON object: 415 unless JSON, 408 if it does not arrive within ``timeout``
+    seconds, 503 if ``readers`` (the bound on bodies being received at once) has no room, 400 if
+    it is malformed, too deep or too large."""
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(text="Send the body as application/json.")
+    if readers.locked():
+        raise web.HTTPServiceUnavailable(text="Too many request bodies are being received; retry.",
+                                         headers={"Retry-After": "1"})
+    try:
+        async with readers, asyncio.timeout(timeout):
+            raw = await request.read()
+    except TimeoutError:
+        raise web.HTTPRequestTimeout(text=f"The body did not arrive within {timeout:g} s.") from None
+    check_structure(raw)
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise InvalidRequest("The body must be a JSON object.")
+    return body

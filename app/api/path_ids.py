@@ -1,0 +1,21 @@
+"""Ids in paths: UUIDs only, so nothing else ever reaches a store or OpenStack."""
+from aiohttp import web
+
+from ..errors import NotFound
+from ..project_ids import parse_uuid
+
+
+def server_id_of(request: web.Request) -> str:
+    """The path's server id in Nova's form (dashed, lowercase); 404 if it is no UUID."""
+    parsed = parse_uuid(request.match_info["server_id"])
+    if parsed is None:
+        raise NotFound("No such server: server ids are UUIDs.")
+    return str(parsed)
+
+
+def job_id_of(request: web.Request) -> str:
+    """The path's job id in its stored form (32 hex digits); 404 if it is no UUID."""
+    parsed = parse_uuid(request.match_info["job_id"])
+    if parsed is None:
+        raise NotFound("No such job: job ids are UUIDs.")
+    return parsed.hex
