@@ -1,12 +1,22 @@
 """JSON-lines logging, configured once at start; request and project ids come from context."""
 import json
 import logging
+import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 project_id_var: ContextVar[str | None] = ContextVar("project_id", default=None)
+
+
+# Defence in depth: whatever a library logs, a bearer token or Authorization value is masked.
+_SECRETS = re.compile(r"(?i)(\bauthorization\s*[:=]\s*(?:(?:bearer|basic)\s+)?|\bbearer\s+)[^\s\"',;]+")
+
+
+def redact(text: str) -> str:
+    """The text with bearer tokens and Authorization values masked."""
+    return _SECRETS.sub(r"\1[redacted]", text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -17,14 +27,14 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": redact(record.getMessage()),
         }
         for name, var in (("request_id", request_id_var), ("project_id", project_id_var)):
             value = var.get()
             if value:
                 entry[name] = value
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact(self.formatException(record.exc_info))
         return json.dumps(entry, ensure_ascii=False)
 
 

@@ -13,16 +13,17 @@ from .. import redis_layout as layout
 from ..errors import RateLimited
 from ..times import Clock
 
-PERIOD = 60.0
-# KEYS: the bucket. ARGV: now, seconds per request, period. Returns '' (allowed) or the wait.
+PERIOD_MS = 60_000
+# KEYS: the bucket. ARGV: now, milliseconds per request, period (all whole milliseconds, so no
+# rounding ever refuses a request in budget). Returns 0 (allowed) or the milliseconds to wait.
 _TAKE = """
 local now, interval, period = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
 if tat < now then tat = now end
 local next_tat = tat + interval
-if next_tat - period > now then return tostring(next_tat - period - now) end
-redis.call('SET', KEYS[1], tostring(next_tat), 'PX', math.ceil((next_tat - now) * 1000))
-return ''
+if next_tat - period > now then return next_tat - period - now end
+redis.call('SET', KEYS[1], string.format('%d', next_tat), 'PX', next_tat - now)
+return 0
 """
 
 
@@ -36,8 +37,9 @@ class RateLimiter:
     async def take(self, caller: str, kind: str, per_minute: int) -> None:
         """Count one request; ``RateLimited`` (with the wait) if the caller has none left."""
         digest = hashlib.sha256(caller.encode()).hexdigest()[:32]
-        wait = await self._take(keys=[layout.rate_limit(digest, kind)],
-                                args=[repr(self._clock()), repr(PERIOD / per_minute), repr(PERIOD)])
-        if wait:
+        wait_ms = await self._take(keys=[layout.rate_limit(digest, kind)],
+                                   args=[int(self._clock() * 1000), max(1, PERIOD_MS // per_minute),
+                                         PERIOD_MS])
+        if int(wait_ms) > 0:
             raise RateLimited(f"Too many {kind} for this token: at most {per_minute} a minute.",
-                              retry_after=float(layout.text(wait)))
+                              retry_after=int(wait_ms) / 1000)

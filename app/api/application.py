@@ -15,9 +15,9 @@ from .http_metrics import HttpMetrics
 from .middlewares import metrics_middleware, problem_middleware, request_id_middleware
 from .openapi import build_openapi
 from .resource_lists import RESOURCE_PATHS, resource_list_handler
+from .serving import SERVER_NAME
 
 MAX_BODY = 1024 * 1024
-SERVER_NAME = "cloud-servers-api"
 
 
 async def _name_the_server(request: web.Request, response: web.StreamResponse) -> None:

@@ -21,6 +21,10 @@ def _project_of(name: str, cloud: dict[str, Any]) -> str | None:
     return normalize_project_id(project_id) or normalize_project_id(name.strip())
 
 
+class CloudsFileError(ValueError):
+    """The clouds.yaml cannot be used as it is; the message says why."""
+
+
 class CloudDirectory:
     """Project id -> cloud name, from a standard clouds.yaml loaded by openstacksdk's loader.
 
@@ -32,6 +36,7 @@ class CloudDirectory:
         self._file = clouds_file
         self._api_timeout = api_timeout
         self._signature: tuple[int, int] | None = None
+        self._rejected: tuple[int, int] | None = None  # a changed file that could not be used
         self._config: OpenStackConfig | None = None
         self._clouds: dict[str, str] = {}
         self._entries: dict[str, dict[str, Any]] = {}
@@ -42,12 +47,32 @@ class CloudDirectory:
         """Re-read the file if it changed (new projects, rotated credentials).
 
         Connections of unchanged entries are kept; the others are dropped without closing, since
-        a call in another thread may still be using them.
+        a call in another thread may still be using them. A file that cannot be used stops the
+        first load with ``CloudsFileError``; later, it is logged once and the last good
+        configuration stays in force.
         """
         info = os.stat(self._file)
         signature = (info.st_mtime_ns, info.st_size)
-        if signature == self._signature:
+        if signature in (self._signature, self._rejected):
             return False
+        try:
+            config, clouds, entries = self._read()
+        except CloudsFileError as error:
+            if self._config is None:
+                raise
+            self._rejected = signature
+            logger.error("keeping the previous OpenStack credentials: %s", error)
+            return False
+        self._connections = {project_id: connection
+                             for project_id, connection in self._connections.items()
+                             if entries.get(project_id) == self._entries.get(project_id)}
+        self._config, self._clouds, self._entries = config, clouds, entries
+        self._signature = signature
+        logger.info("%d projects configured in %s", len(clouds), self._file)
+        return True
+
+    def _read(self) -> tuple[OpenStackConfig, dict[str, str], dict[str, dict[str, Any]]]:
+        """The file's entries by project; two entries for one project are refused."""
         config = OpenStackConfig(config_files=[str(self._file)], load_envvars=False)
         clouds: dict[str, str] = {}
         entries: dict[str, dict[str, Any]] = {}
@@ -58,15 +83,13 @@ class CloudDirectory:
             project_id = _project_of(name, entry)
             if project_id is None:
                 logger.warning("clouds.yaml entry %r names no project id; it is ignored", name)
+            elif project_id in clouds:
+                raise CloudsFileError(
+                    f"{self._file}: the entries {clouds[project_id]!r} and {name!r} both hold "
+                    f"credentials for project {project_id}; keep one")
             else:
                 clouds[project_id], entries[project_id] = name, entry
-        self._connections = {project_id: connection
-                             for project_id, connection in self._connections.items()
-                             if entries.get(project_id) == self._entries.get(project_id)}
-        self._config, self._clouds, self._entries = config, clouds, entries
-        self._signature = signature
-        logger.info("%d projects configured in %s", len(clouds), self._file)
-        return True
+        return config, clouds, entries
 
     @property
     def project_ids(self) -> list[str]:

@@ -5,13 +5,21 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from app.api.application import create_app
+from app.api.serving import ApiRunner
 from app.settings import Settings
 from app.times import Clock
 from tests.service_helpers import ServiceSetup, service_environ, write_service_files
 from workers.__main__ import run_workers
+
+
+class ApiTestServer(TestServer):
+    """aiohttp's test server, running the app with the service's own runner."""
+
+    async def _make_runner(self, **kwargs) -> ApiRunner:
+        return ApiRunner(self.app, **kwargs)
 
 
 @pytest.fixture
@@ -29,9 +37,10 @@ def service(project_factory, redis, redis_server, tmp_path) -> Callable[..., Ser
 
 @pytest.fixture
 def api_client(aiohttp_client) -> Callable[[Settings], "asyncio.Future[TestClient]"]:
-    """Start the API app on the test loop for some settings (and a clock, if not the real one)."""
+    """Start the API app on the test loop, served as in production (``ApiRunner``), for some
+    settings (and a clock, if not the real one)."""
     async def start(settings: Settings, clock: Clock = time.time) -> TestClient:
-        return await aiohttp_client(create_app(settings, clock))
+        return await aiohttp_client(ApiTestServer(create_app(settings, clock)))
 
     return start
 

@@ -1,8 +1,11 @@
 """``DELETE /cloud/servers/{id}``: 204, deleting in the list, then gone; once per server."""
 
+import pytest
+
 from app import redis_layout as layout
 from app.events.stream import EventStream
 from tests.service.polling import eventually
+from tests.service.writing import create_body, finished_job, post_server
 
 
 def delete_path(setup, server_id):
@@ -87,3 +90,51 @@ async def test_a_live_read_before_the_delete_reaches_nova_still_says_deleting(li
 
     assert shown["task_state"] == "deleting"
     assert (await listed_ids(client, setup))[target]["task_state"] == "deleting"
+
+
+async def test_the_204_names_its_delete_job_and_the_server_lists_its_jobs(listed_service,
+                                                                         workers_running):
+    setup, client, listed = listed_service
+    target = listed[0]["id"]
+
+    first = await client.delete(delete_path(setup, target), headers=setup.headers())
+    again = await client.delete(delete_path(setup, target), headers=setup.headers())
+    href = first.headers["Link"].split(";")[0].strip("<>")
+    async with workers_running(setup.settings):
+        async def done():
+            job = await (await client.get(href, headers=setup.headers())).json()
+            return job if job["status"] == "succeeded" else None
+
+        job = await eventually(done)
+    jobs = await client.get(f"/cloud/jobs?project_id={setup.project_id}&server_id={target}",
+                            headers=setup.headers())
+
+    assert first.headers["Link"].endswith('; rel="monitor"') and again.headers["Link"] == first.headers["Link"]
+    assert job["kind"] == "delete" and job["server_id"] == target
+    assert jobs.status == 200 and [j["id"] for j in await jobs.json()] == [job["id"]]
+
+
+async def test_a_servers_jobs_come_newest_first(listed_service, workers_running):
+    setup, client, _ = listed_service
+    body = await create_body(client, setup, name="short-lived")
+    async with workers_running(setup.settings):
+        created = await (await post_server(client, setup, body)).json()
+        await finished_job(client, setup, created["job"]["href"])
+        deleted = await client.delete(delete_path(setup, created["id"]), headers=setup.headers())
+        await finished_job(client, setup, deleted.headers["Link"].split(";")[0].strip("<>"))
+
+    jobs = await (await client.get(f"/cloud/jobs?project_id={setup.project_id}&server_id={created['id']}",
+                                   headers=setup.headers())).json()
+
+    assert [j["kind"] for j in jobs] == ["delete", "create"]
+
+
+@pytest.mark.parametrize("query", ["", "&server_id=nope", "&server_id=a&server_id=b"])
+async def test_listing_jobs_needs_one_server_id(listed_service, query):
+    setup, client, _ = listed_service
+
+    response = await client.get(f"/cloud/jobs?project_id={setup.project_id}{query}",
+                                headers=setup.headers())
+
+    assert response.status == 400
+    assert "server_id" in (await response.json(content_type="application/problem+json"))["errors"]

@@ -1,8 +1,9 @@
 """How the service reaches OpenStack: credentials from clouds.yaml, one session per project."""
+import pytest
 import yaml
 
 from app import redis_layout as layout
-from app.openstack.clouds import CloudDirectory
+from app.openstack.clouds import CloudDirectory, CloudsFileError
 from app.redis_layout import PollField
 from app.settings import Settings
 from tests.service.polling import eventually
@@ -99,3 +100,36 @@ async def test_a_project_added_to_clouds_yaml_is_served_without_a_restart(servic
 
     assert (before.status, after.status, kept.status) == (404, 200, 200)
     assert len(await after.json()) == 2
+
+
+def _two_entries_for_one_project(project) -> dict:
+    return {"clouds": {"member": project.access["cloud"],
+                       "admin-too": dict(project.access["cloud"])}}
+
+
+def test_two_entries_for_one_project_are_refused_at_start_naming_both(project, tmp_path):
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(yaml.safe_dump(_two_entries_for_one_project(project)))
+
+    with pytest.raises(CloudsFileError) as refused:
+        CloudDirectory(clouds, api_timeout=5)
+
+    assert "'member'" in str(refused.value) and "'admin-too'" in str(refused.value)
+
+
+def test_a_reload_with_two_entries_for_one_project_keeps_the_last_good_file(project, project_factory,
+                                                                           tmp_path, caplog):
+    other = project_factory(servers=0)
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(yaml.safe_dump({"clouds": {"member": project.access["cloud"]}}))
+    directory = CloudDirectory(clouds, api_timeout=5)
+    broken = _two_entries_for_one_project(project)
+    broken["clouds"]["other"] = other.access["cloud"]
+    clouds.write_text(yaml.safe_dump(broken))
+
+    reloaded = [directory.reload_if_changed() for _ in range(3)]
+
+    assert reloaded == [False] * 3 and directory.project_ids == [project.id]
+    assert not directory.knows(other.id)
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 1 and "'admin-too'" in errors[0].getMessage()  # logged once, not per call
