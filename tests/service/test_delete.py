@@ -109,7 +109,8 @@ async def test_the_204_names_its_delete_job_and_the_server_lists_its_jobs(listed
     jobs = await client.get(f"/cloud/jobs?project_id={setup.project_id}&server_id={target}",
                             headers=setup.headers())
 
-    assert first.headers["Link"].endswith('; rel="monitor"') and again.headers["Link"] == first.headers["Link"]
+    assert first.headers["Link"].endswith('; rel="monitor"')
+    assert again.headers["Link"] == first.headers["Link"]
     assert job["kind"] == "delete" and job["server_id"] == target
     assert jobs.status == 200 and [j["id"] for j in await jobs.json()] == [job["id"]]
 
