@@ -164,8 +164,7 @@ class ServerListQuerySchema(ProjectQuerySchema):
     name = fields.String(validate=validate.Length(1, 255),
                          metadata={"description": "substring of the name"})
     limit = fields.Integer(validate=validate.Range(1, 1000), metadata={"description": "page size"})
-    marker = fields.String(validate=validate.Length(1, 64),
-                           metadata={"description": "id of the last server of the previous page"})
+    marker = ServerId(metadata={"description": "id of the last server of the previous page"})
 
 
 RESOURCE_SCHEMAS: dict[str, type[Schema]] = {
