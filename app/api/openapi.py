@@ -9,6 +9,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
 from .schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
     CreateAnswerSchema,
     CreateServerSchema,
     FlavorSchema,
@@ -61,7 +62,8 @@ def _server_operations() -> dict[str, Any]:
                               "Server", ServerListQuerySchema, "servers")
     servers["post"] = {
         "summary": "Create a server (a queued job)", "tags": ["servers"], "security": _BEARER,
-        "parameters": [{"in": "header", "name": "Idempotency-Key", "schema": {"type": "string"},
+        "parameters": [{"in": "header", "name": "Idempotency-Key",
+                        "schema": {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY_PATTERN}$"},
                         "description": "the same key within 24 h answers the first answer again"}],
         "requestBody": {"required": True, "content": _json("CreateServer")},
         "responses": {"202": {"description": "accepted; follow the job", "headers": {

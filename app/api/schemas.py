@@ -9,6 +9,7 @@ from ..openstack.translation import JOB_TAG
 from ..project_ids import normalize_project_id, parse_uuid
 from ..times import iso
 
+IDEMPOTENCY_KEY_PATTERN = "[ -~]{1,255}"  # printable ASCII, as HTTP header values are
 PROJECT_ID_PATTERN = (r"^([0-9a-fA-F]{32}"
                       r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
 

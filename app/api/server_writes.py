@@ -1,4 +1,5 @@
 """``POST /cloud/servers`` and ``DELETE /cloud/servers/{id}``: queued jobs."""
+import re
 
 from aiohttp import web
 from marshmallow import ValidationError
@@ -11,16 +12,21 @@ from .authorization import authorized_query, caller_of, check_project
 from .json_body import json_object
 from .path_ids import server_id_of
 from .problems import field_errors
-from .schemas import CreateServerSchema, ProjectQuerySchema, create_answer, job_href
+from .schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
+    CreateServerSchema,
+    ProjectQuerySchema,
+    create_answer,
+    job_href,
+)
 
 _CREATE = CreateServerSchema()
 _PROJECT = ProjectQuerySchema()
-MAX_IDEMPOTENCY_KEY = 255
 
 
 def _idempotency_key(request: web.Request) -> str | None:
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
+    if key is not None and not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
         raise InvalidRequest("Idempotency-Key must be 1 to 255 printable characters.",
                              {"Idempotency-Key": ["Invalid value."]})
     return key

@@ -1,0 +1,66 @@
+"""Proof that no secret leaks: a whole scenario at DEBUG, then every log line and every answer is
+searched for every token, password and application-credential secret the test configured."""
+import asyncio
+import io
+import logging
+import sys
+
+import yaml
+
+from app.logs import configure_logging
+from tests.service.test_malformed_http import exchange
+from tests.service.writing import create_body, finished_job, post_server
+
+
+async def test_no_token_password_or_secret_reaches_a_log_or_an_answer(service, api_client,
+                                                                     workers_running, monkeypatch):
+    setup = service(projects=2, servers=1)
+    password_project, credential_project = setup.projects
+    setup.settings.clouds_file.write_text(yaml.safe_dump({"clouds": {
+        "by-password": password_project.access["cloud"],
+        credential_project.id: credential_project.access["cloud_application_credential"]}}))
+    secrets = [*setup.tokens.values(), password_project.access["password"],
+               credential_project.access["application_credential_secret"]]
+    logs = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    monkeypatch.setattr(sys, "stderr", logs)
+    configure_logging("DEBUG")  # as the service configures itself, with LOG_LEVEL=DEBUG
+    answers: list[str] = []
+    try:
+        client = await api_client(setup.settings)
+
+        async def keep(response) -> None:
+            answers.append(f"{response.status} {dict(response.headers)} {await response.text()}")
+
+        async with workers_running(setup.settings):
+            for project in setup.projects:
+                body = await create_body(client, setup, project_index=setup.projects.index(project))
+                created = await post_server(client, setup, body, **{"Idempotency-Key": "leak-test"})
+                await keep(created)
+                answer = await created.json()
+                await finished_job(client, setup, answer["job"]["href"])
+                show = f"/cloud/servers/{answer['id']}?project_id={project.id}"
+                await keep(await client.get(show, headers=setup.headers()))
+                await keep(await client.get(f"/cloud/servers?project_id={project.id}",
+                                            headers=setup.headers()))
+                await keep(await client.delete(show, headers=setup.headers()))
+            for token in setup.tokens.values():
+                for authorization in (f"Bearer {token}x", f"Basic {token}", token):
+                    await keep(await client.get(f"/cloud/servers?project_id={password_project.id}",
+                                                headers={"Authorization": authorization}))
+                await keep(await client.get(f"/cloud/servers?project_id={password_project.id}"
+                                            f"&token={token}", headers=setup.headers()))
+            raw = (f"GET /cloud/servers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {setup.tokens['p0']}"
+                   "\x01\r\n\r\n").encode()
+            answers.append((await exchange(client.server.port, raw)).decode("latin-1"))
+            await asyncio.sleep(0.5)  # the jobs' deletes reach Nova, polls run
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+
+    logged = logs.getvalue()
+    assert len(logged.splitlines()) > 20 and '"level": "DEBUG"' in logged  # the scenario was logged
+    for secret in secrets:
+        assert secret not in logged
+        assert not [answer for answer in answers if secret in answer]
