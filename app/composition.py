@@ -21,9 +21,11 @@ from .jobs.queue import JobQueue
 from .jobs.writer import ServerWriter
 from .openstack.clouds import CloudDirectory
 from .openstack.gateway import OpenStackGateway
+from .redis_epoch import RedisEpoch
 from .settings import Settings
 from .snapshot.reads import ProjectReader
 from .snapshot.recording import ServerRecorder
+from .snapshot.recovery import PollRecovery
 from .snapshot.refresh import ProjectRefresher, RefreshPolicy
 from .snapshot.schedule import PollSchedule
 from .snapshot.snapshot_store import SnapshotStore
@@ -48,6 +50,7 @@ class Services:
     queue: JobQueue
     writer: ServerWriter
     executor: JobExecutor
+    epoch: RedisEpoch
 
     @property
     def directory(self) -> CloudDirectory:
@@ -80,6 +83,7 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
         RefreshPolicy(full_resync_every=settings.full_resync_every,
                       resources_interval=settings.resources_interval,
                       overlap=settings.changes_since_overlap), clock)
+    gateway.after_success(PollRecovery(refresher, schedule, clock))
     reader = ProjectReader(snapshot, refresher, gateway, recorder, schedule,
                            max_age=settings.snapshot_max_age, poll_interval=settings.poll_interval,
                            clock=clock)
@@ -90,13 +94,14 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
                           clock=clock)
     executor = JobExecutor(
         gateway, snapshot, jobs, events, recorder,
-        RetryPolicy(max_attempts=settings.job_max_attempts, backoff_max=settings.job_backoff_max,
+        RetryPolicy(budget=settings.job_retry_budget, max_attempts=settings.job_max_attempts,
+                    backoff_max=settings.job_backoff_max,
                     build_timeout=settings.build_timeout,
                     poll_interval=settings.build_poll_interval), clock)
     return Services(settings=settings, clock=clock, redis=redis, gateway=gateway,
                     snapshot=snapshot, events=events, recorder=recorder, schedule=schedule,
                     refresher=refresher, reader=reader, jobs=jobs, queue=queue, writer=writer,
-                    executor=executor)
+                    executor=executor, epoch=RedisEpoch(redis))
 
 
 @asynccontextmanager

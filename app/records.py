@@ -3,7 +3,7 @@
 They are exactly what the API answers (``app.api.schemas`` documents the same fields, and a test
 holds the two together), so a stored list is served as it is, without re-encoding.
 """
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 class Address(TypedDict):
@@ -101,3 +101,4 @@ class LaunchRequest(TypedDict):
     key_name: str | None
     metadata: dict[str, str]
     availability_zone: str | None
+    idempotency_tag: NotRequired[str]  # the Idempotency-Key's tag, carried into Nova's metadata

@@ -18,6 +18,7 @@ poll schedule is shared by all projects and tagged ``{schedule}``; the job hint 
 | ``cs:{p}:idem:<sha256>`` | string | an ``Idempotency-Key``'s first use, JSON (``IdempotencyField``) | 24 h |
 | ``cs:{p}:deleting:<server>`` | string | the id of the delete job of a server being deleted | retention |
 | ``cs:{rate:<token>}:<limit>`` | string | a token's GCRA bucket: when its next request is due | until full |
+| ``cs:epoch`` | string | a random id written once: its change means Redis lost its data | none |
 | ``cs:{jobs}:ready`` | zset | projects that may have queued jobs (a hint; workers also sweep) | none |
 | ``cs:{schedule}:due`` | zset | project id, scored by when it is next due (or its lease ends) | none |
 | ``cs:{schedule}:owner`` | hash | project id -> the claim token of the worker polling it | none |
@@ -39,6 +40,7 @@ IDEMPOTENCY_TTL = 24 * 3600  # the contract's window for replaying an Idempotenc
 SCHEDULE_DUE = f"{PREFIX}:{{schedule}}:due"
 SCHEDULE_OWNER = f"{PREFIX}:{{schedule}}:owner"
 JOBS_READY = f"{PREFIX}:{{jobs}}:ready"
+EPOCH = f"{PREFIX}:epoch"
 JOB_GROUP = "runners"
 
 
@@ -107,6 +109,7 @@ LAYOUT = (
     KeySpec("cs:{p}:idem:<sha256>", "string", _fields(IdempotencyField), True),
     KeySpec("cs:{p}:deleting:<server>", "string", None, True),
     KeySpec("cs:{rate:<token>}:<limit>", "string", None, True),
+    KeySpec("cs:epoch", "string", None, False),
     KeySpec("cs:{jobs}:ready", "zset", None, False),
     KeySpec("cs:{schedule}:due", "zset", None, False),
     KeySpec("cs:{schedule}:owner", "hash", None, False),

@@ -25,7 +25,7 @@ class Settings:
     resources_interval: float = 300.0
     snapshot_max_age: float = 300.0
     poll_lease: float = 60.0
-    poll_backoff_max: float = 600.0
+    poll_backoff_max: float = 120.0
     changes_since_overlap: float = 2.0
     openstack_timeout: float = 30.0
     openstack_threads: int = 8
@@ -36,7 +36,8 @@ class Settings:
     writes_per_minute: int = 60
     live_reads_per_minute: int = 300
     create_wait: float = 5.0
-    job_max_attempts: int = 5
+    job_max_attempts: int = 100
+    job_retry_budget: float = 900.0
     job_retention: float = 7 * 24 * 3600.0
     job_visibility_timeout: float = 60.0
     job_concurrency: int = 16
@@ -60,7 +61,7 @@ class Settings:
             resources_interval=reader.seconds("RESOURCES_INTERVAL", 300.0),
             snapshot_max_age=reader.seconds("SNAPSHOT_MAX_AGE", 300.0),
             poll_lease=reader.seconds("POLL_LEASE", 60.0),
-            poll_backoff_max=reader.seconds("POLL_BACKOFF_MAX", 600.0),
+            poll_backoff_max=reader.seconds("POLL_BACKOFF_MAX", 120.0),
             changes_since_overlap=reader.seconds("CHANGES_SINCE_OVERLAP", 2.0, allow_zero=True),
             openstack_timeout=reader.seconds("OPENSTACK_TIMEOUT", 30.0),
             openstack_threads=reader.integer("OPENSTACK_THREADS", 8, minimum=1, maximum=256),
@@ -72,7 +73,8 @@ class Settings:
             live_reads_per_minute=reader.integer("LIVE_READS_PER_MINUTE", 300, minimum=1,
                                                  maximum=1_000_000),
             create_wait=reader.seconds("CREATE_WAIT", 5.0, allow_zero=True),
-            job_max_attempts=reader.integer("JOB_MAX_ATTEMPTS", 5, minimum=1, maximum=100),
+            job_max_attempts=reader.integer("JOB_MAX_ATTEMPTS", 100, minimum=1, maximum=10_000),
+            job_retry_budget=reader.seconds("JOB_RETRY_BUDGET", 900.0),
             job_retention=reader.seconds("JOB_RETENTION", 7 * 24 * 3600.0),
             job_visibility_timeout=reader.seconds("JOB_VISIBILITY_TIMEOUT", 60.0),
             job_concurrency=reader.integer("JOB_CONCURRENCY", 16, minimum=1, maximum=1000),

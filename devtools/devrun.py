@@ -28,6 +28,7 @@ RUN_DIR = Path(".run")
 ENV_FILE = RUN_DIR / "env"
 DEMO_PROJECTS, DEMO_SERVERS = 2, 3
 DEFAULT_PORT = 8080
+RESTART_BACKOFF_MIN, RESTART_BACKOFF_MAX, RESTART_BACKOFF_RESET = 1.0, 30.0, 60.0
 
 
 def _project_ids(clouds_file: Path) -> list[str]:
@@ -78,6 +79,43 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 60.
         time.sleep(0.2)
 
 
+class Supervised:
+    """A child process restarted with backoff whenever it exits, as a supervisor would."""
+
+    def __init__(self, name: str, args: list[str], log: Path, env: dict[str, str]) -> None:
+        self.name, self._args, self._log, self._env = name, args, log, env
+        self.process: subprocess.Popen[bytes] | None = None
+        self._started_at = 0.0
+        self._backoff = RESTART_BACKOFF_MIN
+        self._restart_at: float | None = None
+
+    def start(self) -> "Supervised":
+        """Start the process."""
+        self.process = start_logged(self._args, self._log, self._env)
+        self._started_at, self._restart_at = time.monotonic(), None
+        return self
+
+    def keep_running(self) -> None:
+        """Restart the process if it exited (1, 2, 4… s later; a long run resets the backoff)."""
+        if self.process is None or self.process.poll() is None:
+            return
+        now = time.monotonic()
+        if self._restart_at is None:
+            if now - self._started_at > RESTART_BACKOFF_RESET:
+                self._backoff = RESTART_BACKOFF_MIN
+            self._restart_at = now + self._backoff
+            logger.error("%s exited with status %s; restarting it in %.0f s (see %s)", self.name,
+                         self.process.returncode, self._backoff, self._log)
+            self._backoff = min(RESTART_BACKOFF_MAX, self._backoff * 2)
+        elif now >= self._restart_at:
+            self.start()
+            logger.info("%s restarted (pid %s)", self.name, self.process.pid)
+
+    def stop(self) -> None:
+        """Stop the process for good."""
+        stop_process(self.process, timeout=15)
+
+
 def _banner(env: dict[str, str]) -> str:
     settings = "".join(f"  {key}={value}\n" for key, value in env.items())
     return (f"\nDevelopment environment is up (everything on 127.0.0.1). Settings are in {ENV_FILE}:\n"
@@ -102,11 +140,12 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    redis = None if os.environ.get("REDIS_URL") else LocalRedis()
+    # An append-only file under .run/ keeps jobs and idempotency keys across Redis restarts.
+    redis = None if os.environ.get("REDIS_URL") else LocalRedis(data_dir=RUN_DIR / "redis")
     clouds_file = (RUN_DIR / "clouds.yaml").resolve()
     emulator = EmulatorProcess(RUN_DIR, "--seed-projects", str(DEMO_PROJECTS),
                                "--seed-servers", str(DEMO_SERVERS), "--clouds-yaml", str(clouds_file))
-    children: dict[str, subprocess.Popen[bytes]] = {}
+    children: dict[str, Supervised] = {}
     try:
         redis_url = os.environ.get("REDIS_URL") or redis.start().url
         client = emulator.start()
@@ -116,11 +155,11 @@ def main() -> int:
         service_env = {"REDIS_URL": redis_url, "OS_CLIENT_CONFIG_FILE": str(clouds_file),
                        "API_TOKENS_FILE": str((RUN_DIR / "tokens.yaml").resolve()),
                        "LISTEN_HOST": "127.0.0.1", "PORT": str(port), "POLL_INTERVAL": "10"}
-        children["api"] = start_logged([sys.executable, "-m", "app"], RUN_DIR / "api.log", service_env)
-        children["workers"] = start_logged([sys.executable, "-m", "workers"],
-                                           RUN_DIR / "workers.log", service_env)
+        for name, module in (("api", "app"), ("workers", "workers")):
+            children[name] = Supervised(name, [sys.executable, "-m", module], RUN_DIR / f"{name}.log",
+                                        service_env).start()
         api_url = f"http://127.0.0.1:{port}"
-        _wait_ready(f"{api_url}/readyz", children["api"])
+        _wait_ready(f"{api_url}/readyz", children["api"].process)
         env = {"API_URL": api_url, "PROJECT_ID": first, "API_TOKEN": tokens["API_TOKEN"],
                "OTHER_PROJECT_ID": second, "OTHER_TOKEN": tokens["OTHER_TOKEN"],
                "ADMIN_TOKEN": tokens["ADMIN_TOKEN"], "EMULATOR_URL": client.auth_url,
@@ -128,17 +167,17 @@ def main() -> int:
         _write_env(env)
         print(_banner(env), flush=True)
         while not stopping:
-            crashed = [name for name, child in {**children, "emulator": emulator.process}.items()
-                       if child is None or child.poll() is not None]
-            if crashed:
-                logger.error("%s exited; see %s", ", ".join(crashed), RUN_DIR)
+            if emulator.process is None or emulator.process.poll() is not None:
+                logger.error("the emulator exited; see %s", RUN_DIR)
                 return 1
+            for child in children.values():
+                child.keep_running()
             time.sleep(0.2)
         return 0
     finally:
         ENV_FILE.unlink(missing_ok=True)
         for child in children.values():
-            stop_process(child, timeout=15)
+            child.stop()
         emulator.stop()
         if redis is not None:
             redis.stop()

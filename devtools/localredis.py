@@ -47,12 +47,18 @@ def _answers_ping(port: int) -> bool:
 
 
 class LocalRedis:
-    """A redis-server child process with persistence off, stopped by its pid."""
+    """A redis-server child process, stopped by its pid.
 
-    def __init__(self, port: int | None = None, binary: str | None = None) -> None:
+    Persistence is off unless ``data_dir`` is given: then an append-only file there keeps the data
+    across restarts (as production Redis must). ``restart`` stops and starts it on the same port.
+    """
+
+    def __init__(self, port: int | None = None, binary: str | None = None,
+                 data_dir: Path | None = None) -> None:
         self.port = port or free_port()
         self.binary = binary or find_redis_server()
         self._workdir = tempfile.TemporaryDirectory(prefix="redis-")
+        self._data_dir = data_dir
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -67,9 +73,14 @@ class LocalRedis:
 
     def start(self, timeout: float = 10.0) -> "LocalRedis":
         """Start the server and wait until it answers PING."""
-        command = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port),
-                   "--save", "", "--appendonly", "no", "--protected-mode", "yes",
-                   "--dir", self._workdir.name, "--logfile", str(Path(self._workdir.name) / "log")]
+        persistence = ["--appendonly", "no", "--dir", self._workdir.name]
+        if self._data_dir is not None:
+            self._data_dir.mkdir(parents=True, exist_ok=True)
+            persistence = ["--appendonly", "yes", "--appendfsync", "everysec",
+                           "--dir", str(self._data_dir.resolve())]
+        command = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
+                   "--protected-mode", "yes", *persistence,
+                   "--logfile", str(Path(self._workdir.name) / "log")]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
@@ -85,9 +96,18 @@ class LocalRedis:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Terminate the server (kill it if it lingers) and remove its directory."""
+        self.halt(timeout)
+        self._workdir.cleanup()
+
+    def halt(self, timeout: float = 5.0) -> None:
+        """Stop the server, keeping its port and directories for a later ``start``."""
         stop_process(self._process, timeout)
         self._process = None
-        self._workdir.cleanup()
+
+    def restart(self, timeout: float = 10.0) -> "LocalRedis":
+        """Stop the server and start it again on the same port (with its data if it persists)."""
+        self.halt()
+        return self.start(timeout)
 
     def __enter__(self) -> "LocalRedis":
         return self.start()

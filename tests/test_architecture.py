@@ -10,6 +10,7 @@ PRODUCT = sorted([*ROOT.glob("app/**/*.py"), *ROOT.glob("workers/**/*.py")])
 STORES = {"SnapshotStore", "JobStore", "JobQueue", "EventStream", "IdempotencyStore", "PollSchedule",
           "ProjectRefresher", "ProjectReader", "ServerWriter", "JobExecutor", "ServerRecorder",
           "CloudDirectory", "OpenStackGateway", "TokenRegistry", "ProjectAccess", "RateLimiter",
+          "RedisEpoch", "PollRecovery",
           "Redis"}
 
 

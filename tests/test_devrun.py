@@ -61,6 +61,20 @@ def create_and_wait(env: dict[str, str]) -> dict:
         time.sleep(0.5)
 
 
+def children_running(parent: int, module: str) -> list[int]:
+    """Pids of ``python -m <module>`` processes whose parent is ``parent`` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent and command[1:3] == [b"-m", module.encode()]:
+            found.append(int(entry.name))
+    return found
+
+
 def test_make_run_starts_everything_then_stops_cleanly(tmp_path):
     environ = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PORT")}
     environ["PORT"] = str(free_port())
@@ -93,6 +107,14 @@ def test_make_run_starts_everything_then_stops_cleanly(tmp_path):
             assert {s.id for s in conn.compute.servers()} == {s["id"] for s in servers} | {created["id"]}
         finally:
             conn.close()
+        assert (tmp_path / ".run" / "redis" / "appendonly.aof").exists()  # Redis persists
+        [worker] = children_running(process.pid, "workers")
+        os.kill(worker, signal.SIGKILL)  # a crashed worker is restarted; the API stays up
+        deadline = time.monotonic() + 20
+        while not [pid for pid in children_running(process.pid, "workers") if pid != worker]:
+            assert time.monotonic() < deadline, "the killed worker was not restarted"
+            assert api_get(env, env["API_TOKEN"], project)[0] == 200
+            time.sleep(0.2)
     finally:
         process.send_signal(signal.SIGTERM)
         output = process.communicate(timeout=60)[0].decode()
@@ -100,5 +122,6 @@ def test_make_run_starts_everything_then_stops_cleanly(tmp_path):
     assert process.returncode == 0, output
     assert f"curl -s -H 'Authorization: Bearer {env['API_TOKEN']}'" in output
     assert not env_file.exists()
+    assert "workers exited with status -9; restarting it" in output
     for key in ("REDIS_URL", "EMULATOR_URL", "API_URL"):
         assert not port_answers(env[key]), key

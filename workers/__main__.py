@@ -21,8 +21,13 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
                            services.executor)
         logger.info("polling %d projects every %.0f s; running jobs as %s",
                     len(services.directory.project_ids), settings.poll_interval, runner.consumer)
+
+        async def rebuild() -> None:  # Redis lost its data: consumer groups and schedule anew
+            services.queue.forget_groups()
+            await poller.register()
+
         await asyncio.gather(poller.run(stop, drain_timeout=settings.shutdown_timeout),
-                             runner.run(stop))
+                             runner.run(stop), services.epoch.watch(rebuild, stop))
     logger.info("stopped")
 
 

@@ -22,6 +22,7 @@ from app.times import Clock
 
 logger = logging.getLogger(__name__)
 MAX_TICK = 1.0
+REGISTER_INTERVAL = 10.0
 
 
 def backoff_delay(failures: int, interval: float, maximum: float, jitter: float) -> float:
@@ -43,6 +44,7 @@ class Poller:
         self._schedule = schedule
         self._clock = clock
         self._random = random.Random()
+        self._registered_at = float("-inf")
 
     async def run(self, stop: asyncio.Event, drain_timeout: float = 10.0) -> None:
         """Claim and poll until ``stop`` is set; then let running polls finish for a bounded time."""
@@ -50,7 +52,7 @@ class Poller:
                                       pending_limit=self._settings.openstack_threads,
                                       close_timeout=drain_timeout)
         try:
-            await self._schedule.register(self._directory.project_ids, self._clock())
+            await self.register()
             while not stop.is_set():
                 try:
                     await self._claim_round(scheduler)
@@ -63,9 +65,16 @@ class Poller:
         finally:
             await scheduler.wait_and_close(drain_timeout)
 
+    async def register(self) -> None:
+        """Put every configured project on the schedule (those there keep their due time)."""
+        await self._schedule.register(self._directory.project_ids, self._clock())
+        self._registered_at = time.monotonic()
+
     async def _claim_round(self, scheduler: aiojobs.Scheduler) -> None:
-        if self._directory.reload_if_changed():
-            await self._schedule.register(self._directory.project_ids, self._clock())
+        # Registering again now and then also rebuilds a schedule that Redis lost.
+        if (self._directory.reload_if_changed()
+                or time.monotonic() - self._registered_at > REGISTER_INTERVAL):
+            await self.register()
         free = self._settings.openstack_threads - scheduler.active_count
         if free <= 0:
             return

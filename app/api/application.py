@@ -30,7 +30,15 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     async with open_services(app[SETTINGS], app[CLOCK]) as services:
         app[SERVICES] = services
         app[ACCESS] = project_access(app[SETTINGS], services)
+
+        async def count_loss() -> None:
+            app[HTTP_METRICS].redis_data_losses.inc()
+
+        stop = asyncio.Event()
+        watch = asyncio.create_task(services.epoch.watch(count_loss, stop))
         yield
+        stop.set()
+        await watch
 
 
 def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:

@@ -12,3 +12,5 @@ class HttpMetrics:
                                  ["method", "route"], registry=registry)
         self.stale_answers = Counter("snapshot_stale_answers", "Answers served from a stale snapshot",
                                      ["kind"], registry=registry)
+        self.redis_data_losses = Counter("redis_data_losses", "Times Redis was found to have lost "
+                                         "its data (its epoch key changed)", registry=registry)

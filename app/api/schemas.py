@@ -5,7 +5,7 @@ from marshmallow import Schema, ValidationError, fields, pre_dump, validate, val
 
 from ..jobs.idempotency import CreateOutcome
 from ..jobs.job import FAILED, KINDS, STATUSES
-from ..openstack.translation import JOB_TAG
+from ..openstack.translation import RESERVED_METADATA_KEYS
 from ..project_ids import normalize_project_id, parse_uuid
 from ..times import iso
 
@@ -193,8 +193,9 @@ class CreateServerSchema(Schema):
 
     @validates("metadata")
     def _no_reserved_keys(self, value: dict[str, str], **kwargs: Any) -> None:
-        if JOB_TAG in value:
-            raise ValidationError(f"The key {JOB_TAG!r} is reserved for this service.")
+        for reserved in RESERVED_METADATA_KEYS:
+            if reserved in value:
+                raise ValidationError(f"The key {reserved!r} is reserved for this service.")
 
 
 def job_href(project_id: str, job_id: str) -> str:

@@ -34,7 +34,7 @@ from .job import CREATE, DELETE, FAILED, SUCCEEDED, Job
 from .job_store import JobStore
 
 logger = logging.getLogger(__name__)
-THROTTLED = (413, 429)
+RETRIED = (409, 413, 429)  # a conflict that passes, or throttling (with Retry-After)
 TAG_WINDOW = 120.0  # how far before the job the tag search reaches (clock skew with Nova)
 
 
@@ -44,9 +44,11 @@ class JobFailure(Exception):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """How often and how patiently a job is retried."""
+    """How patiently a job is retried: transient failures for ``budget`` seconds from the job's
+    creation (capped at ``max_attempts``), with capped, jittered backoff."""
 
-    max_attempts: int = 5
+    budget: float = 900.0
+    max_attempts: int = 100
     backoff_max: float = 60.0
     build_timeout: float = 1800.0
     poll_interval: float = 3.0
@@ -78,30 +80,37 @@ class JobExecutor:
     async def run(self, job: Job) -> Job:
         """Attempt the job until it succeeds, fails for good, or runs out of attempts."""
         steps = {CREATE: self._create, DELETE: self._delete}[job.kind]
+        if self._spent(job):  # its workers kept stopping mid-job
+            return await self._fail(job, f"Gave up after {job.attempts} attempts over "
+                                         f"{self._clock() - job.created_at:.0f} s: "
+                                         f"{job.error or 'the workers running it stopped'}")
         while True:
-            if job.attempts >= self._policy.max_attempts:  # its workers kept stopping mid-job
-                return await self._fail(job, f"Gave up after {job.attempts} attempts: "
-                                             f"{job.error or 'the workers running it stopped'}")
             job = await self._jobs.count_attempt(job)
             try:
                 return await steps(job)
             except JobFailure as failure:
                 return await self._fail(await self._reload(job), str(failure))
             except OpenStackRejected as error:
-                if error.status not in THROTTLED:
+                if error.status not in RETRIED:
                     return await self._fail(await self._reload(job), error.detail)
                 retry_after = error.retry_after
                 problem: Exception = error
             except OpenStackUnavailable as error:  # 5xx, timeouts, connection errors
                 retry_after, problem = None, error
             job = await self._reload(job)
-            if job.attempts >= self._policy.max_attempts:
-                return await self._fail(job, f"Gave up after {job.attempts} attempts: {problem}")
             delay = self._policy.delay(job.attempts, retry_after, self._random.uniform(0.8, 1.2))
+            if self._spent(job, delay):
+                return await self._fail(job, f"Gave up after {job.attempts} attempts over "
+                                             f"{self._clock() - job.created_at:.0f} s: {problem}")
             logger.warning("job %s attempt %d failed, retrying in %.1f s: %s",
                            job.id, job.attempts, delay, problem)
             job = await self._jobs.update(job, error=str(problem))
             await self._sleep(delay)
+
+    def _spent(self, job: Job, wait: float = 0.0) -> bool:
+        """Whether the job has used its retry budget (time or attempts), or would after ``wait``."""
+        return (job.attempts >= self._policy.max_attempts
+                or self._clock() + wait - job.created_at > self._policy.budget)
 
     async def _reload(self, job: Job) -> Job:
         """The job as stored (a step may have recorded its server id meanwhile)."""

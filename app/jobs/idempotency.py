@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from .. import redis_layout as layout
 from ..redis_layout import IdempotencyField
+from .job_store import KeyClaim
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,18 @@ class KeyUse:
 def fingerprint(request: dict[str, Any]) -> str:
     """A digest of a request body, independent of key order."""
     return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+def nova_tag(project_id: str, key: str, body_fingerprint: str) -> str:
+    """What a keyed create's server carries in Nova's metadata: digests of the key (never the
+    key itself) and of the request, so a replay finds the server even if Redis lost everything."""
+    key_digest = hashlib.sha256(f"{project_id}:{key}".encode()).hexdigest()[:32]
+    return f"{key_digest}:{body_fingerprint[:32]}"
+
+
+def same_key(tag: str, other: str) -> bool:
+    """Whether two Nova tags name the same Idempotency-Key (whatever their requests)."""
+    return tag.split(":")[0] == other.split(":")[0]
 
 
 def _encode(use: KeyUse) -> str:
@@ -60,11 +73,9 @@ class IdempotencyStore:
         return KeyUse(stored[IdempotencyField.FINGERPRINT], stored[IdempotencyField.JOB_ID],
                       CreateOutcome(**outcome) if outcome else None)
 
-    async def claim(self, project_id: str, key: str, use: KeyUse) -> KeyUse | None:
-        """Record the key's first use; if it was used before, that earlier use."""
-        claimed = await self._redis.set(self._key(project_id, key), _encode(use), nx=True,
-                                        ex=layout.IDEMPOTENCY_TTL)
-        return None if claimed else await self.get(project_id, key)
+    def claim(self, project_id: str, key: str, use: KeyUse) -> KeyClaim:
+        """The claim of the key's first use, made together with its job's record."""
+        return KeyClaim(self._key(project_id, key), _encode(use), layout.IDEMPOTENCY_TTL)
 
     async def forget(self, project_id: str, key: str) -> None:
         """Drop a key whose first request never queued its job."""

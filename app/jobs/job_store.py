@@ -2,16 +2,38 @@
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 
 from .. import redis_layout as layout
 from ..records import LaunchRequest
-from ..redis_layout import JobField
+from ..redis_layout import JobField, QueueField
 from ..times import Clock
 from .job import QUEUED, RUNNING, Job
 
+# One step, so that nothing is ever half-written (also when Redis is out of memory: a script's
+# first write is refused, or all of them are done).
+# KEYS: the job; its server's job index, the queue to put it in, the Idempotency-Key to claim
+# first ('' for none). ARGV: ttl, kept index entries, 'new' or 'existing' (an update of a record
+# Redis lost is dropped), the job id, its creation time, the key's value and ttl, field/values.
+# Returns 0 when the key was already claimed (nothing written) or the record is gone.
+_WRITE = f"""
+if ARGV[3] == 'existing' and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if KEYS[4] ~= '' and not redis.call('SET', KEYS[4], ARGV[6], 'NX', 'EX', ARGV[7]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 8))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+if KEYS[2] ~= '' then
+  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[2]) - 1)
+  redis.call('EXPIRE', KEYS[2], ARGV[1])
+end
+if KEYS[3] ~= '' then redis.call('XADD', KEYS[3], '*', '{QueueField.JOB}', ARGV[4]) end
+return 1
+"""
 _STORED = {"kind": JobField.KIND, "status": JobField.STATUS, "server_id": JobField.SERVER_ID,
            "attempts": JobField.ATTEMPTS, "error": JobField.ERROR, "request": JobField.REQUEST,
            "created_at": JobField.CREATED_AT, "updated_at": JobField.UPDATED_AT}
@@ -25,6 +47,15 @@ def _encode(name: str, value: Any) -> str:
     return "" if value is None else str(value)
 
 
+@dataclass(frozen=True)
+class KeyClaim:
+    """An Idempotency-Key to claim (``SET NX``) together with a job record."""
+
+    key: str
+    value: str
+    ttl: int
+
+
 class JobStore:
     """Job records, kept for the retention period."""
 
@@ -32,6 +63,7 @@ class JobStore:
         self._redis = redis
         self._retention = int(retention)
         self._clock = clock
+        self._write_script = redis.register_script(_WRITE)
 
     def new(self, project_id: str, kind: str, request: LaunchRequest | None = None,
             server_id: str | None = None) -> Job:
@@ -41,23 +73,28 @@ class JobStore:
                    server_id=server_id, attempts=0, error=None, created_at=now, updated_at=now,
                    request=request)
 
-    async def save(self, job: Job) -> None:
-        """Write a new job's whole record."""
-        await self._write(job, {field: _encode(name, getattr(job, name))
-                                for name, field in _STORED.items()}, job.server_id)
+    def fields_of(self, job: Job) -> dict[str, str]:
+        """A job's whole record, as stored."""
+        return {field: _encode(name, getattr(job, name)) for name, field in _STORED.items()}
 
-    async def _write(self, job: Job, fields: dict[Any, str], server_id: str | None = None) -> None:
-        """Write fields of the record; a server id (new or newly known) indexes the job under it."""
-        key = layout.job(job.project_id, job.id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=fields)
-            pipe.expire(key, self._retention)
-            if server_id is not None:
-                index = layout.server_jobs(job.project_id, server_id)
-                pipe.zadd(index, {job.id: job.created_at})
-                pipe.zremrangebyrank(index, 0, -layout.SERVER_JOBS_KEPT - 1)
-                pipe.expire(index, self._retention)
-            await pipe.execute()
+    async def save(self, job: Job, *, queue: str = "", claim: KeyClaim | None = None) -> bool:
+        """Write a new job's whole record and, in the same step, put it in ``queue`` and claim
+        the Idempotency-Key of ``claim``; False (nothing written) if the key was claimed before."""
+        return await self._write(job, self.fields_of(job), job.server_id, new=True, queue=queue,
+                                 claim=claim)
+
+    async def _write(self, job: Job, fields: dict[str, str], server_id: str | None, *,
+                     new: bool = False, queue: str = "", claim: KeyClaim | None = None) -> bool:
+        """Write fields of the record in one step; a server id (new or newly known) indexes the
+        job under it."""
+        index = layout.server_jobs(job.project_id, server_id) if server_id else ""
+        claim = claim or KeyClaim("", "", 0)
+        written = await self._write_script(
+            keys=[layout.job(job.project_id, job.id), index, queue, claim.key],
+            args=[self._retention, layout.SERVER_JOBS_KEPT, "new" if new else "existing", job.id,
+                  repr(job.created_at), claim.value, claim.ttl,
+                  *(v for pair in fields.items() for v in pair)])
+        return bool(written)
 
     async def get(self, project_id: str, job_id: str) -> Job | None:
         """A job of the project, or None (also for another project's job)."""

@@ -4,7 +4,9 @@ A job survives API and worker restarts. A worker that dies leaves its entries pe
 have been idle for the visibility timeout, another worker claims them. Running jobs heartbeat
 their entries so they never look idle.
 """
+import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +17,7 @@ from .. import redis_layout as layout
 from ..redis_layout import JOB_GROUP, QueueField
 from ..times import Clock
 from .job import Job
-from .job_store import JobStore
+from .job_store import JobStore, KeyClaim
 
 HANDED_BACK_IDLE_MS = 365 * 24 * 3600 * 1000  # idle beyond any visibility timeout
 
@@ -37,6 +39,10 @@ class JobQueue:
         self._clock = clock
         self._grouped: set[str] = set()  # projects whose consumer group this process has made
 
+    def forget_groups(self) -> None:
+        """Make the next use of each queue create its consumer group again (Redis lost its data)."""
+        self._grouped.clear()
+
     async def _ensure_group(self, project_id: str) -> None:
         if project_id in self._grouped:
             return
@@ -48,12 +54,14 @@ class JobQueue:
                 raise
         self._grouped.add(project_id)
 
-    async def submit(self, job: Job, store: JobStore) -> None:
-        """Write the job record, then queue it: a queued id always has its record."""
-        await store.save(job)
+    async def submit(self, job: Job, store: JobStore, claim: KeyClaim | None = None) -> bool:
+        """Record the job and queue it in one step, claiming ``claim``'s Idempotency-Key first;
+        False (nothing written) if that key was claimed before."""
         await self._ensure_group(job.project_id)
-        await self._redis.xadd(layout.job_queue(job.project_id), {QueueField.JOB: job.id})
+        if not await store.save(job, queue=layout.job_queue(job.project_id), claim=claim):
+            return False
         await self._redis.zadd(layout.JOBS_READY, {job.project_id: self._clock()}, nx=True)
+        return True
 
     async def projects_with_work(self, limit: int = 1000) -> list[str]:
         """Projects flagged as having queued jobs, the one served longest ago first."""
@@ -63,7 +71,14 @@ class JobQueue:
         """One job of the project: a new one, else one a dead worker left idle too long."""
         await self._ensure_group(project_id)
         stream = layout.job_queue(project_id)
-        read = await self._redis.xreadgroup(JOB_GROUP, consumer, {stream: ">"}, count=1)
+        try:
+            read = await self._redis.xreadgroup(JOB_GROUP, consumer, {stream: ">"}, count=1)
+        except ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+            self._grouped.discard(project_id)  # the stream and its group are gone: made anew
+            await self._ensure_group(project_id)
+            read = await self._redis.xreadgroup(JOB_GROUP, consumer, {stream: ">"}, count=1)
         entries = _entries(read)
         if not entries:
             claimed = await self._redis.xautoclaim(stream, JOB_GROUP, consumer,
@@ -91,22 +106,35 @@ class JobQueue:
 
     async def heartbeat(self, entry: QueuedEntry, consumer: str) -> None:
         """Reset the entry's idle time, so no other worker claims a job that is running."""
-        await self._redis.xclaim(layout.job_queue(entry.project_id), JOB_GROUP, consumer,
-                                 min_idle_time=0, message_ids=[entry.entry_id], justid=True)
+        with _gone_with_its_group():
+            await self._redis.xclaim(layout.job_queue(entry.project_id), JOB_GROUP, consumer,
+                                     min_idle_time=0, message_ids=[entry.entry_id], justid=True)
 
     async def hand_back(self, entry: QueuedEntry) -> None:
         """Make an unfinished entry claimable at once by any worker (this one is stopping)."""
-        await self._redis.xclaim(layout.job_queue(entry.project_id), JOB_GROUP, "handed-back",
-                                 min_idle_time=0, message_ids=[entry.entry_id],
-                                 idle=HANDED_BACK_IDLE_MS, justid=True)
+        with _gone_with_its_group():
+            await self._redis.xclaim(layout.job_queue(entry.project_id), JOB_GROUP, "handed-back",
+                                     min_idle_time=0, message_ids=[entry.entry_id],
+                                     idle=HANDED_BACK_IDLE_MS, justid=True)
 
     async def ack(self, entry: QueuedEntry) -> None:
         """The job is finished: remove its entry."""
         stream = layout.job_queue(entry.project_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xack(stream, JOB_GROUP, entry.entry_id)
-            pipe.xdel(stream, entry.entry_id)
-            await pipe.execute()
+        with _gone_with_its_group():
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.xack(stream, JOB_GROUP, entry.entry_id)
+                pipe.xdel(stream, entry.entry_id)
+                await pipe.execute()
+
+
+@contextlib.contextmanager
+def _gone_with_its_group() -> Iterator[None]:
+    """An entry whose group vanished (Redis lost its data) went with it: nothing left to do."""
+    try:
+        yield
+    except ResponseError as error:
+        if "NOGROUP" not in str(error):
+            raise
 
 
 def _entries(read: Any) -> list[tuple[Any, dict[bytes, bytes]]]:

@@ -1,17 +1,22 @@
 """Creating and deleting servers: validate, record a durable job, queue it, answer quickly."""
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from ..errors import UnprocessableRequest
+from ..openstack.translation import IDEMPOTENCY_TAG
 from ..records import LaunchRequest
+from ..redis_layout import IDEMPOTENCY_TTL
 from ..snapshot.reads import ProjectReader
 from ..snapshot.recording import ServerRecorder
 from ..snapshot.snapshot_store import DELETING, SnapshotStore
-from ..times import Clock
-from .idempotency import CreateOutcome, IdempotencyStore, KeyUse, fingerprint
+from ..times import Clock, parse_iso
+from .idempotency import CreateOutcome, IdempotencyStore, KeyUse, fingerprint, nova_tag, same_key
 from .job import CREATE, DELETE, Job
 from .job_store import JobStore
 from .launch import RESOURCE_FIELDS, resolve_launch
@@ -20,6 +25,17 @@ from .queue import JobQueue
 logger = logging.getLogger(__name__)
 RECHECK_AFTER = 5.0  # a snapshot older than this is refreshed once before a 422 for a missing item
 WAIT_STEP = 0.05  # how often a create looks whether its job has Nova's server id yet
+
+
+_KEY_REUSED = "This Idempotency-Key was used with a different request in the last 24 hours."
+_KEY_REUSED_FIELD = "Already used with a different request body."
+
+
+def _created_since(server: dict[str, Any], since: float) -> bool:
+    try:
+        return parse_iso(str(server.get("created"))) >= since
+    except ValueError:
+        return False
 
 
 def outcome_of(job: Job) -> CreateOutcome:
@@ -47,22 +63,42 @@ class ServerWriter:
                      idempotency_key: str | None) -> CreateOutcome:
         """Validate, queue a create job, and wait briefly for Nova's server id."""
         use = KeyUse(fingerprint({**request, "project_id": project_id}), "", None)
+        adopted = None
         if idempotency_key:
             earlier = await self._earlier_use(project_id, idempotency_key, use)
             if earlier is not None:
                 return earlier
         launch = await self.validate(project_id, request)
-        job = self._jobs.new(project_id, CREATE, launch)
+        if idempotency_key:
+            launch["idempotency_tag"] = nova_tag(project_id, idempotency_key, use.fingerprint)
+            adopted = await self._server_tagged(project_id, launch["idempotency_tag"])
+        job = self._jobs.new(project_id, CREATE, launch, server_id=adopted)
+        claim = None
         if idempotency_key:
             use = KeyUse(use.fingerprint, job.id, None)
-            if await self._keys.claim(project_id, idempotency_key, use) is not None:
-                return await self.create(project_id, request, idempotency_key)  # lost a race
-        await self._queue.submit(job, self._jobs)
+            claim = self._keys.claim(project_id, idempotency_key, use)
+        if not await self._queue.submit(job, self._jobs, claim):
+            return await self.create(project_id, request, idempotency_key)  # lost a race: replay
         outcome = outcome_of(await self._wait_for_server_id(job))
         if idempotency_key:
             await self._keys.record_outcome(project_id, idempotency_key,
                                             KeyUse(use.fingerprint, job.id, outcome))
         return outcome
+
+    async def _server_tagged(self, project_id: str, tag: str) -> str | None:
+        """A server of the last 24 h that a create with the same Idempotency-Key made, though
+        Redis has no record of it (it lost its data): adopted instead of making another."""
+        listing = await self._reader.listing(project_id, "servers")
+        since = self._clock() - IDEMPOTENCY_TTL
+        for server in listing.items():
+            found = (server.get("metadata") or {}).get(IDEMPOTENCY_TAG)
+            if found and same_key(found, tag) and _created_since(server, since):
+                if found != tag:
+                    raise UnprocessableRequest(_KEY_REUSED, {"Idempotency-Key": [_KEY_REUSED_FIELD]})
+                logger.warning("Idempotency-Key with no record in Redis matches server %s: adopted",
+                               server["id"])
+                return str(server["id"])
+        return None
 
     async def _earlier_use(self, project_id: str, key: str, use: KeyUse) -> CreateOutcome | None:
         earlier = await self._keys.get(project_id, key)
@@ -73,9 +109,7 @@ class ServerWriter:
             await self._keys.forget(project_id, key)
             return None
         if earlier.fingerprint != use.fingerprint:
-            raise UnprocessableRequest(
-                "This Idempotency-Key was used with a different request in the last 24 hours.",
-                {"Idempotency-Key": ["Already used with a different request body."]})
+            raise UnprocessableRequest(_KEY_REUSED, {"Idempotency-Key": [_KEY_REUSED_FIELD]})
         if earlier.outcome is not None:
             return earlier.outcome
         return outcome_of(await self._wait_for_server_id(job))
@@ -122,6 +156,12 @@ class ServerWriter:
         if pending is not None:
             logger.info("server %s is already being deleted", server_id)
             return pending
-        await self._recorder.record(project_id, {**server, "task_state": DELETING})
-        await self._queue.submit(job, self._jobs)
+        try:  # shown as deleting before a worker can take the job, so the job's end comes last
+            await self._recorder.record(project_id, {**server, "task_state": DELETING})
+            await self._queue.submit(job, self._jobs)
+        except RedisError:  # out of memory, say: no mark may stay behind without its job
+            with contextlib.suppress(RedisError):
+                await self._snapshot.clear_delete(project_id, server_id)
+                await self._recorder.record(project_id, server)
+            raise
         return job.id

@@ -6,7 +6,7 @@ flavors, images, networks and keypairs through the SDK's resources.
 """
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, urlsplit
@@ -39,6 +39,12 @@ class OpenStackGateway:
         # Waiting for a free thread happens here, before the timeout starts: a busy pool makes
         # calls wait, never time out unstarted.
         self._free_threads = asyncio.Semaphore(threads)
+        self._after_success: Callable[[str], Awaitable[None]] | None = None
+
+    def after_success(self, callback: Callable[[str], Awaitable[None]]) -> None:
+        """Call ``callback(project_id)`` after each successful call (best effort: its errors are
+        logged, never raised)."""
+        self._after_success = callback
 
     async def _call(self, project_id: str, action: Callable[[Connection], Result],
                     what: str) -> Result:
@@ -48,7 +54,7 @@ class OpenStackGateway:
             async with self._free_threads:
                 # One second beyond the HTTP timeout: a create that times out has then surely
                 # ended, so a retry that looks for its server does not race it.
-                return await asyncio.wait_for(
+                result = await asyncio.wait_for(
                     loop.run_in_executor(self._pool, action, connection), self._timeout + 1)
         except (TimeoutError, keystone_errors.ConnectTimeout):  # keystoneauth's covers read timeouts
             raise OpenStackTimeout(f"OpenStack did not answer {what} within {self._timeout:g} s") from None
@@ -59,6 +65,12 @@ class OpenStackGateway:
         except (keystone_errors.ConnectionError, keystone_errors.ClientException,
                 sdk_errors.SDKException) as error:
             raise OpenStackUnavailable(f"OpenStack failed {what}: {type(error).__name__}") from None
+        if self._after_success is not None:
+            try:
+                await self._after_success(project_id)
+            except Exception as error:  # e.g. Redis unreachable: the call itself succeeded
+                logger.warning("after a successful OpenStack call for %s: %s", project_id, error)
+        return result
 
     async def list_servers(self, project_id: str, changes_since: str | None = None) -> list[NovaRecord]:
         """Nova's server records (every page), optionally only those changed since a time."""

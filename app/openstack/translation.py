@@ -6,8 +6,11 @@ from openstack.connection import Connection
 
 from ..records import Flavor, Image, Keypair, LaunchRequest, Network, Resource, Server
 
-# The Nova metadata key a create job tags its server with, so a retried job finds it.
+# The Nova metadata keys a create job tags its server with: its job id, so a retried job finds
+# it, and its Idempotency-Key's tag, so a replay finds it even if Redis lost everything.
 JOB_TAG = "cloud-servers-job"
+IDEMPOTENCY_TAG = "cloud-servers-idempotency"
+RESERVED_METADATA_KEYS = (JOB_TAG, IDEMPOTENCY_TAG)
 # Keys every complete Nova server record has; a record from a down cell lacks some of them.
 _COMPLETE_SERVER_KEYS = ("name", "status", "OS-EXT-STS:vm_state", "addresses", "metadata", "updated")
 
@@ -55,6 +58,8 @@ def boot_request(launch: LaunchRequest, job_id: str) -> dict[str, Any]:
         "networks": [{"uuid": n} for n in launch["network_ids"]],
         "metadata": {**launch["metadata"], JOB_TAG: job_id},
     }
+    if launch.get("idempotency_tag"):
+        server["metadata"][IDEMPOTENCY_TAG] = launch["idempotency_tag"]
     if launch.get("key_name"):
         server["key_name"] = launch["key_name"]
     if launch.get("availability_zone"):

@@ -86,6 +86,11 @@ class ProjectRefresher:
         await self._redis.hset(layout.poll_state(project_id), PollField.RESOURCES_DUE,
                                repr(now + self._policy.resources_interval))
 
+    async def failing(self, project_id: str) -> bool:
+        """Whether the project's last poll failed (it is backing off)."""
+        failures = await self._redis.hget(layout.poll_state(project_id), PollField.FAILURES)
+        return failures is not None and int(layout.text(failures)) > 0
+
     async def record_failure(self, project_id: str, error: Exception) -> int:
         """Count a failed poll, mark the snapshot stale; returns consecutive failures."""
         await self._snapshot.mark_stale(project_id)

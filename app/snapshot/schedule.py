@@ -36,6 +36,13 @@ return 1
 """
 
 
+# KEYS: due zset, owner hash. ARGV: project, now. A project being polled keeps its lease.
+_EXPEDITE = """
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
+return redis.call('ZADD', KEYS[1], 'XX', 'CH', ARGV[2], ARGV[1])
+"""
+
+
 class PollSchedule:
     """When each project is next due, and who is polling it now."""
 
@@ -43,6 +50,7 @@ class PollSchedule:
         self._redis = redis
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
+        self._expedite = redis.register_script(_EXPEDITE)
 
     async def register(self, project_ids: list[str], now: float) -> None:
         """Make projects known (due now); projects already scheduled keep their time."""
@@ -70,6 +78,11 @@ class PollSchedule:
         released = await self._release(keys=[layout.SCHEDULE_DUE, layout.SCHEDULE_OWNER],
                                         args=[project_id, token, repr(next_due)])
         return bool(released)
+
+    async def expedite(self, project_id: str, now: float) -> bool:
+        """Make a scheduled project due now, unless a worker is polling it."""
+        return bool(await self._expedite(keys=[layout.SCHEDULE_DUE, layout.SCHEDULE_OWNER],
+                                         args=[project_id, repr(now)]))
 
     async def next_due(self) -> float | None:
         """The earliest due time on the schedule."""

@@ -145,7 +145,8 @@ async def test_a_key_whose_first_request_died_before_queueing_is_taken_over(star
                                                                           workers_running):
     setup, client = started
     body = await create_body(client, setup, name="second-chance")
-    await IdempotencyStore(redis).claim(setup.project_id, "k-1", KeyUse("whatever", "lost-job", None))
+    claim = IdempotencyStore(redis).claim(setup.project_id, "k-1", KeyUse("whatever", "lost-job", None))
+    await redis.set(claim.key, claim.value)  # a key whose job record never came
     async with workers_running(setup.settings):
         response = await post_server(client, setup, body, **{"Idempotency-Key": "k-1"})
         await finished_job(client, setup, (await response.json())["job"]["href"])
