@@ -60,7 +60,9 @@ class Services:
 
 def open_redis(settings: Settings) -> Redis:
     """A Redis client for the configured server (closed by the caller with ``aclose``)."""
-    return Redis.from_url(settings.redis_url, health_check_interval=30,
+    # A connection idle for 2 s is PINGed before use, so one a Redis restart closed is replaced
+    # before a command is sent on it (commands are not retried: a write might apply twice).
+    return Redis.from_url(settings.redis_url, health_check_interval=2,
                           socket_connect_timeout=5, socket_timeout=10)
 
 

@@ -26,8 +26,11 @@ class RedisEpoch:
 
     async def changed(self) -> bool:
         """Whether Redis lost its data since the last look (never on the first look)."""
-        await self._redis.set(layout.EPOCH, uuid.uuid4().hex, nx=True)
-        current = layout.text(await self._redis.get(layout.EPOCH))
+        stored = await self._redis.get(layout.EPOCH)
+        if stored is None:  # a new Redis, or one that lost its data: the first to look writes one
+            await self._redis.set(layout.EPOCH, uuid.uuid4().hex, nx=True)
+            stored = await self._redis.get(layout.EPOCH)
+        current = layout.text(stored)
         lost = self._seen is not None and current != self._seen
         if lost:
             logger.error("Redis lost its data (epoch %s is now %s): queues, schedules and "

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable
 
 import aiojobs
+from redis.exceptions import RedisError
 
 from app.jobs.execution import JobExecutor
 from app.jobs.job_store import JobStore
@@ -26,6 +27,7 @@ from app.settings import Settings
 
 logger = logging.getLogger(__name__)
 IDLE_PAUSE = 0.2
+REDIS_PAUSE = 1.0
 SWEEP_INTERVAL = 5.0
 
 
@@ -56,6 +58,11 @@ class JobRunner:
                         await self._queue.flag(self._directory.project_ids)
                         swept_at = self._clock()
                     started = await self._round(scheduler, limit)
+                except RedisError as error:  # down or restarting: one line a second, no traceback
+                    logger.warning("Redis cannot be used, no jobs taken: %s", error)
+                    started = 0
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), REDIS_PAUSE)
                 except Exception:
                     logger.exception("job round failed; retrying")
                     started = 0
@@ -93,6 +100,8 @@ class JobRunner:
             await self._queue.hand_back(entry)
             logger.info("handed back job %s", entry.job_id)
             raise
+        except RedisError as error:  # its progress is recorded; it resumes after the visibility timeout
+            logger.warning("job %s stopped, Redis cannot be used: %s", entry.job_id, error)
         except Exception:  # a bug, not an OpenStack failure: leave the entry for a retry later
             logger.exception("job %s crashed; another attempt follows its visibility timeout",
                              entry.job_id)
@@ -105,5 +114,7 @@ class JobRunner:
             await asyncio.sleep(period)
             try:
                 await self._queue.heartbeat(entry, self.consumer)
+            except RedisError as error:
+                logger.warning("heartbeat of job %s failed: %s", entry.job_id, error)
             except Exception:
                 logger.exception("heartbeat of job %s failed", entry.job_id)

@@ -11,6 +11,7 @@ import random
 import time
 
 import aiojobs
+from redis.exceptions import RedisError
 
 from app.errors import UnknownProject
 from app.logs import project_id_var
@@ -57,6 +58,9 @@ class Poller:
                 try:
                     await self._claim_round(scheduler)
                     pause = await self._pause()
+                except RedisError as error:  # down or restarting: one line a second, no traceback
+                    logger.warning("Redis cannot be used, no polls claimed: %s", error)
+                    pause = MAX_TICK
                 except Exception:
                     logger.exception("poll round failed; retrying")
                     pause = MAX_TICK
@@ -97,6 +101,9 @@ class Poller:
         except asyncio.CancelledError:  # shutting down: hand the project back at once
             await self._schedule.release(project_id, token, self._clock())
             raise
+        except RedisError as error:  # its lease runs out and it is polled again
+            logger.warning("poll of project %s stopped, Redis cannot be used: %s", project_id, error)
+            return
         except UnknownProject:
             logger.info("project %s is no longer configured; it is not polled any more", project_id)
             await self._schedule.forget([project_id])

@@ -5,14 +5,18 @@ on average, bursts of up to ``per_minute`` at once. The key holds the theoretica
 of the next request and expires when the bucket is full again.
 """
 import hashlib
+import logging
 import time
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from .. import redis_layout as layout
 from ..errors import RateLimited
+from ..redis_failures import out_of_memory
 from ..times import Clock
 
+logger = logging.getLogger(__name__)
 PERIOD_MS = 60_000
 # KEYS: the bucket. ARGV: now, milliseconds per request, period (all whole milliseconds, so no
 # rounding ever refuses a request in budget). Returns 0 (allowed) or the milliseconds to wait.
@@ -37,9 +41,15 @@ class RateLimiter:
     async def take(self, caller: str, kind: str, per_minute: int) -> None:
         """Count one request; ``RateLimited`` (with the wait) if the caller has none left."""
         digest = hashlib.sha256(caller.encode()).hexdigest()[:32]
-        wait_ms = await self._take(keys=[layout.rate_limit(digest, kind)],
-                                   args=[int(self._clock() * 1000), max(1, PERIOD_MS // per_minute),
-                                         PERIOD_MS])
+        try:
+            wait_ms = await self._take(keys=[layout.rate_limit(digest, kind)],
+                                       args=[int(self._clock() * 1000),
+                                             max(1, PERIOD_MS // per_minute), PERIOD_MS])
+        except RedisError as error:
+            if not out_of_memory(error):
+                raise
+            logger.warning("Redis is full: %s not counted against the rate limit", kind)
+            return  # a full store refuses the writes themselves; reads go on
         if int(wait_ms) > 0:
             raise RateLimited(f"Too many {kind} for this token: at most {per_minute} a minute.",
                               retry_after=int(wait_ms) / 1000)

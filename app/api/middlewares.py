@@ -10,6 +10,7 @@ from redis.exceptions import RedisError
 
 from ..errors import ServiceError
 from ..logs import request_id_var
+from ..redis_failures import out_of_memory
 from .appkeys import HTTP_METRICS
 from .problems import field_errors, problem, service_problem
 
@@ -69,6 +70,11 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     except ServiceError as error:
         return service_problem(request, error)
     except RedisError as error:
+        if out_of_memory(error):
+            logger.error("Redis is full, refusing %s %s", request.method, request.path)
+            return problem(request, 503, "Service Unavailable",
+                           "The service's store is full: changes are refused until it has room; "
+                           "reads still work.", kind="store-full", headers={"Retry-After": "30"})
         logger.error("Redis failed answering %s %s: %s", request.method, request.path, error)
         return problem(request, 503, "Service Unavailable",
                        "The service's store is unreachable; try again shortly.",

@@ -5,10 +5,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from redis.exceptions import RedisError
+
 from ..errors import NotFound, OpenStackUnavailable, ServiceError
 from ..openstack.gateway import OpenStackGateway
 from ..openstack.translation import is_partial, server_from_nova
 from ..records import Server
+from ..redis_failures import out_of_memory
 from ..times import Clock
 from .recording import ServerRecorder
 from .refresh import ProjectRefresher
@@ -71,7 +74,7 @@ class ProjectReader:
             return listing
         try:
             await self._flights.run(f"{project_id}:{kind}", lambda: self._refresh(project_id, kind))
-        except ServiceError as error:
+        except (ServiceError, RedisError) as error:  # OpenStack down, or Redis full
             if listing is None:
                 raise
             logger.warning("answering a stale %s list of project %s: %s", kind, project_id, error)
@@ -110,7 +113,13 @@ class ProjectReader:
                                            "down) and it is not in the snapshot.")
             return await self._snapshot_copy(project_id, before, unknown)
         server = server_from_nova(record, await self._snapshot.flavor_ids(project_id))
-        await self._recorder.record(project_id, server)
+        try:
+            await self._recorder.record(project_id, server)
+        except RedisError as error:
+            if not out_of_memory(error):
+                raise
+            logger.warning("Redis is full: server %s is answered, not written through", server_id)
+            return ServerView(server, stale=False, age=None)
         stored = await self._snapshot.server(project_id, server_id)
         return ServerView(stored or server, stale=False, age=None)
 

@@ -71,7 +71,8 @@ class ProjectRefresher:
         state = await self.poll_state(project_id)
         if state.resources_due <= started:
             await self.refresh_resources(project_id, started)
-        full = state.watermark is None or state.cycle % self._policy.full_resync_every == 0
+        full = (state.watermark is None or state.cycle % self._policy.full_resync_every == 0
+                or await self._snapshot.has_orphaned_deletes(project_id))
         watermark = await self._refresh_servers(project_id, state, full, started)
         await self._redis.hset(layout.poll_state(project_id), mapping={
             PollField.WATERMARK: watermark or "", PollField.CYCLE: state.cycle + 1,

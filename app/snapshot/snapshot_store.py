@@ -124,6 +124,16 @@ class SnapshotStore:
         """The server's delete job has ended (removed or failed)."""
         await self._redis.delete(layout.deleting(project_id, server_id))
 
+    async def has_orphaned_deletes(self, project_id: str) -> bool:
+        """Whether a server is shown as deleting with no delete job of ours under way (it failed
+        and could not show Nova's record again): then only a full listing sets it right, since an
+        incremental one does not hold a server that Nova did not change."""
+        for server in (await self.servers(project_id)).values():
+            if server["task_state"] == DELETING and not await self.delete_pending(project_id,
+                                                                                   server["id"]):
+                return True
+        return False
+
     async def with_pending_deletes(self, project_id: str, servers: list[Server],
                                    before: Mapping[str, Server]) -> list[Server]:
         """The servers, where one shown as deleting has a delete job that has not reached Nova

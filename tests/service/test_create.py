@@ -1,4 +1,5 @@
 """``POST /cloud/servers``: validation, the 202 answer, the job, BUILD -> ACTIVE, idempotency."""
+import asyncio
 import io
 import time
 
@@ -198,3 +199,16 @@ async def test_an_image_missing_from_an_older_snapshot_is_looked_up_again_before
     images = await (await client.get(f"/cloud/images?project_id={setup.project_id}",
                                      headers=setup.headers())).json()
     assert "just-uploaded" in {i["name"] for i in images}  # the lookup refreshed the snapshot
+
+
+async def test_concurrent_requests_with_one_key_make_one_job(service, api_client):
+    setup = service(servers=0, create_wait=0)
+    client = await api_client(setup.settings)
+    body = await create_body(client, setup, name="racing")
+
+    rounds = [await asyncio.gather(*(post_server(client, setup, body, **{"Idempotency-Key": f"r-{n}"})
+                                     for _ in range(3))) for n in range(15)]
+
+    for answers in rounds:
+        jobs = {(await answer.json())["job"]["id"] for answer in answers}
+        assert [a.status for a in answers] == [202] * 3 and len(jobs) == 1

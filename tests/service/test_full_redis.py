@@ -1,0 +1,67 @@
+"""A full Redis (``maxmemory`` under ``noeviction``): writes are 503 problems and leave nothing
+half-written, reads go on, and the service recovers once memory frees."""
+import dataclasses
+
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from app import redis_layout as layout
+from devtools.localredis import LocalRedis
+from tests.service.writing import create_body, post_server
+
+
+@pytest.fixture
+def own_redis():
+    with LocalRedis() as server:
+        yield server
+
+
+async def fill(redis: aioredis.Redis) -> int:
+    """Cap the server a little above its use and fill it up; the number of filler keys."""
+    used = (await redis.info("memory"))["used_memory"]
+    await redis.config_set("maxmemory-policy", "noeviction")
+    await redis.config_set("maxmemory", used + 4 * 1024 * 1024)
+    filler, refused = 0, 0
+    while refused < 20:  # small values, so that no headroom is left for the service's writes
+        try:
+            await redis.set(f"filler:{filler}", b"x" * (65536 if refused == 0 else 256))
+            filler += 1
+        except ResponseError:
+            refused += 1
+    return filler
+
+
+async def test_a_full_redis_refuses_writes_whole_answers_reads_and_recovers(service, api_client,
+                                                                           own_redis):
+    setup = service(servers=2)
+    setup = dataclasses.replace(setup, settings=dataclasses.replace(
+        setup.settings, redis_url=own_redis.url, snapshot_max_age=0.5))
+    client = await api_client(setup.settings)
+    body = await create_body(client, setup, name="when-full")
+    servers = await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                      headers=setup.headers())).json()
+    target = servers[0]["id"]
+    async with aioredis.Redis.from_url(own_redis.url) as redis:
+        fillers = await fill(redis)
+        keys_before = set(await redis.keys("cs:*"))
+
+        create = await post_server(client, setup, body)
+        delete = await client.delete(f"/cloud/servers/{target}?project_id={setup.project_id}",
+                                     headers=setup.headers())
+        listing = await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                   headers=setup.headers())
+        show = await client.get(f"/cloud/servers/{target}?project_id={setup.project_id}",
+                                headers=setup.headers())
+        problem = await create.json(content_type="application/problem+json")
+        keys_after = set(await redis.keys("cs:*"))
+        await redis.delete(*(f"filler:{n}" for n in range(fillers)))
+        recovered = await post_server(client, setup, body)
+
+    assert (create.status, delete.status) == (503, 503) and problem["type"] == "/problems/store-full"
+    assert listing.status == 200 and {s["id"] for s in await listing.json()} == {s["id"] for s in servers}
+    assert all(s["task_state"] is None for s in await listing.json())  # no 'deleting' left behind
+    assert show.status == 200
+    assert keys_after == keys_before  # nothing half-written: no job, mark, key or queue entry
+    assert layout.deleting(setup.project_id, target).encode() not in keys_after
+    assert recovered.status == 202

@@ -1,0 +1,89 @@
+"""Redis restarts and data loss: the workers rebuild what they need, and no key replay ever makes
+a second server. Each test here runs its own redis-server, since it stops or empties it."""
+import dataclasses
+
+import pytest
+import redis.asyncio as aioredis
+
+from app import redis_layout as layout
+from app.redis_layout import PollField
+from devtools.localredis import LocalRedis
+from tests.service.polling import eventually
+from tests.service.writing import create_body, finished_job, nova_servers_named, post_server
+
+
+@pytest.fixture
+def own_redis():
+    """A redis-server of the test's own, without persistence (as a Redis that loses its data)."""
+    with LocalRedis() as server:
+        yield server
+
+
+@pytest.fixture
+async def lossy(service, api_client, own_redis):
+    setup = service(servers=1)
+    setup = dataclasses.replace(setup, settings=dataclasses.replace(setup.settings,
+                                                                    redis_url=own_redis.url))
+    return setup, await api_client(setup.settings)
+
+
+async def until_ready(client) -> None:
+    """Wait for /readyz, as a client honouring a 503's Retry-After would (a connection that the
+    restart closed fails the one request that finds it)."""
+    async def ready():
+        return (await client.get("/readyz")).status == 200
+
+    await eventually(ready, timeout=10)
+
+
+async def polls(client, redis_url, project_id) -> int:
+    async with aioredis.Redis.from_url(redis_url) as redis:
+        return int(await redis.hget(layout.poll_state(project_id), PollField.CYCLE) or 0)
+
+
+async def test_after_a_redis_restart_the_workers_run_new_jobs_and_poll_again(
+        lossy, own_redis, workers_running, caplog):
+    setup, client = lossy
+    async with workers_running(setup.settings):
+        first = await post_server(client, setup, await create_body(client, setup, name="before"))
+        await finished_job(client, setup, (await first.json())["job"]["href"])
+        own_redis.restart()  # persistence off: every key is gone, consumer groups too
+        await until_ready(client)
+        caplog.clear()
+
+        async def polled_again():
+            return await polls(client, own_redis.url, setup.project_id) >= 1
+
+        await eventually(polled_again, timeout=20)  # the schedule was rebuilt
+        after = await post_server(client, setup, await create_body(client, setup, name="after"))
+        job = await finished_job(client, setup, (await after.json())["job"]["href"])
+
+        async def loss_counted():  # the API looks every 5 s
+            return "redis_data_losses_total 1.0" in await (await client.get("/metrics")).text()
+
+        await eventually(loss_counted, timeout=10)
+
+    assert after.status == 202 and job["status"] == "succeeded"
+    assert len(nova_servers_named(setup.projects[0], "after")) == 1
+    tracebacks = [r for r in caplog.records if r.exc_info and r.name.startswith(("workers", "app"))]
+    assert tracebacks == [] and not [r for r in caplog.records if "NOGROUP" in r.getMessage()]
+
+
+async def test_a_keyed_replay_after_redis_lost_everything_adopts_the_first_server(
+        lossy, own_redis, workers_running):
+    setup, client = lossy
+    body = await create_body(client, setup, name="exactly-once")
+    async with workers_running(setup.settings):
+        first = await (await post_server(client, setup, body, **{"Idempotency-Key": "k-9"})).json()
+        await finished_job(client, setup, first["job"]["href"])
+        own_redis.restart()
+        await until_ready(client)
+        replay = await post_server(client, setup, body, **{"Idempotency-Key": "k-9"})
+        answer = await replay.json()
+        job = await finished_job(client, setup, answer["job"]["href"])
+        other_body = await post_server(client, setup, {**body, "name": "other"},
+                                       **{"Idempotency-Key": "k-9"})
+
+    assert replay.status == 202 and answer["id"] == first["id"] and job["status"] == "succeeded"
+    assert len(nova_servers_named(setup.projects[0], "exactly-once")) == 1
+    assert other_body.status == 422  # the key's tag in Nova still knows its request
