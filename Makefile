@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # pyupgrade. mypy's (strict on app and workers) are in setup.cfg.
 RUFF := $(BIN)/ruff check --line-length 110 --target-version py311 --select E,F,W,I,B,UP,SIM
 
-.PHONY: install run test lint fmt clean
+.PHONY: install run test chaos lint fmt clean
 
 install: $(INSTALLED)
 
@@ -23,6 +23,11 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Faults on real processes (worker kills, Redis restarts, outages…), about 10 minutes; writes
+# docs/chaos.md.
+chaos: install
+	$(BIN)/python -m devtools.chaos
 
 lint: install
 	$(RUFF) app workers emulator devtools tests
