@@ -1,4 +1,5 @@
 """The API's shapes, defined once: they validate requests, dump answers and feed OpenAPI."""
+import uuid
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates
@@ -6,39 +7,47 @@ from marshmallow import Schema, ValidationError, fields, pre_dump, validate, val
 from ..jobs.idempotency import CreateOutcome
 from ..jobs.job import FAILED, KINDS, STATUSES
 from ..openstack.translation import RESERVED_METADATA_KEYS
-from ..project_ids import normalize_project_id, parse_uuid
+from ..project_ids import parse_uuid
 from ..times import iso
 
 IDEMPOTENCY_KEY_PATTERN = "[ -~]{1,255}"  # printable ASCII, as HTTP header values are
-PROJECT_ID_PATTERN = (r"^([0-9a-fA-F]{32}"
-                      r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
+UUID_PATTERN = (r"^([0-9a-fA-F]{32}"
+                r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
 
 
-class ProjectId(fields.String):
-    """A Keystone project id: 32 hex digits, dashes allowed; loads as the 32-hex form."""
+class UuidString(fields.String):
+    """A UUID, 32 hex digits or dashed (ASCII only); loads in its owner's canonical form."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        # The pattern is what OpenAPI documents; loading normalizes the id as well.
-        super().__init__(validate=validate.Regexp(PROJECT_ID_PATTERN), **kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        normalized = normalize_project_id(super()._deserialize(value, attr, data, **kwargs))
-        if normalized is None:
-            raise ValidationError("Not a project id: expected a UUID (32 hex digits, dashes allowed).")
-        return normalized
-
-
-class ServerId(fields.String):
-    """A Nova server id: a UUID; loads in Nova's dashed lowercase form."""
+    what = "id"
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(validate=validate.Regexp(PROJECT_ID_PATTERN), **kwargs)
+        # The pattern is what OpenAPI documents; loading checks and normalizes the id as well.
+        super().__init__(validate=validate.Regexp(UUID_PATTERN), **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         parsed = parse_uuid(super()._deserialize(value, attr, data, **kwargs))
         if parsed is None:
-            raise ValidationError("Not a server id: expected a UUID.")
+            raise ValidationError(f"Not a {self.what}: expected a UUID (32 hex digits, dashes allowed).")
+        return self.canonical(parsed)
+
+    def canonical(self, parsed: uuid.UUID) -> str:
+        """The form the id is kept in."""
         return str(parsed)
+
+
+class ProjectId(UuidString):
+    """A Keystone project id; loads as the 32-hex form Keystone writes."""
+
+    what = "project id"
+
+    def canonical(self, parsed: uuid.UUID) -> str:
+        return parsed.hex
+
+
+class ServerId(UuidString):
+    """A Nova server id; loads in Nova's dashed lowercase form."""
+
+    what = "server id"
 
 
 class Timestamp(fields.Field[float]):
