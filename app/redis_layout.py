@@ -67,7 +67,7 @@ class JobField:
     """Fields of ``cs:{p}:job:<id>``."""
 
     KIND, STATUS, SERVER_ID, ATTEMPTS, ERROR = "kind", "status", "server_id", "attempts", "error"
-    REQUEST, CREATED_AT, UPDATED_AT = "request", "created_at", "updated_at"
+    REQUEST, CREATED_AT, UPDATED_AT, STARTED_AT = "request", "created_at", "updated_at", "started_at"
 
 
 class QueueField:

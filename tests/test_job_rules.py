@@ -1,4 +1,7 @@
 """Job rules that need no OpenStack: retry delays, and jobs whose workers keep stopping."""
+import dataclasses
+
+from app.errors import OpenStackRejected, OpenStackUnavailable
 from app.events.stream import EventStream
 from app.jobs.execution import JobExecutor, RetryPolicy
 from app.jobs.job_store import JobStore
@@ -39,3 +42,33 @@ async def test_a_job_whose_workers_kept_stopping_fails_without_calling_nova(redi
     assert finished.status == "failed" and finished.error.startswith("Gave up after 3 attempts")
     assert (await jobs.get(PROJECT, job.id)).status == "failed"
     assert [e["type"] for e in await EventStream(redis).read(PROJECT)] == ["job.failed"]
+
+
+async def test_the_retry_budget_counts_from_the_first_attempt_not_from_queueing(redis):
+    now = 1_800_000_000.0
+    jobs = JobStore(redis, retention=3600, clock=lambda: now)
+    snapshot, events = SnapshotStore(redis), EventStream(redis)
+    policy = RetryPolicy(budget=60, max_attempts=100)
+    queued_long = jobs.new(PROJECT, "delete", server_id="s-1")
+    queued_long = dataclasses.replace(queued_long, created_at=now - 3600)
+    started_long = dataclasses.replace(queued_long, id="j-2", attempts=1, started_at=now - 61)
+    for job in (queued_long, started_long):
+        await jobs.save(job)
+
+    class Refusing:
+        """A gateway whose every call is refused for good (a 400), so one attempt ends the job."""
+
+        async def delete_server(self, project_id, server_id):
+            raise OpenStackRejected("refused", 400)
+
+        async def get_server(self, project_id, server_id):  # the failed delete's restore
+            raise OpenStackUnavailable("down")
+
+    executor = JobExecutor(Refusing(), snapshot, jobs, events, ServerRecorder(snapshot, events),
+                           policy, clock=lambda: now)
+
+    tried = await executor.run(queued_long)
+    spent = await executor.run(started_long)
+
+    assert (tried.attempts, tried.error) == (1, "refused")  # an hour queued still gets its try
+    assert spent.attempts == 1 and spent.error.startswith("Gave up after 1 attempts over 61 s")

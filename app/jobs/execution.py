@@ -45,7 +45,7 @@ class JobFailure(Exception):
 @dataclass(frozen=True)
 class RetryPolicy:
     """How patiently a job is retried: transient failures for ``budget`` seconds from the job's
-    creation (capped at ``max_attempts``), with capped, jittered backoff."""
+    first attempt (capped at ``max_attempts``), with capped, jittered backoff."""
 
     budget: float = 900.0
     max_attempts: int = 100
@@ -82,7 +82,7 @@ class JobExecutor:
         steps = {CREATE: self._create, DELETE: self._delete}[job.kind]
         if self._spent(job):  # its workers kept stopping mid-job
             return await self._fail(job, f"Gave up after {job.attempts} attempts over "
-                                         f"{self._clock() - job.created_at:.0f} s: "
+                                         f"{self._tried_for(job):.0f} s: "
                                          f"{job.error or 'the workers running it stopped'}")
         while True:
             job = await self._jobs.count_attempt(job)
@@ -101,16 +101,20 @@ class JobExecutor:
             delay = self._policy.delay(job.attempts, retry_after, self._random.uniform(0.8, 1.2))
             if self._spent(job, delay):
                 return await self._fail(job, f"Gave up after {job.attempts} attempts over "
-                                             f"{self._clock() - job.created_at:.0f} s: {problem}")
+                                             f"{self._tried_for(job):.0f} s: {problem}")
             logger.warning("job %s attempt %d failed, retrying in %.1f s: %s",
                            job.id, job.attempts, delay, problem)
             job = await self._jobs.update(job, error=str(problem))
             await self._sleep(delay)
 
     def _spent(self, job: Job, wait: float = 0.0) -> bool:
-        """Whether the job has used its retry budget (time or attempts), or would after ``wait``."""
+        """Whether the job has used its retry budget (time since its first attempt, or attempts),
+        or would after ``wait``; time spent queued does not count."""
         return (job.attempts >= self._policy.max_attempts
-                or self._clock() + wait - job.created_at > self._policy.budget)
+                or self._tried_for(job) + wait > self._policy.budget)
+
+    def _tried_for(self, job: Job) -> float:
+        return 0.0 if job.started_at is None else self._clock() - job.started_at
 
     async def _reload(self, job: Job) -> Job:
         """The job as stored (a step may have recorded its server id meanwhile)."""

@@ -25,6 +25,7 @@ class Job:
     created_at: float
     updated_at: float
     request: LaunchRequest | None = None  # a create's validated request
+    started_at: float | None = None  # its first attempt: the retry budget counts from there
 
     @property
     def finished(self) -> bool:

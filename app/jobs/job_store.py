@@ -36,7 +36,8 @@ return 1
 """
 _STORED = {"kind": JobField.KIND, "status": JobField.STATUS, "server_id": JobField.SERVER_ID,
            "attempts": JobField.ATTEMPTS, "error": JobField.ERROR, "request": JobField.REQUEST,
-           "created_at": JobField.CREATED_AT, "updated_at": JobField.UPDATED_AT}
+           "created_at": JobField.CREATED_AT, "updated_at": JobField.UPDATED_AT,
+           "started_at": JobField.STARTED_AT}
 
 
 def _encode(name: str, value: Any) -> str:
@@ -107,6 +108,7 @@ class JobStore:
                    attempts=int(text[JobField.ATTEMPTS]), error=text[JobField.ERROR] or None,
                    created_at=float(text[JobField.CREATED_AT]),
                    updated_at=float(text[JobField.UPDATED_AT]),
+                   started_at=float(text[JobField.STARTED_AT]) if text.get(JobField.STARTED_AT) else None,
                    request=json.loads(text[JobField.REQUEST]) or None)
 
     async def update(self, job: Job, **changes: Any) -> Job:
@@ -124,5 +126,8 @@ class JobStore:
         return [job for job in jobs if job is not None]
 
     async def count_attempt(self, job: Job) -> Job:
-        """Record that an attempt starts."""
+        """Record that an attempt starts (and, for the first, when)."""
+        if job.started_at is None:
+            return await self.update(job, attempts=job.attempts + 1, status=RUNNING,
+                                     started_at=self._clock())
         return await self.update(job, attempts=job.attempts + 1, status=RUNNING)
