@@ -48,6 +48,13 @@ class RateLimited(ServiceError):
         self.retry_after = retry_after
 
 
+class Conflict(ServiceError):
+    """The resource's state does not allow the request now (409)."""
+
+    title = "Conflict"
+    slug = "conflict"
+
+
 class UnknownProject(ServiceError):
     """No OpenStack credentials are configured for the project (404)."""
 

@@ -91,6 +91,13 @@ Resource = Flavor | Image | Network | Keypair
 SERVER_FIELDS: tuple[str, ...] = tuple(Server.__annotations__)
 
 
+class ActionRequest(TypedDict):
+    """A validated server action: ``stop``, ``start`` or ``reboot`` (``type`` SOFT or HARD)."""
+
+    action: str
+    type: str | None
+
+
 class LaunchRequest(TypedDict):
     """A validated create: what a create job asks Nova to boot (the flavor resolved to its id)."""
 

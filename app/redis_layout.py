@@ -16,6 +16,7 @@ poll schedule is shared by all projects and tagged ``{schedule}``; the job hint 
 | ``cs:{p}:server-jobs:<server>`` | zset | a server's latest job ids, scored by creation time | retention |
 | ``cs:{p}:jobs`` | stream | queued job ids (``QueueField``), consumer group ``runners`` | trimmed as acked |
 | ``cs:{p}:idem:<sha256>`` | string | an ``Idempotency-Key``'s first use, JSON (``IdempotencyField``) | 24 h |
+| ``cs:{p}:acting:<server>`` | string | the task state a server's queued or running action shows | retention |
 | ``cs:{p}:deleting:<server>`` | string | the id of the delete job of a server being deleted | retention |
 | ``cs:{rate:<token>}:<limit>`` | string | a token's GCRA bucket: when its next request is due | until full |
 | ``cs:epoch`` | string | a random id written once: its change means Redis lost its data | none |
@@ -107,6 +108,7 @@ LAYOUT = (
     KeySpec("cs:{p}:server-jobs:<server>", "zset", None, True),
     KeySpec("cs:{p}:jobs", "stream", _fields(QueueField), False),
     KeySpec("cs:{p}:idem:<sha256>", "string", _fields(IdempotencyField), True),
+    KeySpec("cs:{p}:acting:<server>", "string", None, True),
     KeySpec("cs:{p}:deleting:<server>", "string", None, True),
     KeySpec("cs:{rate:<token>}:<limit>", "string", None, True),
     KeySpec("cs:epoch", "string", None, False),
@@ -185,6 +187,11 @@ def job_queue(project_id: str) -> str:
 def idempotency(project_id: str, key_digest: str) -> str:
     """String: what an Idempotency-Key was first used for (JSON)."""
     return _project_key(project_id, f"idem:{key_digest}")
+
+
+def acting(project_id: str, server_id: str) -> str:
+    """String: the task state of the action a server has under way."""
+    return _project_key(project_id, f"acting:{server_id}")
 
 
 def deleting(project_id: str, server_id: str) -> str:

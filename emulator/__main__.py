@@ -26,6 +26,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port-file", type=Path,
                         help="write the base URL here once listening (for scripts and tests)")
     parser.add_argument("--build-delay", type=float, default=3.0, help="seconds BUILD lasts")
+    parser.add_argument("--action-delay", type=float, default=1.0,
+                        help="seconds a stop, start or reboot takes")
     parser.add_argument("--delete-delay", type=float, default=1.0,
                         help="seconds a delete takes")
     parser.add_argument("--build-error-rate", type=float, default=0.0,
@@ -51,6 +53,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     """The emulator configuration the flags describe."""
     return EmulatorConfig(
         build_delay=args.build_delay, delete_delay=args.delete_delay,
+        action_delay=args.action_delay,
         build_error_rate=args.build_error_rate, token_ttl=args.token_ttl,
         max_limit=args.max_limit, quota_instances=args.quota_instances,
         random_seed=args.random_seed)

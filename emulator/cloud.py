@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from . import lifecycle
+from .api_errors import ApiError
 from .clock import Clock
 from .cloud_records import (
     ApplicationCredential,
@@ -237,6 +238,13 @@ class Cloud:
         """Start deleting a server; it disappears after the delete delay."""
         if server.task_state != "deleting":
             lifecycle.plan_delete(server, self.clock.now(), self.config.delete_delay)
+
+    def act_on_server(self, server: Server, action: str) -> None:
+        """Start a stop, start or reboot (``"reboot SOFT"``); ApiError 409 when Nova would refuse."""
+        refused = lifecycle.refusal(server, action)
+        if refused is not None:
+            raise ApiError(409, refused)
+        lifecycle.plan_action(server, action, self.clock.now(), self.config.action_delay)
 
     def remove_server_now(self, server: Server) -> None:
         """Delete a server at once, as if an operator removed it outside the API."""

@@ -8,6 +8,7 @@ class EmulatorConfig:
 
     build_delay: float = 3.0
     delete_delay: float = 1.0
+    action_delay: float = 1.0  # how long a stop, start or reboot takes
     build_error_rate: float = 0.0
     token_ttl: float = 3600.0
     max_limit: int = 1000
@@ -23,7 +24,7 @@ class EmulatorConfig:
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.build_delay < 0 or self.delete_delay < 0:
+        if min(self.build_delay, self.delete_delay, self.action_delay) < 0:
             raise ValueError("delays must not be negative")
         if not 0.0 <= self.build_error_rate <= 1.0:
             raise ValueError("build_error_rate must be between 0 and 1")

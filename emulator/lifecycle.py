@@ -38,9 +38,42 @@ NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
 AddressAllocator = Callable[[Server], None]
 
 
+# (vm_state, task_state) pairs whose status Nova shows differently (nova/api/openstack/common.py).
+_STATUS_OF_TASK = {("active", "rebooting"): "REBOOT", ("active", "rebooting_hard"): "HARD_REBOOT"}
+# Server actions: the vm_states each may start from (with no task under way), the task state
+# it sets at once, and the (vm_state, power_state) it ends in, as Nova's compute API does.
+ACTIONS = {
+    "stop": (("active", "error"), "powering-off", ("stopped", SHUTDOWN)),
+    "start": (("stopped",), "powering-on", ("active", RUNNING)),
+    "reboot SOFT": (("active",), "rebooting", ("active", RUNNING)),
+    "reboot HARD": (("active", "stopped", "error"), "rebooting_hard", ("active", RUNNING)),
+}
+
+
 def status_of(server: Server) -> str:
-    """The API status Nova derives from the server's vm_state."""
-    return _STATUS_OF_VM_STATE.get(server.vm_state, "UNKNOWN")
+    """The API status Nova derives from the server's vm_state (and task_state)."""
+    return _STATUS_OF_TASK.get((server.vm_state, server.task_state or ""),
+                               _STATUS_OF_VM_STATE.get(server.vm_state, "UNKNOWN"))
+
+
+def refusal(server: Server, action: str) -> str | None:
+    """Why Nova refuses ``action`` on the server now, in Nova's words, or None."""
+    allowed, _, _ = ACTIONS[action]
+    method = action.split()[0]
+    if server.task_state is not None:
+        return (f"Cannot '{method}' instance {server.id} while it is in task_state "
+                f"{server.task_state}")
+    if server.vm_state not in allowed:
+        return f"Cannot '{method}' instance {server.id} while it is in vm_state {server.vm_state}"
+    return None
+
+
+def plan_action(server: Server, action: str, now: float, delay: float) -> None:
+    """Start an action: its task state at once, its end state after ``delay``."""
+    _, task_state, _ = ACTIONS[action]
+    server.task_state = task_state
+    server.updated_at = now
+    server.pending = [Transition(now + delay, action)]
 
 
 def plan_build(server: Server, delay: float, fails: bool) -> None:
@@ -90,6 +123,9 @@ def _apply(server: Server, transition: Transition, allocate_addresses: AddressAl
     elif step == "error":
         server.vm_state, server.task_state, server.power_state = "error", None, NOSTATE
         server.fault = {"code": 500, "message": NO_VALID_HOST, "created": transition.at}
+    elif step in ACTIONS:
+        _, _, (server.vm_state, server.power_state) = ACTIONS[step]
+        server.task_state = None
     elif step == "deleted":
         server.vm_state, server.task_state, server.power_state = "deleted", None, NOSTATE
         server.terminated_at = server.deleted_at = transition.at

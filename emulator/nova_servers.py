@@ -36,6 +36,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_post("/v2.1/servers", create_server)
     router.add_get("/v2.1/servers/{server_id}", show_server)
     router.add_delete("/v2.1/servers/{server_id}", delete_server)
+    router.add_post("/v2.1/servers/{server_id}/action", server_action)
 
 
 def _down_cell(request: web.Request) -> bool:
@@ -140,6 +141,29 @@ async def delete_server(request: web.Request) -> web.Response:
     """``DELETE /servers/{id}``: 204 at once; the server goes away after the delete delay."""
     request.config_dict[CLOUD].delete_server(_server_or_404(request))
     return web.Response(status=204)
+
+
+async def server_action(request: web.Request) -> web.Response:
+    """``POST /servers/{id}/action`` with ``os-stop``, ``os-start`` or ``reboot``: 202, then the
+    server moves through the action's task state in emulated time; 409 in the wrong state."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ApiError(400, "Malformed request body") from None
+    if not isinstance(body, dict) or len(body) != 1:
+        raise ApiError(400, "Malformed request body")
+    [(name, argument)] = body.items()
+    if name in ("os-stop", "os-start"):
+        action = name.removeprefix("os-")
+    elif name == "reboot" and isinstance(argument, dict) and argument.get("type") in ("SOFT", "HARD"):
+        action = f"reboot {argument['type']}"
+    elif name == "reboot":
+        raise ApiError(400, "Invalid input for field/attribute type. Value: "
+                            f"{(argument or {}).get('type')}. 'type' must be one of SOFT, HARD")
+    else:
+        raise ApiError(400, f"There is no such action: {name}")
+    request.config_dict[CLOUD].act_on_server(_server_or_404(request), action)
+    return web.Response(status=202)
 
 
 async def create_server(request: web.Request) -> web.StreamResponse:

@@ -40,6 +40,28 @@ def api_get(env: dict[str, str], token: str, path: str) -> tuple[int, object]:
             return error.code, json.loads(error.read())
 
 
+def api_post(env: dict[str, str], path: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(env["API_URL"] + path, data=json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {env['API_TOKEN']}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, json.loads(response.read())
+
+
+def act_and_wait(env: dict[str, str], server_id: str, action: str) -> dict:
+    """Stop or start the server through the API, as the README walk-through does, and wait for
+    its job; the server then."""
+    project, token = env["PROJECT_ID"], env["API_TOKEN"]
+    status, answer = api_post(env, f"/cloud/servers/{server_id}/actions?project_id={project}",
+                              {"action": action})
+    assert status == 202
+    deadline = time.monotonic() + 30
+    while api_get(env, token, answer["job"]["href"])[1]["status"] != "succeeded":
+        assert time.monotonic() < deadline, f"the {action} did not finish in 30 s"
+        time.sleep(0.5)
+    return api_get(env, token, f"/cloud/servers/{server_id}?project_id={project}")[1]
+
+
 def create_and_wait(env: dict[str, str]) -> dict:
     """Create a server through the API and wait until it is ACTIVE (the workers run the job)."""
     project, token = env["PROJECT_ID"], env["API_TOKEN"]
@@ -101,6 +123,10 @@ def test_make_run_starts_everything_then_stops_cleanly(tmp_path):
         assert api_get(env, env["ADMIN_TOKEN"], other_flavors)[0] == 200
         created = create_and_wait(env)
         assert created["status"] == "ACTIVE" and created["name"] == "from-make-run"
+        stopped = act_and_wait(env, created["id"], "stop")
+        assert (stopped["status"], stopped["power_state"]) == ("SHUTOFF", 4)
+        started = act_and_wait(env, created["id"], "start")
+        assert (started["status"], started["power_state"]) == ("ACTIVE", 1)
         config = OpenStackConfig(config_files=[env["OS_CLIENT_CONFIG_FILE"]])
         conn = openstack.connection.Connection(config=config.get_one(cloud="demo-1"))
         try:

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 from ..composition import open_services, project_access
 from ..settings import Settings
 from ..times import Clock
-from . import job_status, operations, server_reads, server_writes
+from . import job_status, operations, server_actions, server_reads, server_writes
 from .appkeys import ACCESS, BODY_READERS, CLOCK, HTTP_METRICS, METRICS_REGISTRY, OPENAPI, SERVICES, SETTINGS
 from .http_metrics import HttpMetrics
 from .middlewares import metrics_middleware, problem_middleware, request_id_middleware
@@ -61,6 +61,7 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app.router.add_post("/cloud/servers", server_writes.create_server)
     app.router.add_get("/cloud/servers/{server_id}", server_reads.show_server)
     app.router.add_delete("/cloud/servers/{server_id}", server_writes.delete_server)
+    app.router.add_post("/cloud/servers/{server_id}/actions", server_actions.act_on_server)
     app.router.add_get("/cloud/jobs", job_status.list_jobs)
     app.router.add_get("/cloud/jobs/{job_id}", job_status.show_job)
     for path, kind in RESOURCE_PATHS.items():

@@ -10,6 +10,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from .schemas import (
     IDEMPOTENCY_KEY_PATTERN,
+    ActionAnswerSchema,
+    ActionSchema,
     CreateAnswerSchema,
     CreateServerSchema,
     FlavorSchema,
@@ -90,6 +92,21 @@ def _server_item_operations() -> dict[str, Any]:
                                  **_THROTTLED, **_CLOUD_ERRORS}}}
 
 
+def _action_operation() -> dict[str, Any]:
+    return {"post": {
+        "summary": "Stop, start or reboot a server (a queued job)", "tags": ["servers"],
+        "security": _BEARER,
+        "parameters": [_path_id("server_id", "server"), {"in": "query", "schema": ProjectQuerySchema},
+                       {"in": "header", "name": "Idempotency-Key",
+                        "schema": {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY_PATTERN}$"}}],
+        "requestBody": {"required": True, "content": _json("Action")},
+        "responses": {"202": {"description": "accepted; follow the job", "headers": {
+            "Location": {"schema": {"type": "string"}}}, "content": _json("ActionAnswer")},
+            "408": _PROBLEM, "409": {**_PROBLEM, "description": "the server's state does not "
+                                     "allow the action now (the problem says why)"},
+            "413": _PROBLEM, "415": _PROBLEM, "422": _PROBLEM, **_THROTTLED, **_CLOUD_ERRORS}}}
+
+
 def _job_operations(spec: APISpec) -> None:
     spec.path("/cloud/jobs", operations={"get": {
         "summary": "A server's latest jobs, newest first", "tags": ["jobs"], "security": _BEARER,
@@ -122,10 +139,12 @@ def build_openapi() -> dict[str, Any]:
     for name, schema in (("Server", ServerSchema), ("Flavor", FlavorSchema), ("Image", ImageSchema),
                          ("Network", NetworkSchema), ("Keypair", KeypairSchema),
                          ("Problem", ProblemSchema), ("CreateServer", CreateServerSchema),
-                         ("CreateAnswer", CreateAnswerSchema), ("Job", JobSchema)):
+                         ("CreateAnswer", CreateAnswerSchema), ("Job", JobSchema),
+                         ("Action", ActionSchema), ("ActionAnswer", ActionAnswerSchema)):
         spec.components.schema(name, schema=schema)
     spec.path("/cloud/servers", operations=_server_operations())
     spec.path("/cloud/servers/{server_id}", operations=_server_item_operations())
+    spec.path("/cloud/servers/{server_id}/actions", operations=_action_operation())
     _job_operations(spec)
     for path, item, tag in (("flavors", "Flavor", "flavors"), ("images", "Image", "images"),
                             ("networks", "Network", "networks"),

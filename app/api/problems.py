@@ -6,6 +6,7 @@ from aiohttp import web
 from marshmallow import ValidationError
 
 from ..errors import (
+    Conflict,
     Forbidden,
     InvalidRequest,
     NotFound,
@@ -21,9 +22,9 @@ from ..logs import request_id_var
 from .schemas import ProblemSchema
 
 PROBLEM_TYPE = "application/problem+json"
-_STATUS_OF = ((UnprocessableRequest, 422), (InvalidRequest, 400), (Forbidden, 403), (RateLimited, 429),
-              (UnknownProject, 404), (NotFound, 404), (OpenStackTimeout, 504),
-              (OpenStackUnavailable, 503), (OpenStackRejected, 503))
+_STATUS_OF = ((UnprocessableRequest, 422), (InvalidRequest, 400), (Forbidden, 403),
+              (RateLimited, 429), (Conflict, 409), (UnknownProject, 404), (NotFound, 404),
+              (OpenStackTimeout, 504), (OpenStackUnavailable, 503), (OpenStackRejected, 503))
 _PROBLEM = ProblemSchema()
 
 

@@ -2,8 +2,9 @@
 import uuid
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, pre_dump, validate, validates
+from marshmallow import Schema, ValidationError, fields, post_load, pre_dump, validate, validates
 
+from ..jobs.actions import ACTIONS, REBOOT, REBOOT_TYPES
 from ..jobs.idempotency import CreateOutcome
 from ..jobs.job import FAILED, KINDS, STATUSES
 from ..openstack.translation import RESERVED_METADATA_KEYS
@@ -242,6 +243,35 @@ class CreateAnswerSchema(Schema):
 def create_answer(outcome: CreateOutcome) -> dict[str, Any]:
     """The 202 answer to a create."""
     answer: dict[str, Any] = CreateAnswerSchema().dump(outcome)
+    return answer
+
+
+class ActionSchema(Schema):
+    """The body of ``POST /cloud/servers/{id}/actions``."""
+
+    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
+    type = fields.String(validate=validate.OneOf(REBOOT_TYPES),
+                         metadata={"description": "reboot: SOFT (the default) or HARD; "
+                                                  "ignored by stop and start"})
+
+    @post_load
+    def _reboot_type(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return {"action": data["action"],
+                "type": data.get("type", "SOFT") if data["action"] == REBOOT else None}
+
+
+class ActionAnswerSchema(Schema):
+    """The 202 answer to an action (dumped from a ``CreateOutcome`` and the action)."""
+
+    id = fields.String(required=True, metadata={"description": "the server's id"})
+    action = fields.String(required=True)
+    job = fields.Nested(JobReferenceSchema, required=True)
+
+
+def action_answer(outcome: CreateOutcome, action: str) -> dict[str, Any]:
+    """The 202 answer to an action."""
+    answer: dict[str, Any] = ActionAnswerSchema().dump(
+        {"id": outcome.server_id, "action": action, "job": outcome})
     return answer
 
 

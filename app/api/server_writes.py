@@ -24,7 +24,8 @@ _CREATE = CreateServerSchema()
 _PROJECT = ProjectQuerySchema()
 
 
-def _idempotency_key(request: web.Request) -> str | None:
+def idempotency_key_of(request: web.Request) -> str | None:
+    """The request's Idempotency-Key, if it has one; 400 unless printable ASCII, 1 to 255 long."""
     key = request.headers.get("Idempotency-Key")
     if key is not None and not re.fullmatch(IDEMPOTENCY_KEY_PATTERN, key):
         raise InvalidRequest("Idempotency-Key must be 1 to 255 printable characters.",
@@ -38,7 +39,7 @@ async def create_server(request: web.Request) -> web.Response:
     body = await json_object(request, request.app[SETTINGS].body_timeout, request.app[BODY_READERS])
     project_id = _PROJECT.load({"project_id": body.get("project_id")})["project_id"]
     await check_project(request, caller, project_id, WRITES)
-    key = _idempotency_key(request)
+    key = idempotency_key_of(request)
     try:
         server = _CREATE.load(body)
     except ValidationError as error:

@@ -25,12 +25,13 @@ from ..events.server_events import (
 )
 from ..events.stream import EventStream
 from ..openstack.gateway import NovaRecord, OpenStackGateway
-from ..openstack.translation import boot_request, is_partial, server_from_nova
+from ..openstack.translation import action_body, boot_request, is_partial, server_from_nova
 from ..records import Server
 from ..snapshot.recording import ServerRecorder
 from ..snapshot.snapshot_store import SnapshotStore
 from ..times import Clock, iso
-from .job import CREATE, DELETE, FAILED, SUCCEEDED, Job
+from .actions import REBOOT, target_status, task_state_of
+from .job import ACTION, CREATE, DELETE, FAILED, SUCCEEDED, Job
 from .job_store import JobStore
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class JobExecutor:
 
     async def run(self, job: Job) -> Job:
         """Attempt the job until it succeeds, fails for good, or runs out of attempts."""
-        steps = {CREATE: self._create, DELETE: self._delete}[job.kind]
+        steps = {CREATE: self._create, DELETE: self._delete, ACTION: self._act}[job.kind]
         if self._spent(job):  # its workers kept stopping mid-job
             return await self._fail(job, f"Gave up after {job.attempts} attempts over "
                                          f"{self._tried_for(job):.0f} s: "
@@ -129,10 +130,8 @@ class JobExecutor:
             if found and found.get("status") == "DELETED":
                 raise JobFailure(f"Server {server_id} was created and then deleted.")
         if server_id is None:
-            if job.request is None:
-                raise JobFailure("The create job has no request (its record is damaged).")
             server_id = await self._gateway.create_server(job.project_id,
-                                                          boot_request(job.request, job.id))
+                                                          boot_request(job.launch(), job.id))
             logger.info("job %s: Nova accepted server %s", job.id, server_id)
         if job.server_id is None:
             await self._show_building(job, server_id)
@@ -212,6 +211,45 @@ class JobExecutor:
         await self._snapshot.clear_delete(job.project_id, server_id)
         return await self._jobs.update(job, status=SUCCEEDED, error=None)
 
+    async def _act(self, job: Job) -> Job:
+        """Stop, start or reboot, once: an attempt after a crash first looks whether Nova has the
+        action under way (or, for stop and start, done) before asking for it again."""
+        server_id, action = _server_of(job), job.action()
+        target, task = target_status(action), task_state_of(action)
+        try:
+            record = await self._gateway.get_server(job.project_id, server_id)
+        except NotFound:
+            raise JobFailure(f"Server {server_id} no longer exists.") from None
+        seen = [record.get("OS-EXT-STS:task_state") == task]
+        # Only a retry may take Nova's state for its own work; a first attempt always asks, so
+        # that a state changed behind the snapshot's back gets Nova's refusal.
+        retry = job.attempts > 1
+        done = retry and action["action"] != REBOOT and _settled_in(record, target)
+        if not ((retry and seen[0]) or done):
+            try:
+                await self._gateway.server_action(job.project_id, server_id, action_body(action))
+            except OpenStackRejected as refused:
+                if refused.status == 409:  # the state changed since we checked: Nova's word is final
+                    raise JobFailure(refused.detail) from None
+                raise
+            logger.info("job %s: Nova accepted %s of server %s", job.id, action["action"], server_id)
+        before = record.get("updated")
+
+        def settled(current: NovaRecord | None) -> bool:
+            if current is None or is_partial(current):
+                return current is None
+            seen[0] = seen[0] or current.get("OS-EXT-STS:task_state") == task
+            changed = seen[0] or current.get("updated") != before or action["action"] != REBOOT
+            return changed and _settled_in(current, target)
+
+        final = await self._watch_server(job, settled, f"Server {server_id} had not finished the "
+                                         f"{action['action']} after {self._policy.build_timeout:.0f} s.")
+        if final is None:
+            raise JobFailure(f"Server {server_id} disappeared during the {action['action']}.")
+        await self._write_through(job.project_id, final, extra={"job_id": job.id})
+        await self._snapshot.clear_action(job.project_id, server_id)
+        return await self._jobs.update(job, status=SUCCEEDED, error=None)
+
     async def _announce(self, job: Job, kind: str, server_id: str,
                         server: Server | dict[str, str]) -> None:
         """A job's outcome is always an event, even when a poll took the change in silently or
@@ -226,6 +264,9 @@ class JobExecutor:
         if job.kind == DELETE:
             await self._snapshot.clear_delete(job.project_id, _server_of(job))
             await self._restore(job)
+        elif job.kind == ACTION:
+            await self._snapshot.clear_action(job.project_id, _server_of(job))
+            await self._restore(job)
         await self._events.append([ServerEvent(job.project_id, JOB_FAILED, job.server_id or "",
                                                job.id, {"job": job.event_data()})])
         return job
@@ -237,6 +278,11 @@ class JobExecutor:
                                       await self._gateway.get_server(job.project_id, _server_of(job)))
         except (NotFound, OpenStackUnavailable) as error:
             logger.info("job %s: server %s not restored in the snapshot: %s", job.id, job.server_id, error)
+
+
+def _settled_in(record: NovaRecord, status: str) -> bool:
+    """Whether Nova shows the server in ``status`` with no task under way."""
+    return record.get("status") == status and record.get("OS-EXT-STS:task_state") is None
 
 
 def _server_of(job: Job) -> str:

@@ -1,14 +1,14 @@
 """A job: the durable record of one create or delete, and the statuses it goes through."""
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from ..records import LaunchRequest
+from ..records import ActionRequest, LaunchRequest
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED)
 TERMINAL = (SUCCEEDED, FAILED)
-CREATE, DELETE = "create", "delete"
-KINDS = (CREATE, DELETE)
+CREATE, DELETE, ACTION = "create", "delete", "action"
+KINDS = (CREATE, DELETE, ACTION)
 
 
 @dataclass(frozen=True)
@@ -24,13 +24,25 @@ class Job:
     error: str | None
     created_at: float
     updated_at: float
-    request: LaunchRequest | None = None  # a create's validated request
+    request: LaunchRequest | ActionRequest | None = None  # a create's or an action's request
     started_at: float | None = None  # its first attempt: the retry budget counts from there
 
     @property
     def finished(self) -> bool:
         """Whether the job has succeeded or failed for good."""
         return self.status in TERMINAL
+
+    def launch(self) -> LaunchRequest:
+        """A create job's validated request."""
+        if self.kind != CREATE or self.request is None:
+            raise ValueError(f"job {self.id} is no create")
+        return cast(LaunchRequest, self.request)
+
+    def action(self) -> ActionRequest:
+        """An action job's request."""
+        if self.kind != ACTION or self.request is None:
+            raise ValueError(f"job {self.id} is no action")
+        return cast(ActionRequest, self.request)
 
     def event_data(self) -> dict[str, Any]:
         """What a job event tells of the job (never its request)."""

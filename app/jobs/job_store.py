@@ -8,7 +8,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from .. import redis_layout as layout
-from ..records import LaunchRequest
+from ..records import ActionRequest, LaunchRequest
 from ..redis_layout import JobField, QueueField
 from ..times import Clock
 from .job import QUEUED, RUNNING, Job
@@ -66,7 +66,7 @@ class JobStore:
         self._clock = clock
         self._write_script = redis.register_script(_WRITE)
 
-    def new(self, project_id: str, kind: str, request: LaunchRequest | None = None,
+    def new(self, project_id: str, kind: str, request: LaunchRequest | ActionRequest | None = None,
             server_id: str | None = None) -> Job:
         """A job not yet stored."""
         now = self._clock()

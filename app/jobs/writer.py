@@ -8,16 +8,17 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from ..errors import UnprocessableRequest
+from ..errors import Conflict, UnprocessableRequest
 from ..openstack.translation import IDEMPOTENCY_TAG
-from ..records import LaunchRequest
+from ..records import ActionRequest, LaunchRequest
 from ..redis_layout import IDEMPOTENCY_TTL
 from ..snapshot.reads import ProjectReader
 from ..snapshot.recording import ServerRecorder
 from ..snapshot.snapshot_store import DELETING, SnapshotStore
 from ..times import Clock, parse_iso
+from .actions import refusal, task_state_of
 from .idempotency import CreateOutcome, IdempotencyStore, KeyUse, fingerprint, nova_tag, same_key
-from .job import CREATE, DELETE, Job
+from .job import ACTION, CREATE, DELETE, Job
 from .job_store import JobStore
 from .launch import RESOURCE_FIELDS, resolve_launch
 from .queue import JobQueue
@@ -142,6 +143,51 @@ class ServerWriter:
             raise UnprocessableRequest("The request names things that do not exist in the project.",
                                        errors)
         return launch
+
+    async def act(self, project_id: str, server_id: str, action: ActionRequest,
+                  idempotency_key: str | None) -> CreateOutcome:
+        """Queue a stop, start or reboot; ``Conflict`` (409) if the server's state does not allow
+        it. From then on the server shows the action's task state until Nova reports the end."""
+        use = KeyUse(fingerprint({**action, "server_id": server_id, "project_id": project_id}),
+                     "", None)
+        if idempotency_key:
+            earlier = await self._earlier_use(project_id, idempotency_key, use)
+            if earlier is not None:
+                return earlier
+        server = await self._snapshot.server(project_id, server_id)
+        if server is None:
+            server = (await self._reader.live_server(project_id, server_id)).server  # 404 if gone
+        refused = refusal(server, action)
+        if refused is not None:
+            raise Conflict(refused)
+        task = task_state_of(action)
+        if not await self._snapshot.claim_action(project_id, server_id, task, self._retention):
+            if idempotency_key:  # the same request a moment earlier holds it: answer as it was
+                earlier = await self._earlier_use(project_id, idempotency_key, use)
+                if earlier is not None:
+                    return earlier
+            raise Conflict(f"Server {server_id} has another action under way.")
+        job = self._jobs.new(project_id, ACTION, action, server_id=server_id)
+        use = KeyUse(use.fingerprint, job.id, None)
+        claim = self._keys.claim(project_id, idempotency_key, use) if idempotency_key else None
+        try:
+            await self._recorder.record(project_id, {**server, "task_state": task})
+            submitted = await self._queue.submit(job, self._jobs, claim)
+        except RedisError:
+            submitted = False
+            raise
+        finally:
+            if not submitted:  # refused or lost a race: no mark may stay behind without its job
+                with contextlib.suppress(RedisError):
+                    await self._snapshot.clear_action(project_id, server_id)
+                    await self._recorder.record(project_id, server)
+        if not submitted:  # the key was claimed first: answer what that request got
+            return await self.act(project_id, server_id, action, idempotency_key)
+        outcome = outcome_of(job)
+        if idempotency_key:
+            await self._keys.record_outcome(project_id, idempotency_key,
+                                            KeyUse(use.fingerprint, job.id, outcome))
+        return outcome
 
     async def delete(self, project_id: str, server_id: str) -> str:
         """Queue a delete job (one per server); the snapshot shows the server as deleting.

@@ -107,6 +107,16 @@ class OpenStackGateway:
 
         await self._call(project_id, delete, f"deleting server {server_id}")
 
+    async def server_action(self, project_id: str, server_id: str, body: dict[str, Any]) -> None:
+        """Ask Nova to stop, start or reboot a server (it goes on asynchronously); Nova's refusal
+        in the server's state is an ``OpenStackRejected`` with status 409."""
+        def act(connection: Connection) -> None:
+            response = connection.compute.post(_server_path(server_id) + "/action", json=body,
+                                               microversion=COMPUTE_MICROVERSION, raise_exc=False)
+            _raise_for_status(response, f"acting on server {server_id}")
+
+        await self._call(project_id, act, f"acting on server {server_id}")
+
     async def find_tagged_server(self, project_id: str, job_id: str, since: str) -> NovaRecord | None:
         """The server a job created, if any: changed since ``since`` and tagged with the job.
 

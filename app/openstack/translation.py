@@ -4,7 +4,7 @@ from typing import Any
 
 from openstack.connection import Connection
 
-from ..records import Flavor, Image, Keypair, LaunchRequest, Network, Resource, Server
+from ..records import ActionRequest, Flavor, Image, Keypair, LaunchRequest, Network, Resource, Server
 
 # The Nova metadata keys a create job tags its server with: its job id, so a retried job finds
 # it, and its Idempotency-Key's tag, so a replay finds it even if Redis lost everything.
@@ -49,6 +49,23 @@ def server_from_nova(record: Mapping[str, Any], flavor_ids: Mapping[str, str]) -
         "created": record.get("created"),
         "updated": record.get("updated"),
     }
+
+
+# Nova's side of a server action: the body of POST /servers/{id}/action, the task state Nova
+# shows while it runs, and the status it ends in.
+NOVA_ACTIONS: dict[tuple[str, str | None], tuple[dict[str, Any], str, str]] = {
+    ("stop", None): ({"os-stop": None}, "powering-off", "SHUTOFF"),
+    ("start", None): ({"os-start": None}, "powering-on", "ACTIVE"),
+    ("reboot", "SOFT"): ({"reboot": {"type": "SOFT"}}, "rebooting", "ACTIVE"),
+    ("reboot", "HARD"): ({"reboot": {"type": "HARD"}}, "rebooting_hard", "ACTIVE"),
+}
+# The task states the service itself shows before Nova does (a queued delete or action).
+SERVICE_TASK_STATES = frozenset(("deleting", *(task for _, task, _ in NOVA_ACTIONS.values())))
+
+
+def action_body(action: ActionRequest) -> dict[str, Any]:
+    """The body Nova's ``POST /servers/{id}/action`` gets for an action."""
+    return NOVA_ACTIONS[(action["action"], action["type"])][0]
 
 
 def boot_request(launch: LaunchRequest, job_id: str) -> dict[str, Any]:

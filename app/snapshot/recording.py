@@ -29,7 +29,7 @@ class ServerRecorder:
             raise ValueError("record needs a server or the id of a removed one")
         before = await self._snapshot.server(project_id, server_id)
         known = {server_id: before} if before else {}
-        upserts = await self._snapshot.with_pending_deletes(project_id, [server] if server else [],
+        upserts = await self._snapshot.with_pending_tasks(project_id, [server] if server else [],
                                                             known)
         removals = [removed] if removed else []
         if not observed or await self._snapshot.listing(project_id, "servers") is not None:

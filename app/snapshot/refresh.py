@@ -72,7 +72,7 @@ class ProjectRefresher:
         if state.resources_due <= started:
             await self.refresh_resources(project_id, started)
         full = (state.watermark is None or state.cycle % self._policy.full_resync_every == 0
-                or await self._snapshot.has_orphaned_deletes(project_id))
+                or await self._snapshot.has_orphaned_tasks(project_id))
         watermark = await self._refresh_servers(project_id, state, full, started)
         await self._redis.hset(layout.poll_state(project_id), mapping={
             PollField.WATERMARK: watermark or "", PollField.CYCLE: state.cycle + 1,
@@ -116,7 +116,7 @@ class ProjectRefresher:
                 server = server_from_nova(record, flavor_ids)
                 if not _older(server, before.get(server["id"])):
                     upserts.append(server)
-        upserts = await self._snapshot.with_pending_deletes(project_id, upserts, before)
+        upserts = await self._snapshot.with_pending_tasks(project_id, upserts, before)
         if full:  # absent from a complete listing means gone; partial records are kept as known
             removals += [server_id for server_id, server in before.items()
                          if server_id not in seen and not _recent(server, started)]

@@ -13,6 +13,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from .. import redis_layout as layout
+from ..openstack.translation import SERVICE_TASK_STATES
 from ..records import Resource, Server
 from ..redis_layout import ListingField
 from ..times import parse_iso
@@ -124,26 +125,47 @@ class SnapshotStore:
         """The server's delete job has ended (removed or failed)."""
         await self._redis.delete(layout.deleting(project_id, server_id))
 
-    async def has_orphaned_deletes(self, project_id: str) -> bool:
-        """Whether a server is shown as deleting with no delete job of ours under way (it failed
-        and could not show Nova's record again): then only a full listing sets it right, since an
-        incremental one does not hold a server that Nova did not change."""
+    async def claim_action(self, project_id: str, server_id: str, task_state: str,
+                           ttl: float) -> bool:
+        """Mark the server as having an action job that shows ``task_state``; False if it has one."""
+        return bool(await self._redis.set(layout.acting(project_id, server_id), task_state,
+                                          nx=True, ex=int(ttl)))
+
+    async def pending_action(self, project_id: str, server_id: str) -> str | None:
+        """The task state of the server's queued or running action, if it has one."""
+        value = await self._redis.get(layout.acting(project_id, server_id))
+        return layout.text(value) if value is not None else None
+
+    async def clear_action(self, project_id: str, server_id: str) -> None:
+        """The server's action job has ended."""
+        await self._redis.delete(layout.acting(project_id, server_id))
+
+    async def has_orphaned_tasks(self, project_id: str) -> bool:
+        """Whether a server shows a task of ours (deleting, powering-off…) with no job of ours
+        under way (it failed and could not show Nova's record again): then only a full listing
+        sets it right, since an incremental one does not hold a server Nova did not change."""
         for server in (await self.servers(project_id)).values():
-            if server["task_state"] == DELETING and not await self.delete_pending(project_id,
-                                                                                   server["id"]):
+            if (server["task_state"] in SERVICE_TASK_STATES
+                    and not await self.delete_pending(project_id, server["id"])
+                    and await self.pending_action(project_id, server["id"]) is None):
                 return True
         return False
 
-    async def with_pending_deletes(self, project_id: str, servers: list[Server],
+    async def with_pending_tasks(self, project_id: str, servers: list[Server],
                                    before: Mapping[str, Server]) -> list[Server]:
-        """The servers, where one shown as deleting has a delete job that has not reached Nova
-        yet, still deleting: the list says so until Nova confirms the removal."""
+        """The servers, where one shown with a task of ours that Nova has not begun yet keeps it:
+        deleting until Nova confirms the removal, an action's task state (powering-off…) until
+        Nova's record changes."""
         kept = []
         for server in servers:
             stored = before.get(server["id"])
             if (stored and stored["task_state"] == DELETING and server["task_state"] is None
                     and await self.delete_pending(project_id, server["id"])):
                 server = {**server, "task_state": DELETING}
+            elif (stored and stored["task_state"] and server["task_state"] is None
+                    and (server["status"], server["updated"]) == (stored["status"], stored["updated"])
+                    and await self.pending_action(project_id, server["id"]) == stored["task_state"]):
+                server = {**server, "task_state": stored["task_state"]}  # Nova has not begun it
             kept.append(server)
         return kept
 

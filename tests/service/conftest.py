@@ -1,5 +1,8 @@
 """Fixtures for the service: its files, the API app, and pollers run in-process."""
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -11,6 +14,7 @@ from app.api.application import create_app
 from app.api.serving import ApiRunner
 from app.settings import Settings
 from app.times import Clock
+from devtools.processes import start_logged, stop_process
 from tests.service_helpers import ServiceSetup, service_environ, write_service_files
 from workers.__main__ import run_workers
 
@@ -69,3 +73,21 @@ def workers_running() -> Callable:
             await asyncio.wait_for(task, 30)
 
     return running
+
+
+@pytest.fixture
+def worker_process(tmp_path):
+    """Start real worker processes (stopped at the end) for a set-up, with settings overrides."""
+    started: list[subprocess.Popen] = []
+
+    def start(setup, **overrides) -> subprocess.Popen:
+        environ = {**setup.environ, "POLL_LEASE": "3", "OPENSTACK_TIMEOUT": "2",
+                   **{k.upper(): str(v) for k, v in overrides.items()}}
+        process = start_logged([sys.executable, "-m", "workers"],
+                               tmp_path / f"worker-{len(started)}.log", {**os.environ, **environ})
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        stop_process(process, timeout=15)

@@ -1,14 +1,10 @@
 """Jobs survive their workers: SIGKILL mid-create, SIGTERM hand-back; fairness across projects."""
-import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
 from app.settings import Settings
-from devtools.processes import start_logged, stop_process
 from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, job_of, nova_servers_named, post_server
 from tests.service_helpers import ServiceSetup, service_environ, write_service_files
@@ -18,23 +14,6 @@ from tests.service_helpers import ServiceSetup, service_environ, write_service_f
 def slow_builds(start_emulator):
     """An emulator whose builds take 300 s of emulated time, finished by moving its clock."""
     return start_emulator("--build-delay", "300", "--delete-delay", "1")
-
-
-@pytest.fixture
-def worker_process(tmp_path):
-    started: list[subprocess.Popen] = []
-
-    def start(setup, **overrides) -> subprocess.Popen:
-        environ = {**setup.environ, "POLL_LEASE": "3", "OPENSTACK_TIMEOUT": "2",
-                   **{k.upper(): str(v) for k, v in overrides.items()}}
-        process = start_logged([sys.executable, "-m", "workers"],
-                               tmp_path / f"worker-{len(started)}.log", {**os.environ, **environ})
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        stop_process(process, timeout=15)
 
 
 async def building_job(client, setup, href):

@@ -74,7 +74,9 @@ async def test_what_a_create_a_delete_and_the_polls_write_matches_the_layout(
         await finished_job(client, setup, (await created.json())["job"]["href"])
     deleted = await client.delete(f"/cloud/servers/{listed[0]['id']}?project_id={setup.project_id}",
                                   headers=setup.headers())
-    seen |= await check_keys(redis)  # the delete is queued and its marker set
+    stopped = await client.post(f"/cloud/servers/{listed[1]['id']}/actions?project_id="
+                                f"{setup.project_id}", json={"action": "stop"}, headers=setup.headers())
+    seen |= await check_keys(redis)  # the delete and the action are queued, their marks set
     async with workers_running(setup.settings):
         async def deletion_confirmed():
             return not await redis.exists(layout.deleting(setup.project_id, listed[0]["id"]))
@@ -84,5 +86,5 @@ async def test_what_a_create_a_delete_and_the_polls_write_matches_the_layout(
 
     seen |= await check_keys(redis)
 
-    assert created.status == 202 and deleted.status == 204
+    assert created.status == 202 and deleted.status == 204 and stopped.status == 202
     assert seen == {spec.pattern for spec in LAYOUT}

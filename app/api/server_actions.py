@@ -1,0 +1,34 @@
+"""``POST /cloud/servers/{id}/actions``: stop, start or reboot, as a queued job."""
+from aiohttp import web
+from marshmallow import ValidationError
+
+from ..access.scope import WRITES
+from ..errors import UnprocessableRequest
+from ..snapshot.codec import encode
+from .appkeys import BODY_READERS, SERVICES, SETTINGS
+from .authorization import authorized_query
+from .json_body import json_object
+from .path_ids import server_id_of
+from .problems import field_errors
+from .schemas import ActionSchema, ProjectQuerySchema, action_answer
+from .server_writes import idempotency_key_of
+
+_ACTION = ActionSchema()
+_PROJECT = ProjectQuerySchema()
+
+
+async def act_on_server(request: web.Request) -> web.Response:
+    """Validate the action against the server's state (409 if it does not allow it), queue it,
+    answer 202 with the job; the server shows the action's task state from now on."""
+    query = await authorized_query(request, _PROJECT, WRITES)
+    server_id = server_id_of(request)
+    body = await json_object(request, request.app[SETTINGS].body_timeout, request.app[BODY_READERS])
+    try:
+        action = _ACTION.load(body)
+    except ValidationError as error:
+        raise UnprocessableRequest("The action is invalid.", field_errors(error)) from None
+    outcome = await request.app[SERVICES].writer.act(query["project_id"], server_id, action,
+                                                     idempotency_key_of(request))
+    answer = action_answer(outcome, action["action"])
+    return web.json_response(answer, status=202, headers={"Location": answer["job"]["href"]},
+                             dumps=encode)

@@ -1,0 +1,32 @@
+"""Server actions: which state allows which action, as Nova's compute API decides it."""
+from ..openstack.translation import NOVA_ACTIONS
+from ..records import ActionRequest, Server
+
+STOP, START, REBOOT = "stop", "start", "reboot"
+ACTIONS = (STOP, START, REBOOT)
+REBOOT_TYPES = ("SOFT", "HARD")
+# The statuses each action may start from (with no task under way).
+_ALLOWED = {(STOP, None): ("ACTIVE", "ERROR"), (START, None): ("SHUTOFF",),
+            (REBOOT, "SOFT"): ("ACTIVE",), (REBOOT, "HARD"): ("ACTIVE", "SHUTOFF", "ERROR")}
+
+
+def task_state_of(action: ActionRequest) -> str:
+    """The task state the server shows while the action runs."""
+    return NOVA_ACTIONS[(action["action"], action["type"])][1]
+
+
+def target_status(action: ActionRequest) -> str:
+    """The status the server has once the action is done."""
+    return NOVA_ACTIONS[(action["action"], action["type"])][2]
+
+
+def refusal(server: Server, action: ActionRequest) -> str | None:
+    """Why the server's state does not allow the action now, or None."""
+    name = action["action"] if action["type"] is None else f"{action['type'].lower()} reboot"
+    if server["task_state"] is not None:
+        return f"Server {server['id']} is {server['task_state']}: a {name} must wait until that ends."
+    allowed = _ALLOWED[(action["action"], action["type"])]
+    if server["status"] not in allowed:
+        return (f"Server {server['id']} is {server['status']}: a {name} needs it "
+                f"{' or '.join(allowed)}.")
+    return None

@@ -1,0 +1,164 @@
+"""``POST /cloud/servers/{id}/actions``: stop, start and reboot as durable jobs, with Nova's rules."""
+import signal
+
+import pytest
+
+from app import redis_layout as layout
+from tests.service.polling import eventually
+from tests.service.test_job_durability import _with_project
+from tests.service.writing import finished_job, job_of
+
+
+def actions_path(setup, server_id, project_id=None):
+    return f"/cloud/servers/{server_id}/actions?project_id={project_id or setup.project_id}"
+
+
+async def listed(client, setup, server_id):
+    servers = await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                      headers=setup.headers())).json()
+    return next(s for s in servers if s["id"] == server_id)
+
+
+async def act(client, setup, server_id, **body):
+    return await client.post(actions_path(setup, server_id), json=body, headers=setup.headers())
+
+
+async def test_stop_then_start_through_list_show_and_job(listed_service, workers_running):
+    setup, client, servers = listed_service
+    server_id = servers[0]["id"]
+
+    stop = await act(client, setup, server_id, action="stop")
+    answer = await stop.json()
+    shown_at_once = await listed(client, setup, server_id)
+    async with workers_running(setup.settings):
+        stopped_job = await finished_job(client, setup, stop.headers["Location"])
+        stopped = await listed(client, setup, server_id)
+        start = await act(client, setup, server_id, action="start")
+        started_job = await finished_job(client, setup, start.headers["Location"])
+    show = await (await client.get(f"/cloud/servers/{server_id}?project_id={setup.project_id}",
+                                   headers=setup.headers())).json()
+
+    assert stop.status == 202 and answer["id"] == server_id and answer["action"] == "stop"
+    assert answer["job"]["href"] == stop.headers["Location"] and answer["job"]["status"] == "queued"
+    assert shown_at_once["task_state"] == "powering-off"
+    assert (stopped_job["kind"], stopped_job["status"]) == ("action", "succeeded")
+    assert (stopped["status"], stopped["power_state"], stopped["task_state"]) == ("SHUTOFF", 4, None)
+    assert started_job["status"] == "succeeded"
+    assert (show["status"], show["power_state"], show["task_state"]) == ("ACTIVE", 1, None)
+
+
+@pytest.mark.parametrize(("body", "task_state"), [
+    ({"action": "reboot"}, "rebooting"), ({"action": "reboot", "type": "HARD"}, "rebooting_hard")])
+async def test_soft_and_hard_reboots(listed_service, workers_running, body, task_state):
+    setup, client, servers = listed_service
+    server_id = servers[0]["id"]
+    emulator = setup.projects[0].emulator
+    after = emulator.last_request_seq()
+
+    response = await act(client, setup, server_id, **body)
+    shown_at_once = await listed(client, setup, server_id)
+    async with workers_running(setup.settings):
+        job = await finished_job(client, setup, response.headers["Location"])
+
+    calls = [r for r in emulator.requests(project_id=setup.project_id, after=after)
+             if r["path"].endswith(f"/servers/{server_id}/action")]
+    assert shown_at_once["task_state"] == task_state
+    assert job["status"] == "succeeded" and len(calls) == 1
+    assert (await listed(client, setup, server_id))["status"] == "ACTIVE"
+
+
+async def test_actions_the_state_does_not_allow_are_409_and_queue_nothing(listed_service, redis,
+                                                                          workers_running):
+    setup, client, servers = listed_service
+    stopped, deleting = servers[0]["id"], servers[1]["id"]
+    async with workers_running(setup.settings):
+        await finished_job(client, setup, (await act(client, setup, stopped, action="stop"))
+                           .headers["Location"])
+    await client.delete(f"/cloud/servers/{deleting}?project_id={setup.project_id}",
+                        headers=setup.headers())
+    queued = await redis.xlen(layout.job_queue(setup.project_id))
+
+    refusals = [await act(client, setup, stopped, action="stop"),
+                await act(client, setup, stopped, action="reboot"),
+                await act(client, setup, deleting, action="start"),
+                await act(client, setup, deleting, action="reboot", type="HARD")]
+    problems = [await r.json(content_type="application/problem+json") for r in refusals]
+
+    assert [r.status for r in refusals] == [409] * 4
+    assert {p["type"] for p in problems} == {"/problems/conflict"}
+    assert "SHUTOFF" in problems[0]["detail"] and "deleting" in problems[2]["detail"]
+    assert await redis.xlen(layout.job_queue(setup.project_id)) == queued
+
+
+async def test_novas_409_after_a_race_fails_the_job_without_retrying(listed_service, workers_running):
+    setup, client, servers = listed_service
+    server_id = servers[0]["id"]
+    setup.projects[0].emulator.set_server_status(server_id, "SHUTOFF")  # unseen by the snapshot
+
+    response = await act(client, setup, server_id, action="stop")
+    async with workers_running(setup.settings):
+        job = await finished_job(client, setup, response.headers["Location"])
+
+    assert response.status == 202
+    assert (job["status"], job["attempts"]) == ("failed", 1)
+    assert f"Cannot 'stop' instance {server_id} while it is in vm_state stopped" in job["error"]
+
+
+async def test_malformed_actions_are_422_and_another_projects_server_404(service, api_client):
+    setup = service(projects=2, servers=1)
+    client = await api_client(setup.settings)
+    mine, = await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                    headers=setup.headers())).json()
+    theirs, = await (await client.get(f"/cloud/servers?project_id={setup.projects[1].id}",
+                                      headers=setup.headers())).json()
+
+    bad = [await act(client, setup, mine["id"], **body) for body in (
+        {"action": "explode"}, {"action": "reboot", "type": "x"}, {"action": "stop", "when": "now"},
+        {})]
+    foreign = await act(client, setup, theirs["id"], action="stop")
+
+    assert [r.status for r in bad] == [422] * 4 and foreign.status == 404
+
+
+async def test_an_idempotent_action_is_queued_once(listed_service):
+    setup, client, servers = listed_service
+    headers = setup.headers(**{"Idempotency-Key": "stop-once"})
+
+    answers = [await client.post(actions_path(setup, servers[0]["id"]), json={"action": "stop"},
+                                 headers=headers) for _ in range(2)]
+
+    jobs = [(await a.json())["job"]["id"] for a in answers]
+    assert [a.status for a in answers] == [202, 202] and jobs[0] == jobs[1]
+
+
+async def test_a_worker_killed_mid_action_is_replaced_and_the_action_runs_once(
+        service, api_client, project_factory, slow_actions, worker_process, tmp_path):
+    project = project_factory(client=slow_actions, servers=1)
+    setup = _with_project(service, project, tmp_path)
+    client = await api_client(setup.settings)
+    server_id = next(project.conn.compute.servers()).id
+    after = slow_actions.last_request_seq()
+    first = worker_process(setup, job_visibility_timeout=3)
+
+    response = await act(client, setup, server_id, action="stop")
+
+    async def nova_has_it():  # the action reached Nova; the job waits for its end
+        return [r for r in slow_actions.requests(project_id=project.id, after=after)
+                if r["path"].endswith("/action")]
+
+    await eventually(nova_has_it, timeout=20)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    worker_process(setup, job_visibility_timeout=3)
+    slow_actions.advance_clock(301)
+    job = await finished_job(client, setup, response.headers["Location"], timeout=30)
+
+    assert job["status"] == "succeeded" and job["attempts"] == 2
+    assert len(await nova_has_it()) == 1
+    assert (await job_of(client, setup, response.headers["Location"]))["server_id"] == server_id
+
+
+@pytest.fixture
+def slow_actions(start_emulator):
+    """An emulator whose actions take 300 s of emulated time, finished by moving its clock."""
+    return start_emulator("--build-delay", "1", "--action-delay", "300")
