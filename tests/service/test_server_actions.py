@@ -4,6 +4,7 @@ import signal
 import pytest
 
 from app import redis_layout as layout
+from app.events.stream import EventStream
 from tests.service.polling import eventually
 from tests.service.test_job_durability import _with_project
 from tests.service.writing import finished_job, job_of
@@ -23,7 +24,7 @@ async def act(client, setup, server_id, **body):
     return await client.post(actions_path(setup, server_id), json=body, headers=setup.headers())
 
 
-async def test_stop_then_start_through_list_show_and_job(listed_service, workers_running):
+async def test_stop_then_start_through_list_show_and_job(listed_service, workers_running, redis):
     setup, client, servers = listed_service
     server_id = servers[0]["id"]
 
@@ -45,6 +46,27 @@ async def test_stop_then_start_through_list_show_and_job(listed_service, workers
     assert (stopped["status"], stopped["power_state"], stopped["task_state"]) == ("SHUTOFF", 4, None)
     assert started_job["status"] == "succeeded"
     assert (show["status"], show["power_state"], show["task_state"]) == ("ACTIVE", 1, None)
+    changes = [(e["data"]["from"], e["data"]["to"]) for e in await EventStream(redis).read(
+        setup.project_id) if e["type"] == "server.status_changed" and e["server_id"] == server_id]
+    assert changes == [("ACTIVE", "SHUTOFF"), ("SHUTOFF", "ACTIVE")]
+
+
+async def test_an_action_outlasts_novas_errors(listed_service, workers_running):
+    setup, client, servers = listed_service
+    emulator = setup.projects[0].emulator
+    emulator.set_faults(setup.project_id, error_rate=1.0)
+    response = await act(client, setup, servers[0]["id"], action="stop")
+    async with workers_running(setup.settings):
+        async def retried():
+            job = await job_of(client, setup, response.headers["Location"])
+            return job["attempts"] >= 2 and "HTTP 500" in (job["error"] or "")
+
+        await eventually(retried)
+        emulator.clear_faults(setup.project_id)
+        job = await finished_job(client, setup, response.headers["Location"])
+
+    assert job["status"] == "succeeded"
+    assert (await listed(client, setup, servers[0]["id"]))["status"] == "SHUTOFF"
 
 
 @pytest.mark.parametrize(("body", "task_state"), [
@@ -67,9 +89,12 @@ async def test_soft_and_hard_reboots(listed_service, workers_running, body, task
     assert (await listed(client, setup, server_id))["status"] == "ACTIVE"
 
 
-async def test_actions_the_state_does_not_allow_are_409_and_queue_nothing(listed_service, redis,
+async def test_actions_the_state_does_not_allow_are_409_and_queue_nothing(service, api_client, redis,
                                                                           workers_running):
-    setup, client, servers = listed_service
+    setup = service(servers=3)
+    client = await api_client(setup.settings)
+    servers = await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                      headers=setup.headers())).json()
     stopped, deleting = servers[0]["id"], servers[1]["id"]
     async with workers_running(setup.settings):
         await finished_job(client, setup, (await act(client, setup, stopped, action="stop"))
@@ -81,12 +106,14 @@ async def test_actions_the_state_does_not_allow_are_409_and_queue_nothing(listed
     refusals = [await act(client, setup, stopped, action="stop"),
                 await act(client, setup, stopped, action="reboot"),
                 await act(client, setup, deleting, action="start"),
-                await act(client, setup, deleting, action="reboot", type="HARD")]
+                await act(client, setup, deleting, action="reboot", type="HARD"),
+                await act(client, setup, servers[2]["id"], action="start")]
     problems = [await r.json(content_type="application/problem+json") for r in refusals]
 
-    assert [r.status for r in refusals] == [409] * 4
+    assert [r.status for r in refusals] == [409] * 5
     assert {p["type"] for p in problems} == {"/problems/conflict"}
     assert "SHUTOFF" in problems[0]["detail"] and "deleting" in problems[2]["detail"]
+    assert "is ACTIVE: a start needs it SHUTOFF" in problems[4]["detail"]
     assert await redis.xlen(layout.job_queue(setup.project_id)) == queued
 
 
