@@ -10,6 +10,7 @@ from app.events.stream import EventStream
 from app.jobs.idempotency import IdempotencyStore, KeyUse
 from app.redis_layout import ListingField
 from tests.service.polling import eventually
+from tests.service.test_job_durability import _with_project
 from tests.service.writing import create_body, finished_job, nova_servers_named, post_server
 
 
@@ -19,9 +20,16 @@ async def started(service, api_client):
     return setup, await api_client(setup.settings)
 
 
+@pytest.fixture
+def four_second_builds(start_emulator):
+    """Builds long enough that "BUILD at once" holds on a loaded machine."""
+    return start_emulator("--build-delay", "4", "--delete-delay", "0.5")
+
+
 async def test_create_answers_202_with_the_id_and_the_server_goes_build_to_active(
-        started, workers_running, redis):
-    setup, client = started
+        service, api_client, project_factory, four_second_builds, workers_running, redis, tmp_path):
+    setup = _with_project(service, project_factory(client=four_second_builds, servers=1), tmp_path)
+    client = await api_client(setup.settings)
     body = await create_body(client, setup)
     async with workers_running(setup.settings):
         response = await post_server(client, setup, body)
