@@ -10,7 +10,7 @@ from tests.service.test_malformed_http import parse
 
 @pytest.fixture
 async def slow_setup(service, api_client):
-    setup = service(servers=0, body_timeout=0.5, body_reads_max=1, keepalive_timeout=0.5)
+    setup = service(servers=0, body_timeout=2, body_reads_max=1, keepalive_timeout=0.5)
     client = await api_client(setup.settings)
     return setup, client.server.port
 
