@@ -3,14 +3,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from redis.exceptions import RedisError
 
 from ..errors import Conflict, UnprocessableRequest
 from ..openstack.translation import IDEMPOTENCY_TAG
-from ..records import ActionRequest, LaunchRequest
+from ..records import ActionRequest, LaunchRequest, Server
 from ..redis_layout import IDEMPOTENCY_TTL
 from ..snapshot.reads import ProjectReader
 from ..snapshot.recording import ServerRecorder
@@ -19,7 +19,7 @@ from ..times import Clock, parse_iso
 from .actions import refusal, task_state_of
 from .idempotency import CreateOutcome, IdempotencyStore, KeyUse, fingerprint, nova_tag, same_key
 from .job import ACTION, CREATE, DELETE, Job
-from .job_store import JobStore
+from .job_store import JobStore, KeyClaim
 from .launch import RESOURCE_FIELDS, resolve_launch
 from .queue import JobQueue
 
@@ -154,9 +154,7 @@ class ServerWriter:
             earlier = await self._earlier_use(project_id, idempotency_key, use)
             if earlier is not None:
                 return earlier
-        server = await self._snapshot.server(project_id, server_id)
-        if server is None:
-            server = (await self._reader.live_server(project_id, server_id)).server  # 404 if gone
+        server = await self._known_server(project_id, server_id)
         refused = refusal(server, action)
         if refused is not None:
             raise Conflict(refused)
@@ -170,18 +168,8 @@ class ServerWriter:
         job = self._jobs.new(project_id, ACTION, action, server_id=server_id)
         use = KeyUse(use.fingerprint, job.id, None)
         claim = self._keys.claim(project_id, idempotency_key, use) if idempotency_key else None
-        try:
-            await self._recorder.record(project_id, {**server, "task_state": task})
-            submitted = await self._queue.submit(job, self._jobs, claim)
-        except RedisError:
-            submitted = False
-            raise
-        finally:
-            if not submitted:  # refused or lost a race: no mark may stay behind without its job
-                with contextlib.suppress(RedisError):
-                    await self._snapshot.clear_action(project_id, server_id)
-                    await self._recorder.record(project_id, server)
-        if not submitted:  # the key was claimed first: answer what that request got
+        if not await self._submit_shown(job, server, task, self._snapshot.clear_action, claim):
+            # the key was claimed first: answer what that request got
             return await self.act(project_id, server_id, action, idempotency_key)
         outcome = outcome_of(job)
         if idempotency_key:
@@ -194,20 +182,35 @@ class ServerWriter:
 
         Returns the id of the server's delete job: the new one, or the one already under way.
         """
-        server = await self._snapshot.server(project_id, server_id)
-        if server is None:
-            server = (await self._reader.live_server(project_id, server_id)).server  # 404 if gone
+        server = await self._known_server(project_id, server_id)
         job = self._jobs.new(project_id, DELETE, server_id=server_id)
         pending = await self._snapshot.claim_delete(project_id, server_id, job.id, self._retention)
         if pending is not None:
             logger.info("server %s is already being deleted", server_id)
             return pending
-        try:  # shown as deleting before a worker can take the job, so the job's end comes last
-            await self._recorder.record(project_id, {**server, "task_state": DELETING})
-            await self._queue.submit(job, self._jobs)
-        except RedisError:  # out of memory, say: no mark may stay behind without its job
-            with contextlib.suppress(RedisError):
-                await self._snapshot.clear_delete(project_id, server_id)
-                await self._recorder.record(project_id, server)
-            raise
+        await self._submit_shown(job, server, DELETING, self._snapshot.clear_delete)
         return job.id
+
+    async def _known_server(self, project_id: str, server_id: str) -> Server:
+        """The server as the snapshot has it, else as Nova has it now; ``NotFound`` if neither."""
+        server = await self._snapshot.server(project_id, server_id)
+        if server is None:
+            server = (await self._reader.live_server(project_id, server_id)).server
+        return server
+
+    async def _submit_shown(self, job: Job, server: Server, task_state: str,
+                            clear_mark: Callable[[str, str], Awaitable[None]],
+                            claim: KeyClaim | None = None) -> bool:
+        """Show the server with the job's task state, then queue the job (so that the job's end
+        is written last). If queueing is refused (``claim``'s key was taken first) or fails (Redis
+        full, say), the mark and the display are undone: no mark stays behind without its job."""
+        submitted = False
+        try:
+            await self._recorder.record(job.project_id, {**server, "task_state": task_state})
+            submitted = await self._queue.submit(job, self._jobs, claim)
+        finally:
+            if not submitted:
+                with contextlib.suppress(RedisError):
+                    await clear_mark(job.project_id, server["id"])
+                    await self._recorder.record(job.project_id, server)
+        return submitted
