@@ -24,7 +24,7 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Faults on real processes (worker kills, Redis restarts, outages…), about 10 minutes; writes
+# Faults on real processes (worker kills, Redis restarts, outages…), about 3 minutes; writes
 # docs/chaos.md.
 chaos: install
 	$(BIN)/python -m devtools.chaos
