@@ -140,11 +140,12 @@ class SnapshotStore:
         """The server's action job has ended."""
         await self._redis.delete(layout.acting(project_id, server_id))
 
-    async def has_orphaned_tasks(self, project_id: str) -> bool:
-        """Whether a server shows a task of ours (deleting, powering-off…) with no job of ours
-        under way (it failed and could not show Nova's record again): then only a full listing
-        sets it right, since an incremental one does not hold a server Nova did not change."""
-        for server in (await self.servers(project_id)).values():
+    async def has_orphaned_tasks(self, project_id: str, servers: Mapping[str, Server]) -> bool:
+        """Whether one of the project's stored ``servers`` shows a task of ours (deleting,
+        powering-off…) with no job of ours under way (it failed and could not show Nova's record
+        again): then only a full listing sets it right, since an incremental one does not hold a
+        server Nova did not change."""
+        for server in servers.values():
             if (server["task_state"] in SERVICE_TASK_STATES
                     and not await self.delete_pending(project_id, server["id"])
                     and await self.pending_action(project_id, server["id"]) is None):
