@@ -3,7 +3,10 @@
 They are exactly what the API answers (``app.api.schemas`` documents the same fields, and a test
 holds the two together), so a stored list is served as it is, without re-encoding.
 """
-from typing import NotRequired, TypedDict
+from collections.abc import Mapping
+from typing import Any, NotRequired, TypedDict
+
+from .times import parse_iso
 
 
 class Address(TypedDict):
@@ -85,6 +88,14 @@ class Keypair(TypedDict):
     name: str
     fingerprint: str
     type: str
+
+
+def created_time(server: Mapping[str, Any]) -> float | None:
+    """When the server was created, as Nova wrote it (UNIX seconds); None if it says nothing valid."""
+    try:
+        return parse_iso(str(server.get("created")))
+    except ValueError:
+        return None
 
 
 Resource = Flavor | Image | Network | Keypair

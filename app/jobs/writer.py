@@ -10,12 +10,12 @@ from redis.exceptions import RedisError
 
 from ..errors import Conflict, UnprocessableRequest
 from ..openstack.translation import IDEMPOTENCY_TAG
-from ..records import ActionRequest, LaunchRequest, Server
+from ..records import ActionRequest, LaunchRequest, Server, created_time
 from ..redis_layout import IDEMPOTENCY_TTL
 from ..snapshot.reads import ProjectReader
 from ..snapshot.recording import ServerRecorder
 from ..snapshot.snapshot_store import DELETING, SnapshotStore
-from ..times import Clock, parse_iso
+from ..times import Clock
 from .actions import refusal, task_state_of
 from .idempotency import CreateOutcome, IdempotencyStore, KeyUse, fingerprint, nova_tag, same_key
 from .job import ACTION, CREATE, DELETE, Job
@@ -30,13 +30,6 @@ WAIT_STEP = 0.05  # how often a create looks whether its job has Nova's server i
 
 _KEY_REUSED = "This Idempotency-Key was used with a different request in the last 24 hours."
 _KEY_REUSED_FIELD = "Already used with a different request body."
-
-
-def _created_since(server: dict[str, Any], since: float) -> bool:
-    try:
-        return parse_iso(str(server.get("created"))) >= since
-    except ValueError:
-        return False
 
 
 def outcome_of(job: Job) -> CreateOutcome:
@@ -93,7 +86,8 @@ class ServerWriter:
         since = self._clock() - IDEMPOTENCY_TTL
         for server in listing.items():
             found = (server.get("metadata") or {}).get(IDEMPOTENCY_TAG)
-            if found and same_key(found, tag) and _created_since(server, since):
+            created = created_time(server)
+            if found and same_key(found, tag) and created is not None and created >= since:
                 if found != tag:
                     raise UnprocessableRequest(_KEY_REUSED, {"Idempotency-Key": [_KEY_REUSED_FIELD]})
                 logger.warning("Idempotency-Key with no record in Redis matches server %s: adopted",

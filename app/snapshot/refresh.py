@@ -17,7 +17,7 @@ from ..events.server_events import changes_between
 from ..events.stream import EventStream
 from ..openstack.gateway import OpenStackGateway
 from ..openstack.translation import is_partial, server_from_nova
-from ..records import Server
+from ..records import Server, created_time
 from ..redis_layout import PollField
 from ..times import Clock, iso, parse_iso
 from .snapshot_store import SnapshotStore
@@ -137,11 +137,8 @@ def _older(server: Server, stored: Server | None) -> bool:
 
 def _recent(server: Server, listed_at: float) -> bool:
     """Created so recently that a listing started before it may not show it (a job's new server)."""
-    try:
-        created = parse_iso(str(server.get("created")))
-    except ValueError:
-        return False
-    return created >= listed_at - RECENT_GRACE
+    created = created_time(server)
+    return created is not None and created >= listed_at - RECENT_GRACE
 
 
 def _minus_seconds(watermark: str | None, seconds: float) -> str | None:

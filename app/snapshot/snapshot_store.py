@@ -14,9 +14,8 @@ from redis.asyncio import Redis
 
 from .. import redis_layout as layout
 from ..openstack.translation import SERVICE_TASK_STATES
-from ..records import Resource, Server
+from ..records import Resource, Server, created_time
 from ..redis_layout import ListingField
-from ..times import parse_iso
 from .codec import decode_server, encode, encode_server, etag_of
 
 # KEYS: servers hash, order zset, listing hash. ARGV[1]: taken_at ('' keeps the current one).
@@ -63,10 +62,8 @@ class Listing:
 
 
 def _created_score(server: Server) -> float:
-    try:
-        return parse_iso(str(server.get("created")))
-    except ValueError:
-        return 0.0
+    created = created_time(server)
+    return 0.0 if created is None else created
 
 
 DELETING = "deleting"  # Nova's task state while a server is being deleted
