@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 import aiohttp
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from app import redis_layout as layout
 from app.redis_layout import PollField
 
 from .chaos_client import ChaosClient, job_href
 from .chaos_stack import ChaosStack
+from .redis_pressure import fill_to_maxmemory
 
 
 @dataclass
@@ -209,16 +209,7 @@ async def full_redis(stack: ChaosStack, client: ChaosClient) -> list[Outcome]:
     project = stack.projects[0]
     listed = await client.list_servers(project)
     async with aioredis.Redis.from_url(stack.redis.url) as redis:
-        used = (await redis.info("memory"))["used_memory"]
-        await redis.config_set("maxmemory-policy", "noeviction")
-        await redis.config_set("maxmemory", used + 4 * 1024 * 1024)
-        filler, refused = 0, 0
-        while refused < 20:
-            try:
-                await redis.set(f"filler:{filler}", b"x" * (65536 if refused == 0 else 256))
-                filler += 1
-            except ResponseError:
-                refused += 1
+        filler = await fill_to_maxmemory(redis)
         create = await client.call("POST", "/cloud/servers",
                                    {**await client.launch(project), "name": "when-full"})
         lists = await client.list_servers(project)

@@ -14,6 +14,7 @@ from app.api.application import create_app
 from app.api.serving import ApiRunner
 from app.settings import Settings
 from app.times import Clock
+from devtools.localredis import LocalRedis
 from devtools.processes import start_logged, stop_process
 from tests.service_helpers import ServiceSetup, service_environ, write_service_files
 from workers.__main__ import run_workers
@@ -24,6 +25,14 @@ class ApiTestServer(TestServer):
 
     async def _make_runner(self, **kwargs) -> ApiRunner:
         return ApiRunner(self.app, **kwargs)
+
+
+@pytest.fixture
+def own_redis():
+    """A redis-server of the test's own, without persistence, for tests that stop, restart or
+    fill it (never the session's shared one)."""
+    with LocalRedis() as server:
+        yield server
 
 
 @pytest.fixture

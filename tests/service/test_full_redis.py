@@ -2,34 +2,11 @@
 half-written, reads go on, and the service recovers once memory frees."""
 import dataclasses
 
-import pytest
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from app import redis_layout as layout
-from devtools.localredis import LocalRedis
+from devtools.redis_pressure import fill_to_maxmemory
 from tests.service.writing import create_body, post_server
-
-
-@pytest.fixture
-def own_redis():
-    with LocalRedis() as server:
-        yield server
-
-
-async def fill(redis: aioredis.Redis) -> int:
-    """Cap the server a little above its use and fill it up; the number of filler keys."""
-    used = (await redis.info("memory"))["used_memory"]
-    await redis.config_set("maxmemory-policy", "noeviction")
-    await redis.config_set("maxmemory", used + 4 * 1024 * 1024)
-    filler, refused = 0, 0
-    while refused < 20:  # small values, so that no headroom is left for the service's writes
-        try:
-            await redis.set(f"filler:{filler}", b"x" * (65536 if refused == 0 else 256))
-            filler += 1
-        except ResponseError:
-            refused += 1
-    return filler
 
 
 async def test_a_full_redis_refuses_writes_whole_answers_reads_and_recovers(service, api_client,
@@ -43,7 +20,7 @@ async def test_a_full_redis_refuses_writes_whole_answers_reads_and_recovers(serv
                                       headers=setup.headers())).json()
     target = servers[0]["id"]
     async with aioredis.Redis.from_url(own_redis.url) as redis:
-        fillers = await fill(redis)
+        fillers = await fill_to_maxmemory(redis)
         keys_before = set(await redis.keys("cs:*"))
 
         create = await post_server(client, setup, body)

@@ -7,16 +7,8 @@ import redis.asyncio as aioredis
 
 from app import redis_layout as layout
 from app.redis_layout import PollField
-from devtools.localredis import LocalRedis
 from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, nova_servers_named, post_server
-
-
-@pytest.fixture
-def own_redis():
-    """A redis-server of the test's own, without persistence (as a Redis that loses its data)."""
-    with LocalRedis() as server:
-        yield server
 
 
 @pytest.fixture
