@@ -1,12 +1,16 @@
-"""Request bodies: JSON objects of bounded depth and size, read within a time limit."""
+"""Request bodies: JSON objects of bounded depth and size, read within a time limit, loaded by
+their schema; and the ``202`` that answers a body turned into a queued job."""
 import asyncio
 import json
 import re
 from typing import Any
 
 from aiohttp import web
+from marshmallow import Schema, ValidationError
 
-from ..errors import InvalidRequest
+from ..errors import InvalidRequest, UnprocessableRequest
+from ..snapshot.codec import encode
+from .problems import field_errors
 
 MAX_DEPTH = 32  # nesting of arrays and objects; the deepest valid body has 3
 MAX_VALUES = 10_000  # array elements and object members, all together
@@ -25,6 +29,21 @@ def check_structure(body: bytes) -> None:
         depth += 1 if bracket.group() in (b"[", b"{") else -1
         if depth > MAX_DEPTH:
             raise InvalidRequest(f"The body nests deeper than {MAX_DEPTH} levels.")
+
+
+def loaded(schema: Schema, body: dict[str, Any], what: str) -> dict[str, Any]:
+    """The body as ``schema`` loads it; a ``422`` naming each bad field if it cannot."""
+    try:
+        result: dict[str, Any] = schema.load(body)
+    except ValidationError as error:
+        raise UnprocessableRequest(f"{what} is invalid.", field_errors(error)) from None
+    return result
+
+
+def accepted(answer: dict[str, Any]) -> web.Response:
+    """A ``202`` for a queued job, with ``Location`` naming the job."""
+    return web.json_response(answer, status=202, headers={"Location": answer["job"]["href"]},
+                             dumps=encode)
 
 
 async def json_object(request: web.Request, timeout: float,

@@ -1,15 +1,14 @@
 """``POST /cloud/servers/{id}/actions``: stop, start or reboot, as a queued job."""
+from typing import cast
+
 from aiohttp import web
-from marshmallow import ValidationError
 
 from ..access.scope import WRITES
-from ..errors import UnprocessableRequest
-from ..snapshot.codec import encode
+from ..records import ActionRequest
 from .appkeys import BODY_READERS, SERVICES, SETTINGS
 from .authorization import authorized_query
-from .json_body import json_object
+from .json_body import accepted, json_object, loaded
 from .path_ids import server_id_of
-from .problems import field_errors
 from .schemas import ActionSchema, ProjectQuerySchema, action_answer
 from .server_writes import idempotency_key_of
 
@@ -23,12 +22,7 @@ async def act_on_server(request: web.Request) -> web.Response:
     query = await authorized_query(request, _PROJECT, WRITES)
     server_id = server_id_of(request)
     body = await json_object(request, request.app[SETTINGS].body_timeout, request.app[BODY_READERS])
-    try:
-        action = _ACTION.load(body)
-    except ValidationError as error:
-        raise UnprocessableRequest("The action is invalid.", field_errors(error)) from None
+    action = cast(ActionRequest, loaded(_ACTION, body, "The action"))
     outcome = await request.app[SERVICES].writer.act(query["project_id"], server_id, action,
                                                      idempotency_key_of(request))
-    answer = action_answer(outcome, action["action"])
-    return web.json_response(answer, status=202, headers={"Location": answer["job"]["href"]},
-                             dumps=encode)
+    return accepted(action_answer(outcome, action["action"]))

@@ -2,16 +2,13 @@
 import re
 
 from aiohttp import web
-from marshmallow import ValidationError
 
 from ..access.scope import WRITES
-from ..errors import InvalidRequest, UnprocessableRequest
-from ..snapshot.codec import encode
+from ..errors import InvalidRequest
 from .appkeys import BODY_READERS, SERVICES, SETTINGS
 from .authorization import authorized_query, caller_of, check_project
-from .json_body import json_object
+from .json_body import accepted, json_object, loaded
 from .path_ids import server_id_of
-from .problems import field_errors
 from .schemas import (
     IDEMPOTENCY_KEY_PATTERN,
     CreateServerSchema,
@@ -40,14 +37,9 @@ async def create_server(request: web.Request) -> web.Response:
     project_id = _PROJECT.load({"project_id": body.get("project_id")})["project_id"]
     await check_project(request, caller, project_id, WRITES)
     key = idempotency_key_of(request)
-    try:
-        server = _CREATE.load(body)
-    except ValidationError as error:
-        raise UnprocessableRequest("The request body is invalid.", field_errors(error)) from None
+    server = loaded(_CREATE, body, "The request body")
     server.pop("project_id")
-    answer = create_answer(await request.app[SERVICES].writer.create(project_id, server, key))
-    return web.json_response(answer, status=202, headers={"Location": answer["job"]["href"]},
-                             dumps=encode)
+    return accepted(create_answer(await request.app[SERVICES].writer.create(project_id, server, key)))
 
 
 async def delete_server(request: web.Request) -> web.Response:
