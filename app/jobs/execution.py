@@ -82,9 +82,7 @@ class JobExecutor:
         """Attempt the job until it succeeds, fails for good, or runs out of attempts."""
         steps = {CREATE: self._create, DELETE: self._delete, ACTION: self._act}[job.kind]
         if self._spent(job):  # its workers kept stopping mid-job
-            return await self._fail(job, f"Gave up after {job.attempts} attempts over "
-                                         f"{self._tried_for(job):.0f} s: "
-                                         f"{job.error or 'the workers running it stopped'}")
+            return await self._give_up(job, job.error or "the workers running it stopped")
         while True:
             job = await self._jobs.count_attempt(job)
             try:
@@ -101,8 +99,7 @@ class JobExecutor:
             job = await self._reload(job)
             delay = self._policy.delay(job.attempts, retry_after, self._random.uniform(0.8, 1.2))
             if self._spent(job, delay):
-                return await self._fail(job, f"Gave up after {job.attempts} attempts over "
-                                             f"{self._tried_for(job):.0f} s: {problem}")
+                return await self._give_up(job, problem)
             logger.warning("job %s attempt %d failed, retrying in %.1f s: %s",
                            job.id, job.attempts, delay, problem)
             job = await self._jobs.update(job, error=str(problem))
@@ -113,6 +110,10 @@ class JobExecutor:
         or would after ``wait``; time spent queued does not count."""
         return (job.attempts >= self._policy.max_attempts
                 or self._tried_for(job) + wait > self._policy.budget)
+
+    async def _give_up(self, job: Job, last: object) -> Job:
+        return await self._fail(job, f"Gave up after {job.attempts} attempts over "
+                                     f"{self._tried_for(job):.0f} s: {last}")
 
     def _tried_for(self, job: Job) -> float:
         return 0.0 if job.started_at is None else self._clock() - job.started_at
@@ -261,11 +262,10 @@ class JobExecutor:
     async def _fail(self, job: Job, reason: str) -> Job:
         job = await self._jobs.update(job, status=FAILED, error=reason)
         logger.warning("job %s (%s) failed: %s", job.id, job.kind, reason)
-        if job.kind == DELETE:
-            await self._snapshot.clear_delete(job.project_id, _server_of(job))
-            await self._restore(job)
-        elif job.kind == ACTION:
-            await self._snapshot.clear_action(job.project_id, _server_of(job))
+        clear_mark = {DELETE: self._snapshot.clear_delete,
+                      ACTION: self._snapshot.clear_action}.get(job.kind)
+        if clear_mark is not None:  # the server shows our task no more, but Nova's record
+            await clear_mark(job.project_id, _server_of(job))
             await self._restore(job)
         await self._events.append([ServerEvent(job.project_id, JOB_FAILED, job.server_id or "",
                                                job.id, {"job": job.event_data()})])
