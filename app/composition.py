@@ -30,6 +30,11 @@ from .snapshot.refresh import ProjectRefresher, RefreshPolicy
 from .snapshot.schedule import PollSchedule
 from .snapshot.snapshot_store import SnapshotStore
 from .times import Clock
+from .webhooks.deliveries import DeliveryStore
+from .webhooks.destinations import DestinationPolicy
+from .webhooks.dispatch import DeliveryPolicy, Dispatcher
+from .webhooks.secret_box import SecretBox
+from .webhooks.subscriptions import SubscriptionStore
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,10 @@ class Services:
     writer: ServerWriter
     executor: JobExecutor
     epoch: RedisEpoch
+    subscriptions: SubscriptionStore
+    deliveries: DeliveryStore
+    dispatcher: Dispatcher
+    destinations: DestinationPolicy
 
     @property
     def directory(self) -> CloudDirectory:
@@ -100,10 +109,19 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
                     backoff_max=settings.job_backoff_max,
                     build_timeout=settings.build_timeout,
                     poll_interval=settings.build_poll_interval), clock)
+    box = None if settings.webhook_keys_file is None else SecretBox.from_file(settings.webhook_keys_file)
+    subscriptions = SubscriptionStore(redis, box, clock)
+    deliveries = DeliveryStore(redis, settings.job_retention, clock)
+    dispatcher = Dispatcher(events, subscriptions, deliveries,
+                            DeliveryPolicy(schedule=settings.webhook_retry_schedule,
+                                           disable_after=settings.webhook_disable_after), clock)
     return Services(settings=settings, clock=clock, redis=redis, gateway=gateway,
                     snapshot=snapshot, events=events, recorder=recorder, schedule=schedule,
                     refresher=refresher, reader=reader, jobs=jobs, queue=queue, writer=writer,
-                    executor=executor, epoch=RedisEpoch(redis))
+                    executor=executor, epoch=RedisEpoch(redis), subscriptions=subscriptions,
+                    deliveries=deliveries, dispatcher=dispatcher,
+                    destinations=DestinationPolicy(settings.webhook_allow_http,
+                                                   settings.webhook_allowed_networks))
 
 
 @asynccontextmanager

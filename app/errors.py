@@ -69,6 +69,13 @@ class NotFound(ServiceError):
     slug = "not-found"
 
 
+class NotConfigured(ServiceError):
+    """The service is not set up for this capability (503)."""
+
+    title = "Not configured"
+    slug = "not-configured"
+
+
 class OpenStackUnavailable(ServiceError):
     """OpenStack could not be reached or failed (503)."""
 

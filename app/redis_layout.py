@@ -18,6 +18,15 @@ poll schedule is shared by all projects and tagged ``{schedule}``; the job hint 
 | ``cs:{p}:idem:<sha256>`` | string | an ``Idempotency-Key``'s first use, JSON (``IdempotencyField``) | 24 h |
 | ``cs:{p}:acting:<server>`` | string | the task state a server's queued or running action shows | retention |
 | ``cs:{p}:deleting:<server>`` | string | the id of the delete job of a server being deleted | retention |
+| ``cs:{p}:webhooks`` | zset | the project's webhook subscription ids, by creation time | none |
+| ``cs:{p}:webhook:<id>`` | hash | a webhook subscription (``WebhookField``) | none |
+| ``cs:{p}:webhook:<id>:due`` | zset | the head delivery of each lane, scored by when it is due | none |
+| ``cs:{p}:webhook:<id>:lanes`` | set | the lanes (server ids) with undelivered events | none |
+| ``cs:{p}:webhook:<id>:lane:<lane>`` | list | a lane's delivery ids in event order | none |
+| ``cs:{p}:webhook:<id>:attempts`` | stream | the delivery log (``AttemptField``) | capped by length |
+| ``cs:{p}:delivery:<id>`` | hash | an event's delivery to a subscription (``DeliveryField``) | retention |
+| ``cs:{p}:webhooks:cursor`` | string | the id of the last event fanned out to the subscriptions | none |
+| ``cs:{webhooks}:projects`` | set | the projects that have webhook subscriptions | none |
 | ``cs:{rate:<token>}:<limit>`` | string | a token's GCRA bucket: when its next request is due | until full |
 | ``cs:epoch`` | string | a random id written once: its change means Redis lost its data | none |
 | ``cs:{jobs}:ready`` | zset | projects that may have queued jobs (a hint; workers also sweep) | none |
@@ -42,6 +51,8 @@ SCHEDULE_DUE = f"{PREFIX}:{{schedule}}:due"
 SCHEDULE_OWNER = f"{PREFIX}:{{schedule}}:owner"
 JOBS_READY = f"{PREFIX}:{{jobs}}:ready"
 EPOCH = f"{PREFIX}:epoch"
+WEBHOOK_PROJECTS = f"{PREFIX}:{{webhooks}}:projects"
+ATTEMPTS_MAX_LENGTH = 1000  # the delivery log kept per subscription
 JOB_GROUP = "runners"
 
 
@@ -77,6 +88,28 @@ class QueueField:
     JOB = "job"
 
 
+class WebhookField:
+    """Fields of ``cs:{p}:webhook:<id>``."""
+
+    URL, EVENTS, DESCRIPTION, SECRETS, CREATED_AT = "url", "events", "description", "secrets", "created_at"
+    DISABLED_REASON, DISABLED_AT, FAILING_SINCE, PENDING = (
+        "disabled_reason", "disabled_at", "failing_since", "pending")
+
+
+class DeliveryField:
+    """Fields of ``cs:{p}:delivery:<id>``."""
+
+    SUBSCRIPTION, EVENT_ID, TYPE, LANE, BODY = "subscription", "event_id", "type", "lane", "body"
+    STATUS, ATTEMPTS, OBSERVED_AT, NEXT_AT = "status", "attempts", "observed_at", "next_at"
+
+
+class AttemptField:
+    """Fields of each entry of ``cs:{p}:webhook:<id>:attempts``."""
+
+    DELIVERY, EVENT_ID, TYPE, AT, ATTEMPT = "delivery", "event_id", "type", "at", "attempt"
+    STATUS_CODE, ERROR, DURATION_MS = "status_code", "error", "duration_ms"
+
+
 class IdempotencyField:
     """Keys of the JSON value of ``cs:{p}:idem:<sha256>``."""
 
@@ -110,6 +143,15 @@ LAYOUT = (
     KeySpec("cs:{p}:idem:<sha256>", "string", _fields(IdempotencyField), True),
     KeySpec("cs:{p}:acting:<server>", "string", None, True),
     KeySpec("cs:{p}:deleting:<server>", "string", None, True),
+    KeySpec("cs:{p}:webhooks", "zset", None, False),
+    KeySpec("cs:{p}:webhook:<id>", "hash", _fields(WebhookField), False),
+    KeySpec("cs:{p}:webhook:<id>:due", "zset", None, False),
+    KeySpec("cs:{p}:webhook:<id>:lanes", "set", None, False),
+    KeySpec("cs:{p}:webhook:<id>:lane:<lane>", "list", None, False),
+    KeySpec("cs:{p}:webhook:<id>:attempts", "stream", _fields(AttemptField), False),
+    KeySpec("cs:{p}:delivery:<id>", "hash", _fields(DeliveryField), True),
+    KeySpec("cs:{p}:webhooks:cursor", "string", None, False),
+    KeySpec("cs:{webhooks}:projects", "set", None, False),
     KeySpec("cs:{rate:<token>}:<limit>", "string", None, True),
     KeySpec("cs:epoch", "string", None, False),
     KeySpec("cs:{jobs}:ready", "zset", None, False),
@@ -197,3 +239,43 @@ def acting(project_id: str, server_id: str) -> str:
 def deleting(project_id: str, server_id: str) -> str:
     """String: the id of the job deleting a server."""
     return _project_key(project_id, f"deleting:{server_id}")
+
+
+def webhooks(project_id: str) -> str:
+    """Sorted set: the project's webhook subscription ids, by creation time."""
+    return _project_key(project_id, "webhooks")
+
+
+def webhook(project_id: str, subscription_id: str) -> str:
+    """Hash: one webhook subscription."""
+    return _project_key(project_id, f"webhook:{subscription_id}")
+
+
+def webhook_due(project_id: str, subscription_id: str) -> str:
+    """Sorted set: each lane's head delivery, scored by when it is next due (or its lease ends)."""
+    return _project_key(project_id, f"webhook:{subscription_id}:due")
+
+
+def webhook_lanes(project_id: str, subscription_id: str) -> str:
+    """Set: the lanes of a subscription that hold undelivered events."""
+    return _project_key(project_id, f"webhook:{subscription_id}:lanes")
+
+
+def webhook_lane(project_id: str, subscription_id: str, lane: str) -> str:
+    """List: one lane's delivery ids (one server's events), in the order of the events."""
+    return _project_key(project_id, f"webhook:{subscription_id}:lane:{lane}")
+
+
+def webhook_attempts(project_id: str, subscription_id: str) -> str:
+    """Stream: a subscription's delivery attempts (its delivery log)."""
+    return _project_key(project_id, f"webhook:{subscription_id}:attempts")
+
+
+def delivery(project_id: str, delivery_id: str) -> str:
+    """Hash: one event's delivery to one subscription."""
+    return _project_key(project_id, f"delivery:{delivery_id}")
+
+
+def webhook_cursor(project_id: str) -> str:
+    """String: the id of the last event of the project's stream fanned out to subscriptions."""
+    return _project_key(project_id, "webhooks:cursor")

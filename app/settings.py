@@ -1,10 +1,15 @@
 """Configuration of the API and the workers, read once from environment variables."""
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .redis_layout import IDEMPOTENCY_TTL
+from .webhooks.secret_box import SecretBox, SecretKeysError
+
+# Standard Webhooks' schedule: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h.
+WEBHOOK_RETRY_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
 
 class SettingsError(ValueError):
@@ -44,6 +49,17 @@ class Settings:
     job_backoff_max: float = 60.0
     build_timeout: float = 1800.0
     build_poll_interval: float = 3.0
+    webhook_keys_file: Path | None = None
+    webhook_allow_http: bool = False
+    webhook_allowed_networks: tuple[str, ...] = ()
+    webhook_retry_schedule: tuple[float, ...] = WEBHOOK_RETRY_SCHEDULE
+    webhook_timeout: float = 10.0
+    webhook_disable_after: float = 5 * 24 * 3600.0
+    webhooks_per_project: int = 25
+    webhook_concurrency: int = 64
+    webhook_endpoint_concurrency: int = 4
+    events_heartbeat: float = 15.0
+    worker_metrics_port: int = 9101
     log_level: str = "INFO"
 
     @classmethod
@@ -81,6 +97,18 @@ class Settings:
             job_backoff_max=reader.seconds("JOB_BACKOFF_MAX", 60.0),
             build_timeout=reader.seconds("BUILD_TIMEOUT", 1800.0),
             build_poll_interval=reader.seconds("BUILD_POLL_INTERVAL", 3.0),
+            webhook_keys_file=reader.path("WEBHOOK_KEYS_FILE"),
+            webhook_allow_http=reader.flag("WEBHOOK_ALLOW_HTTP"),
+            webhook_allowed_networks=reader.networks("WEBHOOK_ALLOWED_NETWORKS"),
+            webhook_retry_schedule=reader.schedule("WEBHOOK_RETRY_SCHEDULE", WEBHOOK_RETRY_SCHEDULE),
+            webhook_timeout=reader.seconds("WEBHOOK_TIMEOUT", 10.0),
+            webhook_disable_after=reader.seconds("WEBHOOK_DISABLE_AFTER", 5 * 24 * 3600.0),
+            webhooks_per_project=reader.integer("WEBHOOKS_PER_PROJECT", 25, minimum=1, maximum=1000),
+            webhook_concurrency=reader.integer("WEBHOOK_CONCURRENCY", 64, minimum=1, maximum=10_000),
+            webhook_endpoint_concurrency=reader.integer("WEBHOOK_ENDPOINT_CONCURRENCY", 4,
+                                                        minimum=1, maximum=100),
+            events_heartbeat=reader.seconds("EVENTS_HEARTBEAT", 15.0),
+            worker_metrics_port=reader.integer("WORKER_METRICS_PORT", 9101, minimum=0, maximum=65535),
             log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         )
         if not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
@@ -91,6 +119,13 @@ class Settings:
         if settings.job_retention < IDEMPOTENCY_TTL:
             raise SettingsError("JOB_RETENTION must be at least 86400 (24 h): an Idempotency-Key "
                                 "replay within 24 h needs the first request's job")
+        if settings.webhook_keys_file is not None:
+            try:
+                SecretBox.from_file(settings.webhook_keys_file)
+            except SecretKeysError as error:
+                raise SettingsError(f"WEBHOOK_KEYS_FILE: {error}") from None
+        if not settings.webhook_retry_schedule:
+            raise SettingsError("WEBHOOK_RETRY_SCHEDULE needs at least one attempt")
         if settings.job_visibility_timeout <= settings.openstack_timeout:
             raise SettingsError("JOB_VISIBILITY_TIMEOUT must be longer than OPENSTACK_TIMEOUT")
         return settings
@@ -148,6 +183,31 @@ class _Reader:
         if value < 0 or (value == 0 and not allow_zero):
             raise SettingsError(f"{name}={raw} must be a positive number of seconds")
         return value
+
+    def flag(self, name: str) -> bool:
+        value = self.text(name, "false").lower()
+        if value not in ("true", "false", "1", "0", "yes", "no"):
+            raise SettingsError(f"{name}={value!r} must be true or false")
+        return value in ("true", "1", "yes")
+
+    def networks(self, name: str) -> tuple[str, ...]:
+        parts = [part.strip() for part in self.text(name).split(",") if part.strip()]
+        try:
+            return tuple(str(ipaddress.ip_network(part, strict=False)) for part in parts)
+        except ValueError as error:
+            raise SettingsError(f"{name}: {error}; give addresses or CIDR ranges, comma-separated") from None
+
+    def schedule(self, name: str, default: tuple[float, ...]) -> tuple[float, ...]:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            delays = tuple(float(part) for part in raw.split(","))
+        except ValueError:
+            raise SettingsError(f"{name}={raw!r} must be seconds, comma-separated") from None
+        if any(delay < 0 for delay in delays):
+            raise SettingsError(f"{name}={raw!r}: delays cannot be negative")
+        return delays
 
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
         value = self.text(name, default).upper()

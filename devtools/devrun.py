@@ -4,6 +4,7 @@ When everything answers it writes ``.run/env`` for people and scripts; Ctrl-C or
 everything it started and removes that file.
 """
 import hashlib
+import json
 import logging
 import os
 import secrets
@@ -19,15 +20,19 @@ from pathlib import Path
 
 import yaml
 
+from app.webhooks.secret_box import generate_key
+
 from .emulator_client import EmulatorProcess
 from .localredis import LocalRedis, free_port
 from .processes import start_logged, stop_process
+from .receiver import PATH as RECEIVER_PATH
 
 logger = logging.getLogger("devrun")
 RUN_DIR = Path(".run")
 ENV_FILE = RUN_DIR / "env"
 DEMO_PROJECTS, DEMO_SERVERS = 2, 3
 DEFAULT_PORT = 8080
+RECEIVER_DESCRIPTION = "make run: the dev receiver (.run/receiver.log)"
 RESTART_BACKOFF_MIN, RESTART_BACKOFF_MAX, RESTART_BACKOFF_RESET = 1.0, 30.0, 60.0
 
 
@@ -56,6 +61,40 @@ def _write_tokens(path: Path, first: str, second: str) -> dict[str, str]:
                 "projects": scopes[name]} for name, value in tokens.items()]
     path.write_text(yaml.safe_dump({"tokens": entries}))
     return tokens
+
+
+def _webhook_keys(path: Path) -> Path:
+    """The key webhook secrets are sealed with: made once, kept (Redis under .run/ persists)."""
+    if not path.exists():
+        path.write_text(generate_key() + "\n")
+        path.chmod(0o600)
+    return path.resolve()
+
+
+def _call(api_url: str, token: str, method: str, path: str, body: object = None) -> object:
+    request = urllib.request.Request(f"{api_url}{path}", method=method,
+                                     data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {token}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        text = response.read()
+    return json.loads(text) if text else None
+
+
+def _subscribe_receiver(api_url: str, token: str, project_id: str, receiver_url: str) -> str:
+    """Subscribe the dev receiver to every event of the demo project (replacing the one an
+    earlier ``make run`` made); its secret."""
+    query = f"?project_id={project_id}"
+    existing = _call(api_url, token, "GET", f"/cloud/webhooks{query}")
+    for webhook in existing if isinstance(existing, list) else []:
+        if webhook["description"] == RECEIVER_DESCRIPTION:
+            _call(api_url, token, "DELETE", f"/cloud/webhooks/{webhook['id']}{query}")
+    answer = _call(api_url, token, "POST", "/cloud/webhooks", {
+        "project_id": project_id, "url": receiver_url, "description": RECEIVER_DESCRIPTION,
+        "events": ["server.created", "server.status_changed", "server.deleted", "job.succeeded",
+                   "job.failed"]})
+    assert isinstance(answer, dict)
+    return str(answer["secret"])
 
 
 def _write_env(values: dict[str, str]) -> None:
@@ -124,6 +163,10 @@ def _banner(env: dict[str, str]) -> str:
             f"    '{env['API_URL']}/cloud/servers?project_id={env['PROJECT_ID']}'\n"
             f"\nOr, in a shell: . {ENV_FILE} && curl -s -H \"Authorization: Bearer $API_TOKEN\" "
             "\"$API_URL/cloud/servers?project_id=$PROJECT_ID\"\n"
+            f"\nThe demo project's events go to a webhook receiver that verifies and prints each: "
+            f"tail -f {RUN_DIR}/receiver.log\n"
+            f"Or watch them live: curl -N -H 'Authorization: Bearer {env['API_TOKEN']}' \\\n"
+            f"    '{env['API_URL']}/cloud/events?project_id={env['PROJECT_ID']}'\n"
             f"Logs: {RUN_DIR}/api.log, {RUN_DIR}/workers.log, {RUN_DIR}/emulator.log. "
             "Press Ctrl-C to stop.\n")
 
@@ -154,16 +197,27 @@ def main() -> int:
         port = _api_port()
         service_env = {"REDIS_URL": redis_url, "OS_CLIENT_CONFIG_FILE": str(clouds_file),
                        "API_TOKENS_FILE": str((RUN_DIR / "tokens.yaml").resolve()),
-                       "LISTEN_HOST": "127.0.0.1", "PORT": str(port), "POLL_INTERVAL": "10"}
+                       "LISTEN_HOST": "127.0.0.1", "PORT": str(port), "POLL_INTERVAL": "10",
+                       "WEBHOOK_KEYS_FILE": str(_webhook_keys(RUN_DIR / "webhook-keys")),
+                       # development mode: plain http, and 127.0.0.1 allowed (the dev receiver)
+                       "WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
+                       "WORKER_METRICS_PORT": str(free_port())}
         for name, module in (("api", "app"), ("workers", "workers")):
             children[name] = Supervised(name, [sys.executable, "-m", module], RUN_DIR / f"{name}.log",
                                         service_env).start()
         api_url = f"http://127.0.0.1:{port}"
         _wait_ready(f"{api_url}/readyz", children["api"].process)
+        receiver_port = free_port()
+        secret = _subscribe_receiver(api_url, tokens["API_TOKEN"], first,
+                                     f"http://127.0.0.1:{receiver_port}{RECEIVER_PATH}")
+        children["receiver"] = Supervised(
+            "receiver", [sys.executable, "-m", "devtools.receiver", "--port", str(receiver_port)],
+            RUN_DIR / "receiver.log", {"WEBHOOK_SECRET": secret}).start()
         env = {"API_URL": api_url, "PROJECT_ID": first, "API_TOKEN": tokens["API_TOKEN"],
                "OTHER_PROJECT_ID": second, "OTHER_TOKEN": tokens["OTHER_TOKEN"],
                "ADMIN_TOKEN": tokens["ADMIN_TOKEN"], "EMULATOR_URL": client.auth_url,
-               "OS_CLIENT_CONFIG_FILE": str(clouds_file), "REDIS_URL": redis_url}
+               "OS_CLIENT_CONFIG_FILE": str(clouds_file), "REDIS_URL": redis_url,
+               "WORKER_METRICS_URL": f"http://127.0.0.1:{service_env['WORKER_METRICS_PORT']}/metrics"}
         _write_env(env)
         print(_banner(env), flush=True)
         while not stopping:

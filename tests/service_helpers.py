@@ -9,7 +9,10 @@ import yaml
 
 from app.access.tokens import digest_of
 from app.settings import Settings
+from app.webhooks.secret_box import generate_key
 from tests.openstack_helpers import EmulatedProject
+
+WEBHOOK_KEYS = "webhook-keys"  # beside clouds.yaml: the key the webhooks' secrets are sealed with
 
 
 class ManualClock:
@@ -47,7 +50,8 @@ class ServiceSetup:
 
 def write_service_files(directory: Path, projects: list[EmulatedProject],
                         unconfigured: list[str] = ()) -> tuple[Path, Path, dict[str, str]]:
-    """clouds.yaml for the projects; tokens: one per project, one for all, one for ``unconfigured``."""
+    """clouds.yaml for the projects; tokens: one per project, one for all, one for ``unconfigured``;
+    a key for webhook secrets."""
     clouds = {p.access["project_name"]: p.access["cloud"] for p in projects}
     clouds_file = directory / "clouds.yaml"
     clouds_file.write_text(yaml.safe_dump({"clouds": clouds}))
@@ -61,6 +65,7 @@ def write_service_files(directory: Path, projects: list[EmulatedProject],
                         "projects": [project.id]})
     tokens_file = directory / "tokens.yaml"
     tokens_file.write_text(yaml.safe_dump({"tokens": entries}))
+    (directory / WEBHOOK_KEYS).write_text(generate_key() + "\n")
     return clouds_file, tokens_file, tokens
 
 
@@ -71,6 +76,8 @@ def service_environ(redis_url: str, clouds_file: Path, tokens_file: Path,
                "API_TOKENS_FILE": str(tokens_file), "POLL_INTERVAL": "0.3",
                "RESOURCES_INTERVAL": "3600", "OPENSTACK_TIMEOUT": "5", "POLL_LEASE": "10",
                "OPENSTACK_THREADS": "4", "SHUTDOWN_TIMEOUT": "1", "BUILD_POLL_INTERVAL": "0.2",
-               "JOB_VISIBILITY_TIMEOUT": "10", "JOB_BACKOFF_MAX": "1"}
+               "JOB_VISIBILITY_TIMEOUT": "10", "JOB_BACKOFF_MAX": "1",
+               "WEBHOOK_KEYS_FILE": str(clouds_file.parent / WEBHOOK_KEYS), "WEBHOOK_ALLOW_HTTP": "true",
+               "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32", "WORKER_METRICS_PORT": "0"}
     environ.update({key.upper(): str(value) for key, value in overrides.items()})
     return environ

@@ -123,6 +123,12 @@ def test_make_run_starts_everything_then_stops_cleanly(tmp_path):
         assert api_get(env, env["ADMIN_TOKEN"], other_flavors)[0] == 200
         created = create_and_wait(env)
         assert created["status"] == "ACTIVE" and created["name"] == "from-make-run"
+        receiver_log, deadline = tmp_path / ".run" / "receiver.log", time.monotonic() + 20
+        while not all(line in (receiver_log.read_text() if receiver_log.exists() else "") for line in (
+                f"server {created['id']} ACTIVE", "verified job.succeeded")):
+            assert time.monotonic() < deadline, "the dev receiver printed no verified delivery"
+            time.sleep(0.2)
+        assert "REJECTED" not in receiver_log.read_text()
         stopped = act_and_wait(env, created["id"], "stop")
         assert (stopped["status"], stopped["power_state"]) == ("SHUTOFF", 4)
         started = act_and_wait(env, created["id"], "start")

@@ -1,14 +1,20 @@
-"""``python -m workers``: the background workers: the Nova poller and the job runner."""
+"""``python -m workers``: the background workers: the Nova poller, the job runner and the
+webhook sender."""
 import asyncio
 import logging
 import signal
 
-from app.composition import open_services
+from prometheus_client import CollectorRegistry
+
+from app.composition import Services, open_services
 from app.settings import Settings
 from app.startup import settings_and_logging
 
+from .guarded_client import delivery_session
 from .job_runner import JobRunner
+from .metrics import WorkerMetrics, start_metrics_server
 from .poller import Poller
+from .webhook_sender import WebhookSender
 
 logger = logging.getLogger("workers")
 
@@ -26,9 +32,26 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
             services.queue.forget_groups()
             await poller.register()
 
-        await asyncio.gather(poller.run(stop, drain_timeout=settings.shutdown_timeout),
-                             runner.run(stop), services.epoch.watch(rebuild, stop))
+        metrics = WorkerMetrics(CollectorRegistry())
+        metrics_server = await start_metrics_server(metrics.registry, settings.listen_host,
+                                                    settings.worker_metrics_port)
+        try:
+            await asyncio.gather(poller.run(stop, drain_timeout=settings.shutdown_timeout),
+                                 runner.run(stop), services.epoch.watch(rebuild, stop),
+                                 _send_webhooks(services, metrics, stop))
+        finally:
+            await metrics_server.cleanup()
     logger.info("stopped")
+
+
+async def _send_webhooks(services: Services, metrics: WorkerMetrics, stop: asyncio.Event) -> None:
+    """The webhook sender's run, over its own guarded HTTP client; nothing without a secrets key."""
+    if not services.subscriptions.configured:
+        logger.info("webhooks are off: WEBHOOK_KEYS_FILE is not set")
+        await stop.wait()
+        return
+    async with delivery_session(services.destinations, services.settings.webhook_timeout) as session:
+        await WebhookSender(services, session, metrics, services.clock).run(stop)
 
 
 async def _serve(settings: Settings) -> None:

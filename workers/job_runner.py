@@ -7,7 +7,6 @@ after the visibility timeout. On SIGTERM the runner stops taking jobs, lets runn
 for a bounded time, and hands back the rest at once.
 """
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -24,6 +23,8 @@ from app.jobs.queue import JobQueue, QueuedEntry
 from app.logs import project_id_var
 from app.openstack.clouds import CloudDirectory
 from app.settings import Settings
+
+from .rounds import run_rounds
 
 logger = logging.getLogger(__name__)
 IDLE_PAUSE = 0.2
@@ -51,24 +52,16 @@ class JobRunner:
         scheduler = aiojobs.Scheduler(limit=limit, pending_limit=limit,
                                       close_timeout=self._settings.shutdown_timeout)
         swept_at = float("-inf")
+
+        async def one_round() -> float:
+            nonlocal swept_at
+            if self._clock() - swept_at > SWEEP_INTERVAL:
+                await self._queue.flag(self._directory.project_ids)
+                swept_at = self._clock()
+            return 0.0 if await self._round(scheduler, limit) else IDLE_PAUSE
+
         try:
-            while not stop.is_set():
-                try:
-                    if self._clock() - swept_at > SWEEP_INTERVAL:
-                        await self._queue.flag(self._directory.project_ids)
-                        swept_at = self._clock()
-                    started = await self._round(scheduler, limit)
-                except RedisError as error:  # down or restarting: one line a second, no traceback
-                    logger.warning("Redis cannot be used, no jobs taken: %s", error)
-                    started = 0
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), REDIS_PAUSE)
-                except Exception:
-                    logger.exception("job round failed; retrying")
-                    started = 0
-                if not started:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), IDLE_PAUSE)
+            await run_rounds(one_round, stop, logger, "no jobs taken")
         finally:
             await scheduler.wait_and_close(self._settings.shutdown_timeout)
 

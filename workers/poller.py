@@ -5,7 +5,6 @@ polled by two at once. A project whose OpenStack calls fail backs off exponentia
 jitter) and its snapshot is marked stale, without holding up the other projects.
 """
 import asyncio
-import contextlib
 import logging
 import random
 import time
@@ -20,6 +19,8 @@ from app.settings import Settings
 from app.snapshot.refresh import ProjectRefresher
 from app.snapshot.schedule import PollSchedule
 from app.times import Clock
+
+from .rounds import run_rounds
 
 logger = logging.getLogger(__name__)
 MAX_TICK = 1.0
@@ -54,18 +55,12 @@ class Poller:
                                       close_timeout=drain_timeout)
         try:
             await self.register()
-            while not stop.is_set():
-                try:
-                    await self._claim_round(scheduler)
-                    pause = await self._pause()
-                except RedisError as error:  # down or restarting: one line a second, no traceback
-                    logger.warning("Redis cannot be used, no polls claimed: %s", error)
-                    pause = MAX_TICK
-                except Exception:
-                    logger.exception("poll round failed; retrying")
-                    pause = MAX_TICK
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), pause)
+
+            async def one_round() -> float:
+                await self._claim_round(scheduler)
+                return await self._pause()
+
+            await run_rounds(one_round, stop, logger, "no polls claimed")
         finally:
             await scheduler.wait_and_close(drain_timeout)
 

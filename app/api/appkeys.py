@@ -7,6 +7,7 @@ from prometheus_client import CollectorRegistry
 
 from ..access.scope import ProjectAccess
 from ..composition import Services
+from ..events.feed import EventFeed
 from ..settings import Settings
 from ..times import Clock
 from .http_metrics import HttpMetrics
@@ -19,3 +20,4 @@ ACCESS = web.AppKey("access", ProjectAccess)
 METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 HTTP_METRICS = web.AppKey("http_metrics", HttpMetrics)
 OPENAPI = web.AppKey("openapi", dict[str, Any])
+EVENT_FEED = web.AppKey("event_feed", EventFeed)

@@ -7,10 +7,21 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from ..composition import open_services, project_access
+from ..events.feed import EventFeed
 from ..settings import Settings
 from ..times import Clock
-from . import job_status, operations, server_actions, server_reads, server_writes
-from .appkeys import ACCESS, BODY_READERS, CLOCK, HTTP_METRICS, METRICS_REGISTRY, OPENAPI, SERVICES, SETTINGS
+from . import event_stream, job_status, operations, server_actions, server_reads, server_writes, webhooks
+from .appkeys import (
+    ACCESS,
+    BODY_READERS,
+    CLOCK,
+    EVENT_FEED,
+    HTTP_METRICS,
+    METRICS_REGISTRY,
+    OPENAPI,
+    SERVICES,
+    SETTINGS,
+)
 from .http_metrics import HttpMetrics
 from .middlewares import metrics_middleware, problem_middleware, request_id_middleware
 from .openapi import build_openapi
@@ -30,6 +41,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
     async with open_services(app[SETTINGS], app[CLOCK]) as services:
         app[SERVICES] = services
         app[ACCESS] = project_access(app[SETTINGS], services)
+        app[EVENT_FEED] = EventFeed(services.events)
 
         async def count_loss() -> None:
             app[HTTP_METRICS].redis_data_losses.inc()
@@ -39,6 +51,13 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         stop.set()
         await watch
+        await app[EVENT_FEED].close()
+
+
+async def _end_event_streams(app: web.Application) -> None:
+    """On shutdown, open event streams end (their clients resume with ``Last-Event-ID``)."""
+    if EVENT_FEED in app:
+        await app[EVENT_FEED].close()
 
 
 def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
@@ -53,6 +72,7 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app[OPENAPI] = build_openapi()
     app.cleanup_ctx.append(_services_ctx)
     app.on_response_prepare.append(_name_the_server)
+    app.on_shutdown.append(_end_event_streams)
     app.router.add_get("/healthz", operations.healthz)
     app.router.add_get("/readyz", operations.readyz)
     app.router.add_get("/metrics", operations.metrics)
@@ -64,6 +84,16 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app.router.add_post("/cloud/servers/{server_id}/actions", server_actions.act_on_server)
     app.router.add_get("/cloud/jobs", job_status.list_jobs)
     app.router.add_get("/cloud/jobs/{job_id}", job_status.show_job)
+    app.router.add_get("/cloud/events", event_stream.stream_events)
+    app.router.add_post("/cloud/webhooks", webhooks.create_webhook)
+    app.router.add_get("/cloud/webhooks", webhooks.list_webhooks)
+    app.router.add_get("/cloud/webhooks/{webhook_id}", webhooks.show_webhook)
+    app.router.add_delete("/cloud/webhooks/{webhook_id}", webhooks.delete_webhook)
+    app.router.add_post("/cloud/webhooks/{webhook_id}/rotate-secret", webhooks.rotate_secret)
+    app.router.add_post("/cloud/webhooks/{webhook_id}/ping", webhooks.ping_webhook)
+    app.router.add_get("/cloud/webhooks/{webhook_id}/deliveries", webhooks.list_deliveries)
+    app.router.add_post("/cloud/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+                        webhooks.redeliver)
     for path, kind in RESOURCE_PATHS.items():
         app.router.add_get(f"/cloud/{path}", resource_list_handler(kind))
     return app

@@ -10,7 +10,10 @@ from marshmallow import Schema, ValidationError
 
 from ..errors import InvalidRequest, UnprocessableRequest
 from ..snapshot.codec import encode
+from .appkeys import BODY_READERS, SETTINGS
+from .authorization import caller_of, check_project
 from .problems import field_errors
+from .schemas import ProjectQuerySchema
 
 MAX_DEPTH = 32  # nesting of arrays and objects; the deepest valid body has 3
 MAX_VALUES = 10_000  # array elements and object members, all together
@@ -46,11 +49,25 @@ def accepted(answer: dict[str, Any]) -> web.Response:
                              dumps=encode)
 
 
-async def json_object(request: web.Request, timeout: float,
-                      readers: asyncio.Semaphore) -> dict[str, Any]:
-    """The body as a JSON object: 415 unless JSON, 408 if it does not arrive within ``timeout``
-    seconds, 503 if ``readers`` (the bound on bodies being received at once) has no room, 400 if
-    it is malformed, too deep or too large."""
+_PROJECT = ProjectQuerySchema()
+
+
+async def authorized_body(request: web.Request, limit: str) -> tuple[str, dict[str, Any]]:
+    """The body's project id and the body, once the caller may act on that project within its
+    ``limit`` (401, 403, 404 and 429 as ``authorized_query``; the body's errors as
+    ``json_object``)."""
+    caller = caller_of(request)
+    body = await json_object(request)
+    project_id: str = _PROJECT.load({"project_id": body.get("project_id")})["project_id"]
+    await check_project(request, caller, project_id, limit)
+    return project_id, body
+
+
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object: 415 unless JSON, 408 if it does not arrive within the body
+    timeout, 503 if the bound on bodies being received at once has no room, 400 if it is
+    malformed, too deep or too large."""
+    timeout, readers = request.app[SETTINGS].body_timeout, request.app[BODY_READERS]
     if request.content_type != "application/json":
         raise web.HTTPUnsupportedMediaType(text="Send the body as application/json.")
     if readers.locked():

@@ -25,6 +25,16 @@ from .schemas import (
     ServerListQuerySchema,
     ServerSchema,
 )
+from .webhook_schemas import (
+    DeliveryAttemptSchema,
+    DeliveryListQuerySchema,
+    EventsQuerySchema,
+    QueuedDeliverySchema,
+    SecretRotationSchema,
+    WebhookCreatedSchema,
+    WebhookCreateSchema,
+    WebhookSchema,
+)
 
 _PROBLEM = {"description": "a problem document (RFC 9457)",
             "content": {"application/problem+json": {"schema": "Problem"}}}
@@ -120,6 +130,60 @@ def _job_operations(spec: APISpec) -> None:
         "responses": {"200": {"description": "the job", "content": _json("Job")}, **_CLOUD_ERRORS}}})
 
 
+def _webhook_operations(spec: APISpec) -> None:
+    def project() -> list[dict[str, Any]]:
+        return [_path_id("webhook_id", "webhook"), {"in": "query", "schema": ProjectQuerySchema}]
+
+    def operation(summary: str, answers: dict[str, Any], **more: Any) -> dict[str, Any]:
+        return {"summary": summary, "tags": ["webhooks"], "security": _BEARER,
+                "parameters": project(), "responses": {**answers, **_CLOUD_ERRORS}, **more}
+
+    queued = {"202": {"description": "queued; follow it in the delivery log",
+                      "headers": {"Location": {"schema": {"type": "string"}}},
+                      "content": _json("QueuedDelivery")},
+              "409": {**_PROBLEM, "description": "the subscription is disabled"}, **_THROTTLED}
+    spec.path("/cloud/webhooks", operations={
+        "post": {"summary": "Subscribe to events (the answer holds the signing secret, shown only "
+                            "here)", "tags": ["webhooks"], "security": _BEARER,
+                 "requestBody": {"required": True, "content": _json("WebhookCreate")},
+                 "responses": {"201": {"description": "subscribed", "content": _json("WebhookCreated"),
+                                       "headers": {"Location": {"schema": {"type": "string"}}}},
+                               "408": _PROBLEM, "413": _PROBLEM, "415": _PROBLEM, "422": _PROBLEM,
+                               **_THROTTLED, **_CLOUD_ERRORS}},
+        "get": {"summary": "The project's subscriptions", "tags": ["webhooks"], "security": _BEARER,
+                "parameters": [{"in": "query", "schema": ProjectQuerySchema}],
+                "responses": {"200": {"description": "the subscriptions",
+                                      "content": _json({"type": "array", "items": "Webhook"})},
+                              **_CLOUD_ERRORS}}})
+    spec.path("/cloud/webhooks/{webhook_id}", operations={
+        "get": operation("A subscription", {"200": {"description": "it",
+                                                    "content": _json("Webhook")}}),
+        "delete": operation("Unsubscribe", {"204": {"description": "unsubscribed"}, **_THROTTLED})})
+    spec.path("/cloud/webhooks/{webhook_id}/rotate-secret", operations={"post": operation(
+        "A new signing secret; the old one signs beside it for 24 h",
+        {"200": {"description": "the new secret", "content": _json("SecretRotation")}, **_THROTTLED})})
+    spec.path("/cloud/webhooks/{webhook_id}/ping", operations={"post": operation(
+        "Send a webhook.ping event", queued)})
+    spec.path("/cloud/webhooks/{webhook_id}/deliveries", operations={"get": {
+        **operation("The latest delivery attempts, newest first (Link: rel=next pages on)",
+                    {"200": {"description": "the attempts",
+                             "headers": {"Link": {"schema": {"type": "string"}}},
+                             "content": _json({"type": "array", "items": "DeliveryAttempt"})}}),
+        "parameters": [_path_id("webhook_id", "webhook"),
+                       {"in": "query", "schema": DeliveryListQuerySchema}]}})
+    spec.path("/cloud/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", operations={"post": {
+        **operation("Send a delivery's event again (same event id)", queued),
+        "parameters": [*project(), _path_id("delivery_id", "delivery")]}})
+    spec.path("/cloud/events", operations={"get": {
+        "summary": "The project's events as Server-Sent Events, live (Last-Event-ID resumes)",
+        "tags": ["events"], "security": _BEARER,
+        "parameters": [{"in": "query", "schema": EventsQuerySchema},
+                       {"in": "header", "name": "Last-Event-ID", "schema": {"type": "string"},
+                        "description": "resume after this event"}],
+        "responses": {"200": {"description": "the stream", "content": {
+            "text/event-stream": {"schema": {"type": "string"}}}}, **_THROTTLED, **_CLOUD_ERRORS}}})
+
+
 def _operations_endpoints(spec: APISpec) -> None:
     for path, summary, extra in (
             ("/healthz", "Liveness", {}),
@@ -140,12 +204,18 @@ def build_openapi() -> dict[str, Any]:
                          ("Network", NetworkSchema), ("Keypair", KeypairSchema),
                          ("Problem", ProblemSchema), ("CreateServer", CreateServerSchema),
                          ("CreateAnswer", CreateAnswerSchema), ("Job", JobSchema),
-                         ("Action", ActionSchema), ("ActionAnswer", ActionAnswerSchema)):
+                         ("Action", ActionSchema), ("ActionAnswer", ActionAnswerSchema),
+                         ("WebhookCreate", WebhookCreateSchema), ("Webhook", WebhookSchema),
+                         ("WebhookCreated", WebhookCreatedSchema),
+                         ("SecretRotation", SecretRotationSchema),
+                         ("QueuedDelivery", QueuedDeliverySchema),
+                         ("DeliveryAttempt", DeliveryAttemptSchema)):
         spec.components.schema(name, schema=schema)
     spec.path("/cloud/servers", operations=_server_operations())
     spec.path("/cloud/servers/{server_id}", operations=_server_item_operations())
     spec.path("/cloud/servers/{server_id}/actions", operations=_action_operation())
     _job_operations(spec)
+    _webhook_operations(spec)
     for path, item, tag in (("flavors", "Flavor", "flavors"), ("images", "Image", "images"),
                             ("networks", "Network", "networks"),
                             ("ssh-keypairs", "Keypair", "ssh-keypairs")):

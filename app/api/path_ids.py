@@ -19,3 +19,19 @@ def job_id_of(request: web.Request) -> str:
     if parsed is None:
         raise NotFound("No such job: job ids are UUIDs.")
     return parsed.hex
+
+
+def webhook_id_of(request: web.Request) -> str:
+    """The path's webhook id (32 hex digits); 404 if it is no UUID."""
+    parsed = parse_uuid(request.match_info["webhook_id"])
+    if parsed is None:
+        raise NotFound("No such webhook: webhook ids are UUIDs.")
+    return parsed.hex
+
+
+def delivery_id_of(request: web.Request) -> str:
+    """The path's delivery id (32 hex digits); 404 if it is no UUID."""
+    parsed = parse_uuid(request.match_info["delivery_id"])
+    if parsed is None:
+        raise NotFound("No such delivery: delivery ids are UUIDs.")
+    return parsed.hex

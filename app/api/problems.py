@@ -9,6 +9,7 @@ from ..errors import (
     Conflict,
     Forbidden,
     InvalidRequest,
+    NotConfigured,
     NotFound,
     OpenStackRejected,
     OpenStackTimeout,
@@ -24,7 +25,8 @@ from .schemas import ProblemSchema
 PROBLEM_TYPE = "application/problem+json"
 _STATUS_OF = ((UnprocessableRequest, 422), (InvalidRequest, 400), (Forbidden, 403),
               (RateLimited, 429), (Conflict, 409), (UnknownProject, 404), (NotFound, 404),
-              (OpenStackTimeout, 504), (OpenStackUnavailable, 503), (OpenStackRejected, 503))
+              (OpenStackTimeout, 504), (OpenStackUnavailable, 503), (OpenStackRejected, 503),
+              (NotConfigured, 503))
 _PROBLEM = ProblemSchema()
 
 

@@ -5,7 +5,7 @@ from aiohttp import web
 
 from ..access.scope import WRITES
 from ..records import ActionRequest
-from .appkeys import BODY_READERS, SERVICES, SETTINGS
+from .appkeys import SERVICES
 from .authorization import authorized_query
 from .json_body import accepted, json_object, loaded
 from .path_ids import server_id_of
@@ -21,7 +21,7 @@ async def act_on_server(request: web.Request) -> web.Response:
     answer 202 with the job; the server shows the action's task state from now on."""
     query = await authorized_query(request, _PROJECT, WRITES)
     server_id = server_id_of(request)
-    body = await json_object(request, request.app[SETTINGS].body_timeout, request.app[BODY_READERS])
+    body = await json_object(request)
     action = cast(ActionRequest, loaded(_ACTION, body, "The action"))
     outcome = await request.app[SERVICES].writer.act(query["project_id"], server_id, action,
                                                      idempotency_key_of(request))

@@ -5,9 +5,9 @@ from aiohttp import web
 
 from ..access.scope import WRITES
 from ..errors import InvalidRequest
-from .appkeys import BODY_READERS, SERVICES, SETTINGS
-from .authorization import authorized_query, caller_of, check_project
-from .json_body import accepted, json_object, loaded
+from .appkeys import SERVICES
+from .authorization import authorized_query
+from .json_body import accepted, authorized_body, loaded
 from .path_ids import server_id_of
 from .schemas import (
     IDEMPOTENCY_KEY_PATTERN,
@@ -32,10 +32,7 @@ def idempotency_key_of(request: web.Request) -> str | None:
 
 async def create_server(request: web.Request) -> web.Response:
     """Validate, queue a create job, answer 202 with the server id once Nova has given it."""
-    caller = caller_of(request)
-    body = await json_object(request, request.app[SETTINGS].body_timeout, request.app[BODY_READERS])
-    project_id = _PROJECT.load({"project_id": body.get("project_id")})["project_id"]
-    await check_project(request, caller, project_id, WRITES)
+    project_id, body = await authorized_body(request, WRITES)
     key = idempotency_key_of(request)
     server = loaded(_CREATE, body, "The request body")
     server.pop("project_id")

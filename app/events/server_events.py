@@ -12,9 +12,13 @@ from typing import Any
 from ..records import Server
 
 _EVENT_NAMESPACE = uuid.UUID("0d7c1bd4-3f55-4c43-9a52-8c6d0bb3a0f1")
-CREATED, STATUS_CHANGED, TASK_STATE_CHANGED, DELETED, JOB_FAILED = (
-    "server.created", "server.status_changed", "server.task_state_changed", "server.deleted",
-    "job.failed")
+CREATED, STATUS_CHANGED, TASK_STATE_CHANGED, DELETED = (
+    "server.created", "server.status_changed", "server.task_state_changed", "server.deleted")
+JOB_SUCCEEDED, JOB_FAILED, PING = "job.succeeded", "job.failed", "webhook.ping"
+# What subscribers and listeners get unless they name types; internal records only when named.
+PUBLIC_TYPES = (CREATED, STATUS_CHANGED, DELETED, JOB_SUCCEEDED, JOB_FAILED)
+INTERNAL_TYPES = (TASK_STATE_CHANGED,)
+EVENT_TYPES = (*PUBLIC_TYPES, *INTERNAL_TYPES)
 # A server is created once and deleted once, whoever notices (a job or a poll): same event id.
 CREATED_FINGERPRINT, DELETED_FINGERPRINT = "created", "gone"
 
@@ -48,7 +52,8 @@ def changes_between(project_id: str, before: Mapping[str, Server], upserts: Iter
                                       {"server": server}))
         elif old["status"] != server["status"]:
             events.append(ServerEvent(project_id, STATUS_CHANGED, server["id"], stamp, {
-                "from": old["status"], "to": server["status"], "server": server}))
+                "from": old["status"], "to": server["status"], "task_state": server["task_state"],
+                "server": server}))
         elif old["task_state"] != server["task_state"]:
             events.append(ServerEvent(project_id, TASK_STATE_CHANGED, server["id"], stamp, {
                 "from": old["task_state"], "to": server["task_state"], "server": server}))

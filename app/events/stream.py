@@ -1,19 +1,54 @@
 """The events appended to each project's Redis stream, for webhooks and listeners.
 
 The stream appends an id only once among its latest ``EVENTS_MAX_LENGTH`` events; consumers can
-drop any older repeat by its id.
+drop any older repeat by its id. Each entry's Redis stream id (``<ms>-<n>``) is its position:
+webhook fan-out and ``GET /cloud/events`` resume from one.
 """
 import itertools
 import json
+import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
 
 from .. import redis_layout as layout
 from ..redis_layout import EventField
-from ..times import Clock
+from ..times import Clock, iso
 from .server_events import ServerEvent
+
+POSITION_PATTERN = r"[0-9]{1,20}-[0-9]{1,20}"
+START = "0-0"  # before the first entry of any stream
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event as the project's stream holds it, at its position in the stream."""
+
+    position: str
+    project_id: str
+    id: str
+    type: str
+    server_id: str
+    observed_at: float
+    data: dict[str, Any]
+
+    def payload(self) -> dict[str, Any]:
+        """What subscribers and listeners receive: ``{id, type, timestamp, project_id, data}``."""
+        return {"id": self.id, "type": self.type, "timestamp": iso(self.observed_at),
+                "project_id": self.project_id, "data": self.data}
+
+
+def position_key(position: str) -> tuple[int, int]:
+    """A stream position as a pair that sorts as Redis orders positions."""
+    milliseconds, _, sequence = position.partition("-")
+    return int(milliseconds), int(sequence or 0)
+
+
+def is_position(text: str) -> bool:
+    """Whether ``text`` is a stream position (``<ms>-<n>``)."""
+    return re.fullmatch(POSITION_PATTERN, text) is not None
 
 # KEYS: the stream, its id set. ARGV: cap, timestamp, then id, type, server id, data per event.
 _APPEND_NEW = f"""
@@ -56,3 +91,48 @@ class EventStream:
         entries = await self._redis.xrange(layout.events(project_id), count=count)
         events = [layout.text_fields(fields) for _, fields in entries or []]
         return [{**event, EventField.DATA: json.loads(event[EventField.DATA])} for event in events]
+
+    async def after(self, project_id: str, position: str, count: int = 500) -> list[StoredEvent]:
+        """Up to ``count`` of the project's events that follow ``position``, oldest first."""
+        entries = await self._redis.xrange(layout.events(project_id), min=f"({position}",
+                                           count=count)
+        return [stored(project_id, entry) for entry in entries or []]
+
+    async def last_position(self, project_id: str) -> str:
+        """The position of the project's latest event (``0-0`` for an empty stream)."""
+        entries = await self._redis.xrevrange(layout.events(project_id), count=1)
+        return layout.text(entries[0][0]) if entries else START
+
+    async def lost_after(self, project_id: str, position: str) -> bool:
+        """Whether events that followed ``position`` may be gone: the stream no longer reaches
+        back to it (trimmed past it), or it is ahead of the stream (Redis lost its data)."""
+        oldest = await self._redis.xrange(layout.events(project_id), count=1)
+        if not oldest:
+            return position != START
+        newest = await self.last_position(project_id)
+        first = layout.text(oldest[0][0])
+        return (position_key(first) > position_key(position) != position_key(START)
+                or position_key(position) > position_key(newest))
+
+    async def wait_after(self, positions: dict[str, str], block: float,
+                         count: int = 500) -> list[StoredEvent]:
+        """The events that follow each project's position, waiting up to ``block`` seconds for
+        the first one; positions are ``{project id: position}``."""
+        streams: dict[Any, Any] = {layout.events(project_id): position
+                                   for project_id, position in positions.items()}
+        answer: Any = await self._redis.xread(streams, count=count,
+                                              block=max(1, int(block * 1000)))
+        projects = {layout.events(project_id): project_id for project_id in positions}
+        return [stored(projects[layout.text(key)], entry)
+                for key, entries in answer or [] for entry in entries]
+
+
+def stored(project_id: str, entry: tuple[Any, Any]) -> StoredEvent:
+    """A stream entry ``(position, fields)`` as a ``StoredEvent``."""
+    position, raw = entry
+    fields = layout.text_fields(raw)
+    return StoredEvent(position=layout.text(position), project_id=project_id,
+                       id=fields[EventField.ID], type=fields[EventField.TYPE],
+                       server_id=fields[EventField.SERVER_ID],
+                       observed_at=float(fields[EventField.TIMESTAMP]),
+                       data=json.loads(fields[EventField.DATA]))

@@ -21,6 +21,7 @@ from ..events.server_events import (
     DELETED,
     DELETED_FINGERPRINT,
     JOB_FAILED,
+    JOB_SUCCEEDED,
     ServerEvent,
 )
 from ..events.stream import EventStream
@@ -144,7 +145,7 @@ class JobExecutor:
             fault = (record.get("fault") or {}).get("message", "no reason given").rstrip(".")
             raise JobFailure(f"Server {server_id} ended in ERROR: {fault}. The ERROR server is "
                              "left in place; delete it to release its quota.")
-        return await self._jobs.update(job, status=SUCCEEDED, error=None)
+        return await self._succeed(job, server)
 
     async def _show_building(self, job: Job, server_id: str) -> None:
         """Before the API hears the id, Nova's record of the new server enters the snapshot (so
@@ -210,7 +211,7 @@ class JobExecutor:
                                     extra={"job_id": job.id})
         await self._announce(job, DELETED, server_id, last_known or {"id": server_id})
         await self._snapshot.clear_delete(job.project_id, server_id)
-        return await self._jobs.update(job, status=SUCCEEDED, error=None)
+        return await self._succeed(job, None)
 
     async def _act(self, job: Job) -> Job:
         """Stop, start or reboot, once: an attempt after a crash first looks whether Nova has the
@@ -247,9 +248,9 @@ class JobExecutor:
                                          f"{action['action']} after {self._policy.build_timeout:.0f} s.")
         if final is None:
             raise JobFailure(f"Server {server_id} disappeared during the {action['action']}.")
-        await self._write_through(job.project_id, final, extra={"job_id": job.id})
+        server = await self._write_through(job.project_id, final, extra={"job_id": job.id})
         await self._snapshot.clear_action(job.project_id, server_id)
-        return await self._jobs.update(job, status=SUCCEEDED, error=None)
+        return await self._succeed(job, server)
 
     async def _announce(self, job: Job, kind: str, server_id: str,
                         server: Server | dict[str, str]) -> None:
@@ -258,6 +259,16 @@ class JobExecutor:
         fingerprint = CREATED_FINGERPRINT if kind == CREATED else DELETED_FINGERPRINT
         await self._events.append([ServerEvent(job.project_id, kind, server_id, fingerprint,
                                                {"server": server, "job_id": job.id})])
+
+    async def _succeed(self, job: Job, server: Server | None) -> Job:
+        """Record the job's success and announce it, with the server as it ended (if it is left)."""
+        job = await self._jobs.update(job, status=SUCCEEDED, error=None)
+        data: dict[str, Any] = {"job": job.event_data()}
+        if server is not None:
+            data["server"] = server
+        await self._events.append([ServerEvent(job.project_id, JOB_SUCCEEDED, job.server_id or "",
+                                               job.id, data)])
+        return job
 
     async def _fail(self, job: Job, reason: str) -> Job:
         job = await self._jobs.update(job, status=FAILED, error=reason)

@@ -16,6 +16,7 @@ from app.settings import Settings
 from app.times import Clock
 from devtools.localredis import LocalRedis
 from devtools.processes import start_logged, stop_process
+from tests.service.webhook_helpers import Receiver
 from tests.service_helpers import ServiceSetup, service_environ, write_service_files
 from workers.__main__ import run_workers
 
@@ -100,3 +101,14 @@ def worker_process(tmp_path):
     yield start
     for process in started:
         stop_process(process, timeout=15)
+
+
+@pytest.fixture
+def receiver(aiohttp_server):
+    """Start webhook receivers on 127.0.0.1 for the test."""
+    async def start(**behaviour) -> Receiver:
+        made = Receiver(**behaviour)
+        made.url = str((await aiohttp_server(made.app())).make_url("/hook"))
+        return made
+
+    return start

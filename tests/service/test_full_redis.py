@@ -39,6 +39,8 @@ async def test_a_full_redis_refuses_writes_whole_answers_reads_and_recovers(serv
     assert listing.status == 200 and {s["id"] for s in await listing.json()} == {s["id"] for s in servers}
     assert all(s["task_state"] is None for s in await listing.json())  # no 'deleting' left behind
     assert show.status == 200
-    assert keys_after == keys_before  # nothing half-written: no job, mark, key or queue entry
+    # Nothing half-written: no job, mark, key or queue entry. (The live read's rate-limit bucket
+    # may be written: a tiny key that fits once memory dips under the limit, as it can.)
+    assert {k for k in keys_after if b":{rate:" not in k} == keys_before
     assert layout.deleting(setup.project_id, target).encode() not in keys_after
     assert recovered.status == 202

@@ -8,19 +8,23 @@ import sys
 import yaml
 
 from app.logs import configure_logging
+from tests.service.polling import eventually
 from tests.service.test_malformed_http import exchange
+from tests.service.webhook_helpers import subscribe, webhook_path
 from tests.service.writing import create_body, finished_job, post_server
 
 
 async def test_no_token_password_or_secret_reaches_a_log_or_an_answer(service, api_client,
-                                                                     workers_running, monkeypatch):
+                                                                     workers_running, monkeypatch,
+                                                                     receiver):
     setup = service(projects=2, servers=1)
     password_project, credential_project = setup.projects
     setup.settings.clouds_file.write_text(yaml.safe_dump({"clouds": {
         "by-password": password_project.access["cloud"],
         credential_project.id: credential_project.access["cloud_application_credential"]}}))
     secrets = [*setup.tokens.values(), password_project.access["password"],
-               credential_project.access["application_credential_secret"]]
+               credential_project.access["application_credential_secret"],
+               setup.settings.webhook_keys_file.read_text().strip()]
     logs = io.StringIO()
     root = logging.getLogger()
     saved = root.handlers[:], root.level
@@ -33,7 +37,14 @@ async def test_no_token_password_or_secret_reaches_a_log_or_an_answer(service, a
         async def keep(response) -> None:
             answers.append(f"{response.status} {dict(response.headers)} {await response.text()}")
 
+        hooks = await receiver()
+        webhook = await (await subscribe(client, setup, hooks.url)).json()
+        rotated = await (await client.post(webhook_path(setup, webhook["id"], "/rotate-secret"),
+                                           headers=setup.headers())).json()
+        secrets += [webhook["secret"], rotated["secret"]]  # answered once each, then never again
         async with workers_running(setup.settings):
+            await keep(await client.post(webhook_path(setup, webhook["id"], "/ping"),
+                                         headers=setup.headers()))
             for project in setup.projects:
                 body = await create_body(client, setup, project_index=setup.projects.index(project))
                 created = await post_server(client, setup, body, **{"Idempotency-Key": "leak-test"})
@@ -55,6 +66,10 @@ async def test_no_token_password_or_secret_reaches_a_log_or_an_answer(service, a
                    "\x01\r\n\r\n").encode()
             answers.append((await exchange(client.server.port, raw)).decode("latin-1"))
             await asyncio.sleep(0.5)  # the jobs' deletes reach Nova, polls run
+            await eventually(lambda: asyncio.sleep(0, len(hooks.received) > 3))
+            for path in (webhook_path(setup, webhook["id"]), f"/cloud/webhooks?project_id={setup.project_id}",
+                         webhook_path(setup, webhook["id"], "/deliveries")):
+                await keep(await client.get(path, headers=setup.headers()))
     finally:
         root.handlers[:], _ = saved
         root.setLevel(saved[1])

@@ -7,6 +7,7 @@ from app import redis_layout as layout
 from app.redis_layout import LAYOUT, KeySpec
 from app.snapshot.schedule import PollSchedule
 from tests.service.polling import eventually
+from tests.service.webhook_helpers import subscribe
 from tests.service.writing import create_body, finished_job, post_server
 
 TTL_WORDS = {"none": False, "capped": False, "capped by length": False, "trimmed as acked": False,
@@ -65,13 +66,16 @@ async def check_keys(redis) -> set[str]:
 
 
 async def test_what_a_create_a_delete_and_the_polls_write_matches_the_layout(
-        listed_service, workers_running, redis):
+        listed_service, workers_running, redis, receiver):
     setup, client, listed = listed_service
     seen = set()
     body = await create_body(client, setup, name="layout")
+    failing = await receiver(answers=[500] * 10)  # its deliveries stay queued for a retry
+    webhook = await (await subscribe(client, setup, failing.url)).json()
     async with workers_running(setup.settings):
         created = await post_server(client, setup, body, **{"Idempotency-Key": "layout-1"})
         await finished_job(client, setup, (await created.json())["job"]["href"])
+        await eventually(lambda: redis.exists(layout.webhook_attempts(setup.project_id, webhook["id"])))
     deleted = await client.delete(f"/cloud/servers/{listed[0]['id']}?project_id={setup.project_id}",
                                   headers=setup.headers())
     stopped = await client.post(f"/cloud/servers/{listed[1]['id']}/actions?project_id="

@@ -1,0 +1,1 @@
+"""Webhooks: subscriptions, their encrypted secrets, signed deliveries and the delivery log."""

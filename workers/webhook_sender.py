@@ -1,0 +1,131 @@
+"""The webhook sender: fans each project's new events out to its subscriptions and delivers them.
+
+Deliveries run in an aiojobs scheduler with a bound on how many run at once, and at most
+``WEBHOOK_ENDPOINT_CONCURRENCY`` per subscription, each within ``WEBHOOK_TIMEOUT``: a slow or
+dead endpoint holds a few slots for a few seconds, never the others' turn. A claimed delivery is
+leased; if this worker dies, the lease runs out and another worker sends it again (same id).
+"""
+import asyncio
+import logging
+import time
+from urllib.parse import urlsplit
+
+import aiohttp
+import aiojobs
+from redis.exceptions import RedisError
+
+from app.composition import Services
+from app.logs import project_id_var
+from app.times import Clock
+from app.webhooks.deliveries import DELIVERED, AttemptResult, Delivery
+from app.webhooks.destinations import DestinationRefused
+from app.webhooks.dispatch import FAN_OUT_BATCH
+from app.webhooks.secret_box import SecretKeysError
+from app.webhooks.signing import signature
+from app.webhooks.subscriptions import Subscription
+
+from .metrics import WorkerMetrics
+from .rounds import run_rounds
+
+logger = logging.getLogger(__name__)
+IDLE_PAUSE = 0.25
+RESPONSE_CAP = 4096  # bytes of an answer read (and dropped) before the connection is let go
+USER_AGENT = "cloud-servers-webhooks/1"
+
+
+class WebhookSender:
+    """Delivers every project's events to its webhook subscriptions."""
+
+    def __init__(self, services: Services, session: aiohttp.ClientSession, metrics: WorkerMetrics,
+                 clock: Clock = time.time) -> None:
+        self._services = services
+        self._settings = services.settings
+        self._session = session
+        self._metrics = metrics
+        self._clock = clock
+        self._in_flight: dict[str, int] = {}
+        self._lease = 2 * self._settings.webhook_timeout + 5.0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fan out and deliver until ``stop`` is set; deliveries under way then finish or are
+        handed back by their lease."""
+        scheduler = aiojobs.Scheduler(limit=self._settings.webhook_concurrency,
+                                      pending_limit=self._settings.webhook_concurrency,
+                                      close_timeout=self._settings.shutdown_timeout)
+        async def one_round() -> float:
+            await self._round(scheduler)
+            return IDLE_PAUSE
+
+        try:
+            await run_rounds(one_round, stop, logger, "no webhooks sent")
+        finally:
+            await scheduler.wait_and_close(self._settings.shutdown_timeout)
+
+    async def _round(self, scheduler: aiojobs.Scheduler) -> None:
+        for project_id in await self._services.subscriptions.projects():
+            project_id_var.set(project_id)
+            while await self._services.dispatcher.fan_out(project_id) == FAN_OUT_BATCH:
+                pass
+            for subscription in await self._services.subscriptions.of_project(project_id):
+                self._metrics.pending.labels(project_id, subscription.id).set(
+                    subscription.pending_deliveries)
+                if subscription.enabled:
+                    await self._start_due(scheduler, subscription)
+
+    async def _start_due(self, scheduler: aiojobs.Scheduler, subscription: Subscription) -> None:
+        """Claim and start the subscription's due deliveries, as many as there is room for."""
+        room = min(self._settings.webhook_endpoint_concurrency - self._in_flight.get(subscription.id, 0),
+                   self._settings.webhook_concurrency - scheduler.active_count)
+        if room <= 0:
+            return
+        for delivery in await self._services.deliveries.claim(subscription.project_id, subscription.id,
+                                                              room, self._lease):
+            self._in_flight[subscription.id] = self._in_flight.get(subscription.id, 0) + 1
+            await scheduler.spawn(self._deliver(subscription, delivery))
+
+    async def _deliver(self, subscription: Subscription, delivery: Delivery) -> None:
+        project_id_var.set(subscription.project_id)
+        try:
+            result = await self._attempt(subscription, delivery)
+            outcome = await self._services.dispatcher.settle(subscription, delivery, result)
+            self._metrics.deliveries.labels(outcome).inc()
+            if outcome == DELIVERED:
+                self._metrics.lag.observe(max(0.0, self._clock() - delivery.observed_at))
+            logger.info("webhook %s: %s %s attempt %d: %s", subscription.id, delivery.type,
+                        delivery.event_id, delivery.attempts + 1,
+                        result.status_code if result.status_code is not None else result.error)
+        except RedisError as error:  # the lease runs out and the delivery is sent again
+            logger.warning("webhook %s: delivery %s not recorded, Redis cannot be used: %s",
+                           subscription.id, delivery.id, error)
+        except Exception:
+            logger.exception("webhook %s: delivery %s crashed; it is sent again once its lease ends",
+                             subscription.id, delivery.id)
+        finally:
+            self._in_flight[subscription.id] -= 1
+
+    async def _attempt(self, subscription: Subscription, delivery: Delivery) -> AttemptResult:
+        """POST the event once, signed; what came of it."""
+        started, began = self._clock(), time.monotonic()
+        try:
+            secrets = self._services.subscriptions.signing_secrets(subscription)
+            timestamp = int(self._clock())
+            headers = {"webhook-id": delivery.event_id, "webhook-timestamp": str(timestamp),
+                       "webhook-signature": signature(secrets, delivery.event_id, timestamp, delivery.body),
+                       "Content-Type": "application/json", "User-Agent": USER_AGENT}
+            self._services.destinations.check(urlsplit(subscription.url).hostname or "")
+            async with self._session.post(subscription.url, data=delivery.body, headers=headers,
+                                          allow_redirects=False) as response:
+                await response.content.read(RESPONSE_CAP)
+                return AttemptResult(started, time.monotonic() - began, status_code=response.status)
+        except SecretKeysError as error:
+            reason = f"The signing secret cannot be decrypted: {error}."
+        except DestinationRefused as error:
+            reason = str(error)
+        except aiohttp.ClientConnectorError as error:
+            reason = str(error.os_error) if isinstance(error.os_error, DestinationRefused) else (
+                f"Cannot connect: {error.os_error.strerror or error.os_error}.")
+        except TimeoutError:
+            reason = f"No answer within {self._settings.webhook_timeout:g} s."
+        except aiohttp.ClientError as error:
+            reason = f"{type(error).__name__}: {error}"
+        return AttemptResult(started, time.monotonic() - began, error=reason)
