@@ -108,3 +108,17 @@ async def test_a_subscription_failing_everything_for_five_days_is_disabled(redis
 
     disabled = await subscriptions.get(PROJECT, subscription.id)
     assert not disabled.enabled and "5 days" in disabled.disabled_reason
+
+
+async def test_secrets_survive_a_key_rotation(redis):
+    old_key, new_key = generate_key().encode(), generate_key().encode()
+    before = SubscriptionStore(redis, SecretBox([old_key]))
+    subscription, secret = await before.create(PROJECT, "https://hooks.example.com/",
+                                               ["server.created"], None, limit=5, position="0-0")
+
+    during = SubscriptionStore(redis, SecretBox([new_key, old_key]))  # the new key put first
+    resealed = await during.reseal_all()
+    after = SubscriptionStore(redis, SecretBox([new_key]))  # the old key dropped
+
+    assert resealed == 1
+    assert after.signing_secrets(await after.get(PROJECT, subscription.id)) == [secret]

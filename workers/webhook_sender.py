@@ -57,9 +57,19 @@ class WebhookSender:
             return IDLE_PAUSE
 
         try:
+            await self._reseal()
             await run_rounds(one_round, stop, logger, "no webhooks sent")
         finally:
             await scheduler.wait_and_close(self._settings.shutdown_timeout)
+
+    async def _reseal(self) -> None:
+        """At start, every secret is sealed again with the newest key (key rotation)."""
+        try:
+            resealed = await self._services.subscriptions.reseal_all()
+        except (RedisError, SecretKeysError) as error:
+            logger.warning("webhook secrets not resealed with the newest key: %s", error)
+            return
+        logger.info("webhook secrets of %d subscriptions sealed with the newest key", resealed)
 
     async def _round(self, scheduler: aiojobs.Scheduler) -> None:
         for project_id in await self._services.subscriptions.projects():

@@ -54,6 +54,13 @@ class SecretBox:
         """``plain``, encrypted with the first key."""
         return self._fernet.encrypt(plain.encode()).decode()
 
+    def reseal(self, sealed: str) -> str:
+        """``sealed`` sealed again with the first key (so older keys can be dropped)."""
+        try:
+            return self._fernet.rotate(sealed.encode()).decode()
+        except InvalidToken:
+            raise SecretKeysError("a stored secret was sealed with a key no longer given") from None
+
     def open(self, sealed: str) -> str:
         """What ``seal`` sealed, with whichever key sealed it; ``SecretKeysError`` if none did."""
         try:

@@ -28,6 +28,12 @@ redis.call('SADD', KEYS[3], ARGV[5])
 redis.call('SET', KEYS[4], ARGV[4], 'NX')
 return 1
 """
+# KEYS: the subscription. ARGV: the sealed secrets expected, then the new ones. 1 if replaced.
+_RESEAL = f"""
+if redis.call('HGET', KEYS[1], '{WebhookField.SECRETS}') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], '{WebhookField.SECRETS}', ARGV[2])
+return 1
+"""
 # KEYS: the subscription. ARGV: field, value pairs. Writes only a subscription that exists.
 _UPDATE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -75,6 +81,7 @@ class SubscriptionStore:
         self._clock = clock
         self._create = redis.register_script(_CREATE)
         self._update = redis.register_script(_UPDATE)
+        self._reseal = redis.register_script(_RESEAL)
 
     @property
     def box(self) -> SecretBox:
@@ -157,6 +164,18 @@ class SubscriptionStore:
         await self._write(subscription, {WebhookField.SECRETS: self._seal(
             [{"secret": secret, "expires_at": None}, *kept])})
         return secret, ends
+
+    async def reseal_all(self) -> int:
+        """Seal every stored secret again with the first key, so the keys after it can be
+        dropped from the keys file; how many subscriptions were resealed. A subscription whose
+        secrets changed meanwhile (a rotation) is left as the rotation wrote it."""
+        resealed = 0
+        for project_id in await self.projects():
+            for subscription in await self.of_project(project_id):
+                resealed += await self._reseal(
+                    keys=[layout.webhook(project_id, subscription.id)],
+                    args=[subscription.sealed_secrets, self.box.reseal(subscription.sealed_secrets)])
+        return resealed
 
     async def record_success(self, subscription: Subscription) -> None:
         """A 2xx: the subscription is failing no more."""

@@ -73,6 +73,11 @@ async def test_a_failing_receiver_gets_the_same_event_until_it_answers_2xx(
     assert all(a["event_type"] == "webhook.ping" and a["duration_ms"] >= 0 for a in log)
     shown = await (await client.get(webhook_path(setup, webhook["id"]), headers=setup.headers())).json()
     assert shown["pending_deliveries"] == 0 and shown["failing_since"] is None
+    first = await client.get(webhook_path(setup, webhook["id"], "/deliveries") + "&limit=2",
+                             headers=setup.headers())
+    following = await client.get(first.headers["Link"].split(">")[0].lstrip("<"), headers=setup.headers())
+    assert [a["attempt"] for a in await first.json()] == [3, 2]
+    assert [a["attempt"] for a in await following.json()] == [1] and "Link" not in following.headers
 
 
 async def test_after_the_last_attempt_the_delivery_is_failed_and_can_be_redelivered(
