@@ -44,6 +44,7 @@ class WebhookSender:
         self._metrics = metrics
         self._clock = clock
         self._in_flight: dict[str, int] = {}
+        self._gauged: set[tuple[str, str]] = set()  # the pending gauge's (project, subscription) labels
         self._lease = 2 * self._settings.webhook_timeout + 5.0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -72,15 +73,20 @@ class WebhookSender:
         logger.info("webhook secrets of %d subscriptions sealed with the newest key", resealed)
 
     async def _round(self, scheduler: aiojobs.Scheduler) -> None:
+        gauged = set()
         for project_id in await self._services.subscriptions.projects():
             project_id_var.set(project_id)
             while await self._services.dispatcher.fan_out(project_id) == FAN_OUT_BATCH:
                 pass
             for subscription in await self._services.subscriptions.of_project(project_id):
+                gauged.add((project_id, subscription.id))
                 self._metrics.pending.labels(project_id, subscription.id).set(
                     subscription.pending_deliveries)
                 if subscription.enabled:
                     await self._start_due(scheduler, subscription)
+        for gone in self._gauged - gauged:  # deleted subscriptions leave no series behind
+            self._metrics.pending.remove(*gone)
+        self._gauged = gauged
 
     async def _start_due(self, scheduler: aiojobs.Scheduler, subscription: Subscription) -> None:
         """Claim and start the subscription's due deliveries, as many as there is room for."""
@@ -112,6 +118,8 @@ class WebhookSender:
                              subscription.id, delivery.id)
         finally:
             self._in_flight[subscription.id] -= 1
+            if not self._in_flight[subscription.id]:
+                del self._in_flight[subscription.id]
 
     async def _attempt(self, subscription: Subscription, delivery: Delivery) -> AttemptResult:
         """POST the event once, signed; what came of it."""

@@ -45,11 +45,6 @@ class EventFeed:
         self._reader: asyncio.Task[None] | None = None
         self._closed = False
 
-    @property
-    def listening(self) -> int:
-        """How many listeners are attached."""
-        return sum(len(listeners) for listeners in self._listeners.values())
-
     @contextlib.asynccontextmanager
     async def listen(self, project_id: str) -> AsyncIterator[Listener]:
         """A listener for the events of ``project_id`` that follow the stream's latest now."""
@@ -57,8 +52,9 @@ class EventFeed:
         if self._closed:
             listener.offer(None)
         if project_id not in self._listeners:
-            self._positions[project_id] = await self._stream.last_position(project_id)
-            self._listeners[project_id] = set()
+            position = await self._stream.last_position(project_id)
+            self._positions.setdefault(project_id, position)  # another listener may have come
+            self._listeners.setdefault(project_id, set())
         self._listeners[project_id].add(listener)
         if self._reader is None or self._reader.done():
             self._reader = asyncio.create_task(self._read())

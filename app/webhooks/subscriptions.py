@@ -85,7 +85,7 @@ class SubscriptionStore:
 
     @property
     def box(self) -> SecretBox:
-        """The secrets' encryption; ``SecretKeysError``-free only when keys are configured."""
+        """The secrets' encryption (``RuntimeError`` when no keys are configured)."""
         if self._box is None:
             raise RuntimeError("WEBHOOK_KEYS_FILE is not set: webhooks cannot be used")
         return self._box
