@@ -1,12 +1,26 @@
-"""``python -m app``: serve the Cloud Servers API."""
+"""``cloud-servers-api``: serve the API (the default), or the operator's commands:
+
+    cloud-servers-api [serve]
+    cloud-servers-api tokens add (--project P [--project Q] | --all-projects) [--name N] [--file F]
+    cloud-servers-api tokens list [--file F]
+    cloud-servers-api tokens revoke NAME [--file F]
+    cloud-servers-api check-config [--authenticate]
+"""
+import argparse
 import asyncio
 import logging
+import os
 import signal
+import sys
+from pathlib import Path
 
 from aiohttp import web
 
+from .access.token_file import add_token, list_tokens, revoke_token
+from .access.tokens import TokenFileError
 from .api.application import create_app
 from .api.serving import ApiRunner
+from .config_check import ERROR, check_config
 from .settings import Settings
 from .startup import settings_and_logging
 
@@ -29,8 +43,65 @@ async def serve(settings: Settings) -> None:
         await runner.cleanup()
 
 
-def main() -> None:
-    """Load the settings, configure logging, serve."""
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cloud-servers-api", description="The Cloud Servers API.")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve the API (the default)")
+    check = commands.add_parser("check-config", help="check the settings, clouds.yaml and tokens file")
+    check.add_argument("--authenticate", action="store_true",
+                       help="also authenticate each project with Keystone")
+    tokens = commands.add_parser("tokens", help="manage the API tokens file").add_subparsers(
+        dest="action", required=True)
+    default_file = os.environ.get("API_TOKENS_FILE")
+    for action in ("add", "list", "revoke"):
+        sub = tokens.add_parser(action)
+        sub.add_argument("--file", type=Path, default=default_file, required=default_file is None,
+                         help="the tokens file (default: $API_TOKENS_FILE)")
+    add = tokens.choices["add"]
+    scope = add.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--project", action="append", help="a project the token may use (repeatable)")
+    scope.add_argument("--all-projects", action="store_true", help="every project")
+    add.add_argument("--name", help="a name for logs and revoking (default: generated)")
+    tokens.choices["revoke"].add_argument("name")
+    return parser
+
+
+def _tokens(arguments: argparse.Namespace) -> int:
+    try:
+        if arguments.action == "add":
+            name, token = add_token(arguments.file, None if arguments.all_projects else arguments.project,
+                                    arguments.name)
+            print(f"added {name}; the token, shown only now:\n{token}")
+        elif arguments.action == "list":
+            for entry in list_tokens(arguments.file):
+                scope = entry["projects"]
+                projects = scope if isinstance(scope, str) else ",".join(scope)
+                print(f"{entry['name']}\t{projects}\t{entry['created'] or '-'}")
+        elif not revoke_token(arguments.file, arguments.name):
+            print(f"no token named {arguments.name!r}", file=sys.stderr)
+            return 1
+        else:
+            print(f"revoked {arguments.name}")
+    except TokenFileError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _check(arguments: argparse.Namespace) -> int:
+    findings = check_config(dict(os.environ), authenticate=arguments.authenticate)
+    for level, message in findings:
+        print(f"{level}: {message}", file=sys.stderr if level == ERROR else sys.stdout)
+    return 1 if any(level == ERROR for level, _ in findings) else 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve, or run an operator's command and exit with its status."""
+    arguments = _parser().parse_args(argv)
+    if arguments.command == "tokens":
+        sys.exit(_tokens(arguments))
+    if arguments.command == "check-config":
+        sys.exit(_check(arguments))
     asyncio.run(serve(settings_and_logging()))
 
 

@@ -1,0 +1,89 @@
+"""The operator's commands: tokens add/list/revoke on the tokens file, and check-config."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from app.access.tokens import TokenRegistry
+from tests.service_helpers import write_service_files
+
+PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
+OTHER = "9a8b7c6d-5e4f-4031-8293-a4b5c6d7e8f9"
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, **(env or {})})
+
+
+def test_a_token_is_shown_once_listed_without_it_and_revoked(tmp_path):
+    tokens_file = tmp_path / "tokens.yaml"
+
+    added = cli("tokens", "add", "--project", PROJECT, "--project", OTHER, "--name", "search",
+                "--file", str(tokens_file))
+    everything = cli("tokens", "add", "--all-projects", env={"API_TOKENS_FILE": str(tokens_file)})
+    token = added.stdout.splitlines()[-1]
+    registry = TokenRegistry(tokens_file)
+    assert registry.authenticate(token).projects == {PROJECT, OTHER.replace("-", "")}
+    assert registry.authenticate(everything.stdout.splitlines()[-1]).projects is None
+    listed = cli("tokens", "list", "--file", str(tokens_file))
+    twice = cli("tokens", "add", "--project", PROJECT, "--name", "search", "--file", str(tokens_file))
+    revoked = cli("tokens", "revoke", "search", "--file", str(tokens_file))
+    unknown = cli("tokens", "revoke", "search", "--file", str(tokens_file))
+
+    assert added.returncode == 0 and everything.returncode == 0
+    assert token not in tokens_file.read_text() and oct(tokens_file.stat().st_mode)[-3:] == "600"
+    assert listed.returncode == 0 and token not in listed.stdout
+    assert listed.stdout.splitlines()[0].startswith(f"search\t{PROJECT},")
+    assert twice.returncode == 1 and "exists already" in twice.stderr
+    assert revoked.returncode == 0 and unknown.returncode == 1
+    assert [entry["name"] for entry in yaml.safe_load(tokens_file.read_text())["tokens"]] == [
+        everything.stdout.split()[1].rstrip(";")]
+
+
+def test_a_token_for_a_malformed_project_is_refused(tmp_path):
+    answer = cli("tokens", "add", "--project", "not-a-project", "--file", str(tmp_path / "t.yaml"))
+
+    assert answer.returncode == 1 and "UUID" in answer.stderr and not (tmp_path / "t.yaml").exists()
+
+
+def service_env(directory, project, redis_url="redis://127.0.0.1:1/0") -> dict[str, str]:
+    clouds_file, tokens_file, _ = write_service_files(directory, [project])
+    return {"REDIS_URL": redis_url, "OS_CLIENT_CONFIG_FILE": str(clouds_file),
+            "API_TOKENS_FILE": str(tokens_file)}
+
+
+def test_check_config_passes_a_good_configuration_and_authenticates_each_project(project, tmp_path):
+    answer = cli("check-config", "--authenticate", env=service_env(tmp_path, project))
+
+    assert answer.returncode == 0, answer.stderr
+    assert "ok: clouds.yaml: 1 projects" in answer.stdout
+    assert f"ok: project {project.id}: authenticates" in answer.stdout
+    assert "warning: token 'stranger'" in answer.stdout  # a token for a project with no credentials
+
+
+def test_check_config_names_each_problem_and_fails(project, tmp_path):
+    env = service_env(tmp_path, project)
+    clouds = yaml.safe_load(Path(env["OS_CLIENT_CONFIG_FILE"]).read_text())
+    (tmp_path / "dup.yaml").write_text(yaml.safe_dump({"clouds": {
+        **clouds["clouds"], "again": next(iter(clouds["clouds"].values()))}}))
+    (tmp_path / "bad-tokens.yaml").write_text("tokens:\n  - name: x\n    sha256: nope\n    projects: '*'\n")
+    wrong_password = {**clouds["clouds"]}
+    name = next(iter(wrong_password))
+    wrong_password[name] = {**wrong_password[name], "auth": {**wrong_password[name]["auth"],
+                                                               "password": "wrong"}}
+    (tmp_path / "wrong.yaml").write_text(yaml.safe_dump({"clouds": wrong_password}))
+
+    duplicate = cli("check-config", env={**env, "OS_CLIENT_CONFIG_FILE": str(tmp_path / "dup.yaml")})
+    bad_tokens = cli("check-config", env={**env, "API_TOKENS_FILE": str(tmp_path / "bad-tokens.yaml")})
+    refused = cli("check-config", "--authenticate",
+                  env={**env, "OS_CLIENT_CONFIG_FILE": str(tmp_path / "wrong.yaml")})
+    bad_setting = cli("check-config", env={**env, "POLL_INTERVAL": "soon"})
+
+    assert duplicate.returncode == 1 and "both hold credentials" in duplicate.stderr
+    assert bad_tokens.returncode == 1 and "'sha256' must be 64 hex digits" in bad_tokens.stderr
+    assert refused.returncode == 1 and f"project {project.id}: Keystone refused" in refused.stderr
+    assert "wrong" not in refused.stdout + refused.stderr
+    assert bad_setting.returncode == 1 and "POLL_INTERVAL" in bad_setting.stderr
