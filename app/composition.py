@@ -14,6 +14,7 @@ from .access.rate_limits import RateLimiter
 from .access.scope import LIVE_READS, WRITES, ProjectAccess
 from .access.tokens import TokenRegistry
 from .events.stream import EventStream
+from .heartbeats import Heartbeats
 from .jobs.execution import JobExecutor, RetryPolicy
 from .jobs.idempotency import IdempotencyStore
 from .jobs.job_store import JobStore
@@ -60,6 +61,7 @@ class Services:
     deliveries: DeliveryStore
     dispatcher: Dispatcher
     destinations: DestinationPolicy
+    heartbeats: Heartbeats
 
     @property
     def directory(self) -> CloudDirectory:
@@ -75,10 +77,14 @@ def open_redis(settings: Settings) -> Redis:
                           socket_connect_timeout=5, socket_timeout=10)
 
 
+def open_directory(settings: Settings) -> CloudDirectory:
+    """The configured clouds.yaml, read (``CloudsFileError`` if it cannot be used)."""
+    return CloudDirectory(settings.clouds_file, api_timeout=settings.openstack_timeout)
+
+
 def open_gateway(settings: Settings) -> OpenStackGateway:
     """The OpenStack gateway over the configured clouds.yaml (closed with ``close``)."""
-    directory = CloudDirectory(settings.clouds_file, api_timeout=settings.openstack_timeout)
-    return OpenStackGateway(directory, threads=settings.openstack_threads,
+    return OpenStackGateway(open_directory(settings), threads=settings.openstack_threads,
                             timeout=settings.openstack_timeout)
 
 
@@ -121,7 +127,8 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
                     executor=executor, epoch=RedisEpoch(redis), subscriptions=subscriptions,
                     deliveries=deliveries, dispatcher=dispatcher,
                     destinations=DestinationPolicy(settings.webhook_allow_http,
-                                                   settings.webhook_allowed_networks))
+                                                   settings.webhook_allowed_networks),
+                    heartbeats=Heartbeats(redis, clock))
 
 
 @asynccontextmanager

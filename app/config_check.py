@@ -7,6 +7,7 @@ from keystoneauth1.exceptions import ClientException
 from openstack.exceptions import SDKException
 
 from .access.tokens import TokenFileError, parse_tokens
+from .composition import open_directory
 from .openstack.clouds import CloudDirectory, CloudsFileError
 from .settings import Settings, SettingsError
 
@@ -23,7 +24,7 @@ def check_config(environ: dict[str, str], authenticate: bool = False) -> list[Fi
         return [(ERROR, f"settings: {error}")]
     findings: list[Finding] = [(OK, "settings")]
     try:
-        directory = CloudDirectory(settings.clouds_file, api_timeout=settings.openstack_timeout)
+        directory = open_directory(settings)
     except (CloudsFileError, OSError) as error:
         return [*findings, (ERROR, f"clouds.yaml: {error}")]
     try:

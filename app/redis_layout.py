@@ -29,6 +29,7 @@ poll schedule is shared by all projects and tagged ``{schedule}``; the job hint 
 | ``cs:{webhooks}:projects`` | set | the projects that have webhook subscriptions | none |
 | ``cs:{rate:<token>}:<limit>`` | string | a token's GCRA bucket: when its next request is due | until full |
 | ``cs:epoch`` | string | a random id written once: its change means Redis lost its data | none |
+| ``cs:{workers}:heartbeats`` | zset | worker id, scored by the time of its latest heartbeat | none |
 | ``cs:{jobs}:ready`` | zset | projects that may have queued jobs (a hint; workers also sweep) | none |
 | ``cs:{schedule}:due`` | zset | project id, scored by when it is next due (or its lease ends) | none |
 | ``cs:{schedule}:owner`` | hash | project id -> the claim token of the worker polling it | none |
@@ -52,6 +53,7 @@ SCHEDULE_OWNER = f"{PREFIX}:{{schedule}}:owner"
 JOBS_READY = f"{PREFIX}:{{jobs}}:ready"
 EPOCH = f"{PREFIX}:epoch"
 WEBHOOK_PROJECTS = f"{PREFIX}:{{webhooks}}:projects"
+WORKER_HEARTBEATS = f"{PREFIX}:{{workers}}:heartbeats"
 ATTEMPTS_MAX_LENGTH = 1000  # the delivery log kept per subscription
 JOB_GROUP = "runners"
 
@@ -85,7 +87,7 @@ class JobField:
 class QueueField:
     """Fields of each entry of ``cs:{p}:jobs``."""
 
-    JOB = "job"
+    JOB, KIND = "job", "kind"
 
 
 class WebhookField:
@@ -154,6 +156,7 @@ LAYOUT = (
     KeySpec("cs:{webhooks}:projects", "set", None, False),
     KeySpec("cs:{rate:<token>}:<limit>", "string", None, True),
     KeySpec("cs:epoch", "string", None, False),
+    KeySpec("cs:{workers}:heartbeats", "zset", None, False),
     KeySpec("cs:{jobs}:ready", "zset", None, False),
     KeySpec("cs:{schedule}:due", "zset", None, False),
     KeySpec("cs:{schedule}:owner", "hash", None, False),

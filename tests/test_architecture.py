@@ -11,7 +11,7 @@ STORES = {"SnapshotStore", "JobStore", "JobQueue", "EventStream", "IdempotencySt
           "ProjectRefresher", "ProjectReader", "ServerWriter", "JobExecutor", "ServerRecorder",
           "CloudDirectory", "OpenStackGateway", "TokenRegistry", "ProjectAccess", "RateLimiter",
           "RedisEpoch", "PollRecovery", "SubscriptionStore", "DeliveryStore", "Dispatcher",
-          "SecretBox",
+          "SecretBox", "Heartbeats",
           "Redis"}
 
 
@@ -49,8 +49,8 @@ def test_the_product_never_imports_the_emulator_or_the_dev_tooling(path):
 
 
 # The HTTP edges: the API (inbound), and in the workers the webhook sender's client and the
-# metrics server. The domain (app/ outside app/api/) never speaks HTTP itself.
-WORKER_HTTP_EDGES = {"workers/guarded_client.py", "workers/webhook_sender.py", "workers/metrics.py"}
+# health and metrics server. The domain (app/ outside app/api/) never speaks HTTP itself.
+WORKER_HTTP_EDGES = {"workers/guarded_client.py", "workers/webhook_sender.py", "workers/health.py"}
 
 
 @pytest.mark.parametrize("path", [p for p in PRODUCT if p.parts[-2] != "api" and p.name != "__main__.py"

@@ -1,18 +1,23 @@
 """``python -m workers``: the background workers: the Nova poller, the job runner and the
-webhook sender."""
+webhook sender, with their health, metrics and heartbeat."""
 import asyncio
+import contextlib
 import logging
 import signal
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
+from redis.exceptions import RedisError
 
 from app.composition import Services, open_services
+from app.heartbeats import HEARTBEAT_INTERVAL
 from app.settings import Settings
 from app.startup import settings_and_logging
 
 from .guarded_client import delivery_session
+from .health import Liveness, health_app, start_health_server
 from .job_runner import JobRunner
-from .metrics import WorkerMetrics, start_metrics_server
+from .metrics import WorkerMetrics
 from .poller import Poller
 from .webhook_sender import WebhookSender
 
@@ -20,11 +25,14 @@ logger = logging.getLogger("workers")
 
 
 async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
-    """Run the poller and the job runner until ``stop`` is set, then close what they opened."""
+    """Run the poller, the job runner and the webhook sender until ``stop`` is set, serving
+    health and metrics on the workers' port; then close what they opened."""
     async with open_services(settings) as services:
-        poller = Poller(settings, services.directory, services.refresher, services.schedule)
+        metrics, liveness = WorkerMetrics(CollectorRegistry()), Liveness()
+        services.gateway.observe_calls(metrics.openstack_call)
+        poller = Poller(settings, services.directory, services.refresher, services.schedule, metrics)
         runner = JobRunner(settings, services.directory, services.queue, services.jobs,
-                           services.executor)
+                           services.executor, metrics)
         logger.info("polling %d projects every %.0f s; running jobs as %s",
                     len(services.directory.project_ids), settings.poll_interval, runner.consumer)
 
@@ -32,26 +40,43 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
             services.queue.forget_groups()
             await poller.register()
 
-        metrics = WorkerMetrics(CollectorRegistry())
-        metrics_server = await start_metrics_server(metrics.registry, settings.listen_host,
-                                                    settings.worker_metrics_port)
+        health = await start_health_server(health_app(metrics.registry, liveness, services.redis),
+                                           settings.listen_host, settings.worker_metrics_port)
         try:
-            await asyncio.gather(poller.run(stop, drain_timeout=settings.shutdown_timeout),
-                                 runner.run(stop), services.epoch.watch(rebuild, stop),
-                                 _send_webhooks(services, metrics, stop))
+            await asyncio.gather(
+                poller.run(stop, drain_timeout=settings.shutdown_timeout,
+                           beat=lambda: liveness.beat("poller")),
+                runner.run(stop, beat=lambda: liveness.beat("job runner")),
+                services.epoch.watch(rebuild, stop),
+                _send_webhooks(services, metrics, stop, lambda: liveness.beat("webhook sender")),
+                _heartbeat(services, runner.consumer, stop))
         finally:
-            await metrics_server.cleanup()
+            await health.cleanup()
     logger.info("stopped")
 
 
-async def _send_webhooks(services: Services, metrics: WorkerMetrics, stop: asyncio.Event) -> None:
+async def _send_webhooks(services: Services, metrics: WorkerMetrics, stop: asyncio.Event,
+                         beat: Callable[[], None]) -> None:
     """The webhook sender's run, over its own guarded HTTP client; nothing without a secrets key."""
     if not services.subscriptions.configured:
         logger.info("webhooks are off: WEBHOOK_KEYS_FILE is not set")
         await stop.wait()
         return
     async with delivery_session(services.destinations, services.settings.webhook_timeout) as session:
-        await WebhookSender(services, session, metrics, services.clock).run(stop)
+        await WebhookSender(services, session, metrics, services.clock).run(stop, beat)
+
+
+async def _heartbeat(services: Services, worker: str, stop: asyncio.Event) -> None:
+    """Record this worker as alive every few seconds, so the API can count the workers."""
+    while not stop.is_set():
+        try:
+            await services.heartbeats.beat(worker)
+        except RedisError as error:
+            logger.debug("heartbeat not recorded: %s", error)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), HEARTBEAT_INTERVAL)
+    with contextlib.suppress(RedisError):
+        await services.heartbeats.forget(worker)
 
 
 async def _serve(settings: Settings) -> None:

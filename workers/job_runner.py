@@ -18,12 +18,14 @@ import aiojobs
 from redis.exceptions import RedisError
 
 from app.jobs.execution import JobExecutor
+from app.jobs.job import KINDS
 from app.jobs.job_store import JobStore
 from app.jobs.queue import JobQueue, QueuedEntry
 from app.logs import project_id_var
 from app.openstack.clouds import CloudDirectory
 from app.settings import Settings
 
+from .metrics import WorkerMetrics
 from .rounds import run_rounds
 
 logger = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ class JobRunner:
     """Runs the queued jobs of every configured project."""
 
     def __init__(self, settings: Settings, directory: CloudDirectory, queue: JobQueue,
-                 jobs: JobStore, executor: JobExecutor,
+                 jobs: JobStore, executor: JobExecutor, metrics: WorkerMetrics,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._settings = settings
         self._directory = directory
@@ -44,9 +46,10 @@ class JobRunner:
         self._jobs = jobs
         self._executor = executor
         self._clock = clock
+        self._metrics = metrics
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, beat: Callable[[], None] = lambda: None) -> None:
         """Take and run jobs until ``stop`` is set."""
         limit = self._settings.job_concurrency
         scheduler = aiojobs.Scheduler(limit=limit, pending_limit=limit,
@@ -57,13 +60,18 @@ class JobRunner:
             nonlocal swept_at
             if self._clock() - swept_at > SWEEP_INTERVAL:
                 await self._queue.flag(self._directory.project_ids)
+                self._count_queued(await self._queue.depth(self._directory.project_ids))
                 swept_at = self._clock()
             return 0.0 if await self._round(scheduler, limit) else IDLE_PAUSE
 
         try:
-            await run_rounds(one_round, stop, logger, "no jobs taken")
+            await run_rounds(one_round, stop, logger, "no jobs taken", beat)
         finally:
             await scheduler.wait_and_close(self._settings.shutdown_timeout)
+
+    def _count_queued(self, depth: dict[str, int]) -> None:
+        for kind in KINDS:
+            self._metrics.jobs_queued.labels(kind).set(depth.get(kind, 0))
 
     async def _round(self, scheduler: aiojobs.Scheduler, limit: int) -> int:
         """One job from each project that has one, while there is room."""
@@ -87,7 +95,8 @@ class JobRunner:
         try:
             job = await self._jobs.get(entry.project_id, entry.job_id)
             if job is not None and not job.finished:
-                await self._executor.run(job)
+                job = await self._executor.run(job)
+                self._metrics.job_finished(job.kind, job.status, job.attempts, job.created_at)
             await self._queue.ack(entry)
         except asyncio.CancelledError:
             await self._queue.hand_back(entry)

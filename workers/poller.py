@@ -8,6 +8,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
 
 import aiojobs
 from redis.exceptions import RedisError
@@ -20,11 +21,13 @@ from app.snapshot.refresh import ProjectRefresher
 from app.snapshot.schedule import PollSchedule
 from app.times import Clock
 
+from .metrics import WorkerMetrics
 from .rounds import run_rounds
 
 logger = logging.getLogger(__name__)
 MAX_TICK = 1.0
 REGISTER_INTERVAL = 10.0
+AGES_INTERVAL = 15.0  # how often the snapshot ages metric is sampled
 
 
 def backoff_delay(failures: int, interval: float, maximum: float, jitter: float) -> float:
@@ -39,7 +42,7 @@ class Poller:
     """Polls every configured project, a bounded number at once."""
 
     def __init__(self, settings: Settings, directory: CloudDirectory, refresher: ProjectRefresher,
-                 schedule: PollSchedule, clock: Clock = time.time) -> None:
+                 schedule: PollSchedule, metrics: WorkerMetrics, clock: Clock = time.time) -> None:
         self._settings = settings
         self._directory = directory
         self._refresher = refresher
@@ -47,8 +50,11 @@ class Poller:
         self._clock = clock
         self._random = random.Random()
         self._registered_at = float("-inf")
+        self._metrics = metrics
+        self._aged_at = float("-inf")
 
-    async def run(self, stop: asyncio.Event, drain_timeout: float = 10.0) -> None:
+    async def run(self, stop: asyncio.Event, drain_timeout: float = 10.0,
+                  beat: Callable[[], None] = lambda: None) -> None:
         """Claim and poll until ``stop`` is set; then let running polls finish for a bounded time."""
         scheduler = aiojobs.Scheduler(limit=self._settings.openstack_threads,
                                       pending_limit=self._settings.openstack_threads,
@@ -58,9 +64,12 @@ class Poller:
 
             async def one_round() -> float:
                 await self._claim_round(scheduler)
+                if time.monotonic() - self._aged_at > AGES_INTERVAL:
+                    self._metrics.snapshot_ages.set(await self._refresher.ages(self._directory.project_ids))
+                    self._aged_at = time.monotonic()
                 return await self._pause()
 
-            await run_rounds(one_round, stop, logger, "no polls claimed")
+            await run_rounds(one_round, stop, logger, "no polls claimed", beat)
         finally:
             await scheduler.wait_and_close(drain_timeout)
 
@@ -90,8 +99,10 @@ class Poller:
     async def _poll(self, project_id: str, token: str) -> None:
         project_id_var.set(project_id)
         settings = self._settings
+        started = time.monotonic()
         try:
             await asyncio.wait_for(self._refresher.refresh(project_id), settings.poll_lease * 0.8)
+            self._metrics.poll_duration.observe(time.monotonic() - started)
             next_due = self._clock() + settings.poll_interval
         except asyncio.CancelledError:  # shutting down: hand the project back at once
             await self._schedule.release(project_id, token, self._clock())
@@ -104,6 +115,7 @@ class Poller:
             await self._schedule.forget([project_id])
             return
         except Exception as error:
+            self._metrics.poll_errors.inc()
             failures = await self._refresher.record_failure(project_id, error)
             delay = backoff_delay(failures, settings.poll_interval, settings.poll_backoff_max,
                                   self._random.uniform(0.8, 1.2))

@@ -11,9 +11,10 @@ FAILED_PAUSE = 1.0
 
 
 async def run_rounds(one_round: Callable[[], Awaitable[float]], stop: asyncio.Event,
-                     logger: logging.Logger, idle: str) -> None:
-    """Run ``one_round`` (which answers the seconds to pause after it) until ``stop`` is set;
-    ``idle`` says what does not happen while Redis cannot be used (``no jobs taken``)."""
+                     logger: logging.Logger, idle: str, beat: Callable[[], None]) -> None:
+    """Run ``one_round`` (which answers the seconds to pause after it) until ``stop`` is set,
+    calling ``beat`` after each (the worker's liveness); ``idle`` says what does not happen
+    while Redis cannot be used (``no jobs taken``)."""
     while not stop.is_set():
         try:
             pause = await one_round()
@@ -23,6 +24,7 @@ async def run_rounds(one_round: Callable[[], Awaitable[float]], stop: asyncio.Ev
         except Exception:
             logger.exception("round failed; retrying")
             pause = FAILED_PAUSE
+        beat()
         if pause > 0:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)

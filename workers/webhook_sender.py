@@ -8,6 +8,7 @@ leased; if this worker dies, the lease runs out and another worker sends it agai
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -47,7 +48,7 @@ class WebhookSender:
         self._gauged: set[tuple[str, str]] = set()  # the pending gauge's (project, subscription) labels
         self._lease = 2 * self._settings.webhook_timeout + 5.0
 
-    async def run(self, stop: asyncio.Event) -> None:
+    async def run(self, stop: asyncio.Event, beat: Callable[[], None] = lambda: None) -> None:
         """Fan out and deliver until ``stop`` is set; deliveries under way then finish or are
         handed back by their lease."""
         scheduler = aiojobs.Scheduler(limit=self._settings.webhook_concurrency,
@@ -59,7 +60,7 @@ class WebhookSender:
 
         try:
             await self._reseal()
-            await run_rounds(one_round, stop, logger, "no webhooks sent")
+            await run_rounds(one_round, stop, logger, "no webhooks sent", beat)
         finally:
             await scheduler.wait_and_close(self._settings.shutdown_timeout)
 

@@ -42,6 +42,7 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
         app[SERVICES] = services
         app[ACCESS] = project_access(app[SETTINGS], services)
         app[EVENT_FEED] = EventFeed(services.events)
+        services.gateway.observe_calls(app[HTTP_METRICS].openstack_call)
 
         async def count_loss() -> None:
             app[HTTP_METRICS].redis_data_losses.inc()

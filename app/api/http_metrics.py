@@ -3,7 +3,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class HttpMetrics:
-    """Requests by route and status, and their latency."""
+    """Requests by route and status, their latency, the API's OpenStack calls, open event
+    streams, and the workers alive (from their heartbeats)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.requests = Counter("http_requests", "HTTP requests answered",
@@ -14,5 +15,15 @@ class HttpMetrics:
                                      ["kind"], registry=registry)
         self.event_streams = Gauge("event_streams_open", "GET /cloud/events streams open now",
                                    registry=registry)
+        self.openstack_calls = Histogram("openstack_request_duration_seconds",
+                                         "OpenStack calls by service and outcome (ok, an HTTP "
+                                         "status, timeout, unavailable)", ["service", "outcome"],
+                                         registry=registry)
+        self.workers_alive = Gauge("workers_alive", "Worker processes whose heartbeat is recent",
+                                   registry=registry)
         self.redis_data_losses = Counter("redis_data_losses", "Times Redis was found to have lost "
                                          "its data (its epoch key changed)", registry=registry)
+
+    def openstack_call(self, service: str, outcome: str, seconds: float) -> None:
+        """Observe one OpenStack call (the gateway's observer)."""
+        self.openstack_calls.labels(service, outcome).observe(seconds)

@@ -5,7 +5,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
-from .appkeys import METRICS_REGISTRY, OPENAPI, SERVICES
+from .appkeys import HTTP_METRICS, METRICS_REGISTRY, OPENAPI, SERVICES
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,11 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def metrics(request: web.Request) -> web.Response:
-    """Prometheus text exposition."""
+    """Prometheus text exposition; the count of workers alive is read from Redis now."""
+    try:
+        request.app[HTTP_METRICS].workers_alive.set(await request.app[SERVICES].heartbeats.alive())
+    except (RedisError, OSError) as error:
+        logger.warning("workers alive not counted: Redis does not answer: %s", error)
     body = generate_latest(request.app[METRICS_REGISTRY])
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

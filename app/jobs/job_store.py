@@ -31,7 +31,10 @@ if KEYS[2] ~= '' then
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[2]) - 1)
   redis.call('EXPIRE', KEYS[2], ARGV[1])
 end
-if KEYS[3] ~= '' then redis.call('XADD', KEYS[3], '*', '{QueueField.JOB}', ARGV[4]) end
+if KEYS[3] ~= '' then
+  redis.call('XADD', KEYS[3], '*', '{QueueField.JOB}', ARGV[4],
+             '{QueueField.KIND}', redis.call('HGET', KEYS[1], '{JobField.KIND}'))
+end
 return 1
 """
 _STORED = {"kind": JobField.KIND, "status": JobField.STATUS, "server_id": JobField.SERVER_ID,

@@ -4,6 +4,7 @@ A job survives API and worker restarts. A worker that dies leaves its entries pe
 have been idle for the visibility timeout, another worker claims them. Running jobs heartbeat
 their entries so they never look idle.
 """
+import collections
 import contextlib
 import time
 from collections.abc import Iterator
@@ -90,6 +91,16 @@ class JobQueue:
         await self._redis.zadd(layout.JOBS_READY, {project_id: self._clock()}, xx=True)
         entry_id, fields = entries[0]
         return QueuedEntry(project_id, layout.text(entry_id), layout.text(fields[QueueField.JOB.encode()]))
+
+    async def depth(self, project_ids: list[str]) -> dict[str, int]:
+        """How many jobs wait or run, by kind, in these projects' queues."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for project_id in project_ids:
+                pipe.xrange(layout.job_queue(project_id))
+            queues = await pipe.execute()
+        kinds = [layout.text(fields.get(QueueField.KIND.encode(), b"unknown"))
+                 for entries in queues for _, fields in entries or []]
+        return dict(collections.Counter(kinds))
 
     async def idle(self, project_id: str) -> bool:
         """True when the project has no queued and no pending entries (acked ones are deleted)."""

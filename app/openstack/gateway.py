@@ -6,6 +6,7 @@ flavors, images, networks and keypairs through the SDK's resources.
 """
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -15,7 +16,7 @@ from keystoneauth1 import exceptions as keystone_errors
 from openstack import exceptions as sdk_errors
 from openstack.connection import Connection
 
-from ..errors import NotFound, OpenStackRejected, OpenStackTimeout, OpenStackUnavailable
+from ..errors import NotFound, OpenStackRejected, OpenStackTimeout, OpenStackUnavailable, ServiceError
 from ..records import Resource
 from .clouds import CloudDirectory
 from .translation import JOB_TAG, is_partial, read_resources
@@ -27,6 +28,19 @@ Result = TypeVar("Result")
 # Its server bodies embed the flavor (2.47) instead of linking it by id.
 COMPUTE_MICROVERSION = "2.69"
 NovaRecord = dict[str, Any]  # a server as Nova's JSON has it
+COMPUTE, IMAGE, NETWORK = "compute", "image", "network"
+_SERVICE_OF_KIND = {"flavors": COMPUTE, "keypairs": COMPUTE, "images": IMAGE, "networks": NETWORK}
+# Observes each call: the service, its outcome (ok, an HTTP status, timeout, unavailable), seconds.
+CallObserver = Callable[[str, str, float], None]
+
+
+def _outcome(error: ServiceError) -> str:
+    """A failed call's outcome, as a metric label."""
+    if isinstance(error, NotFound):
+        return "404"
+    if isinstance(error, OpenStackRejected):
+        return str(error.status)
+    return "timeout" if isinstance(error, OpenStackTimeout) else "unavailable"
 
 
 class OpenStackGateway:
@@ -40,14 +54,35 @@ class OpenStackGateway:
         # calls wait, never time out unstarted.
         self._free_threads = asyncio.Semaphore(threads)
         self._after_success: Callable[[str], Awaitable[None]] | None = None
+        self._observe: CallObserver = lambda service, outcome, seconds: None
 
     def after_success(self, callback: Callable[[str], Awaitable[None]]) -> None:
         """Call ``callback(project_id)`` after each successful call (best effort: its errors are
         logged, never raised)."""
         self._after_success = callback
 
-    async def _call(self, project_id: str, action: Callable[[Connection], Result],
-                    what: str) -> Result:
+    def observe_calls(self, observer: CallObserver) -> None:
+        """Call ``observer(service, outcome, seconds)`` after each call (for metrics)."""
+        self._observe = observer
+
+    async def _call(self, project_id: str, action: Callable[[Connection], Result], what: str,
+                    service: str = COMPUTE) -> Result:
+        started = time.monotonic()
+        try:
+            result = await self._run(project_id, action, what)
+        except ServiceError as error:
+            self._observe(service, _outcome(error), time.monotonic() - started)
+            raise
+        self._observe(service, "ok", time.monotonic() - started)
+        if self._after_success is not None:
+            try:
+                await self._after_success(project_id)
+            except Exception as error:  # e.g. Redis unreachable: the call itself succeeded
+                logger.warning("after a successful OpenStack call for %s: %s", project_id, error)
+        return result
+
+    async def _run(self, project_id: str, action: Callable[[Connection], Result], what: str) -> Result:
+        """The action on the project's connection in the thread pool, its errors as the domain's."""
         connection = self.directory.connection(project_id)
         loop = asyncio.get_running_loop()
         try:
@@ -65,11 +100,6 @@ class OpenStackGateway:
         except (keystone_errors.ConnectionError, keystone_errors.ClientException,
                 sdk_errors.SDKException) as error:
             raise OpenStackUnavailable(f"OpenStack failed {what}: {type(error).__name__}") from None
-        if self._after_success is not None:
-            try:
-                await self._after_success(project_id)
-            except Exception as error:  # e.g. Redis unreachable: the call itself succeeded
-                logger.warning("after a successful OpenStack call for %s: %s", project_id, error)
         return result
 
     async def list_servers(self, project_id: str, changes_since: str | None = None) -> list[NovaRecord]:
@@ -134,7 +164,8 @@ class OpenStackGateway:
 
     async def list_resources(self, project_id: str, kind: str) -> list[Resource]:
         """Flavors, images, networks or keypairs, as records."""
-        return await self._call(project_id, lambda c: read_resources(c, kind), f"listing {kind}")
+        return await self._call(project_id, lambda c: read_resources(c, kind), f"listing {kind}",
+                                _SERVICE_OF_KIND.get(kind, COMPUTE))
 
     def close(self) -> None:
         """Stop the thread pool (running calls finish) and close the connections."""

@@ -4,6 +4,7 @@ import re
 import time
 
 from app import redis_layout as layout
+from app.heartbeats import Heartbeats
 from app.redis_layout import LAYOUT, KeySpec
 from app.snapshot.schedule import PollSchedule
 from tests.service.polling import eventually
@@ -87,6 +88,7 @@ async def test_what_a_create_a_delete_and_the_polls_write_matches_the_layout(
 
         await eventually(deletion_confirmed)
     await PollSchedule(redis).claim(time.time() + 3600, lease=60, limit=1)  # a poll's lease
+    await Heartbeats(redis).beat("a-running-worker")  # stopped workers leave no heartbeat
 
     seen |= await check_keys(redis)
 
