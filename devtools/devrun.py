@@ -1,5 +1,8 @@
 """``make run``: Redis, the OpenStack emulator, the API and the workers, all on 127.0.0.1.
 
+With ``OS_CLIENT_CONFIG_FILE`` set, no emulator starts: the service runs against the clouds of
+that file (a real OpenStack), with tokens minted for the projects it names.
+
 When everything answers it writes ``.run/env`` for people and scripts; Ctrl-C or SIGTERM stops
 everything it started and removes that file.
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from app.project_ids import normalize_project_id
 from app.webhooks.secret_box import generate_key
 
 from .emulator_client import EmulatorProcess
@@ -37,8 +41,12 @@ RESTART_BACKOFF_MIN, RESTART_BACKOFF_MAX, RESTART_BACKOFF_RESET = 1.0, 30.0, 60.
 
 
 def _project_ids(clouds_file: Path) -> list[str]:
-    clouds = yaml.safe_load(clouds_file.read_text())["clouds"]
-    return [entry["auth"]["project_id"] for entry in clouds.values()]
+    """The projects the clouds.yaml holds credentials for, in its order, as the service reads
+    them: ``auth.project_id``, else an entry named after its project (application credentials)."""
+    clouds = (yaml.safe_load(clouds_file.read_text()) or {}).get("clouds") or {}
+    found = [normalize_project_id(str((entry.get("auth") or {}).get("project_id") or name))
+             for name, entry in clouds.items()]
+    return list(dict.fromkeys(project for project in found if project))
 
 
 def _api_port() -> int:
@@ -53,10 +61,13 @@ def _api_port() -> int:
             return free_port()
 
 
-def _write_tokens(path: Path, first: str, second: str) -> dict[str, str]:
-    """Demo tokens: one per demo project and one for all; the file keeps only their digests."""
-    tokens = {name: secrets.token_urlsafe(24) for name in ("API_TOKEN", "OTHER_TOKEN", "ADMIN_TOKEN")}
-    scopes = {"API_TOKEN": [first], "OTHER_TOKEN": [second], "ADMIN_TOKEN": "*"}
+def _write_tokens(path: Path, first: str, second: str | None) -> dict[str, str]:
+    """Tokens: one for the first project, one for the second (if there is one) and one for all;
+    the file keeps only their digests."""
+    scopes: dict[str, str | list[str]] = {"API_TOKEN": [first], "ADMIN_TOKEN": "*"}
+    if second is not None:
+        scopes["OTHER_TOKEN"] = [second]
+    tokens = {name: secrets.token_urlsafe(24) for name in scopes}
     entries = [{"name": f"demo-{name.lower()}", "sha256": hashlib.sha256(value.encode()).hexdigest(),
                 "projects": scopes[name]} for name, value in tokens.items()]
     path.write_text(yaml.safe_dump({"tokens": entries}))
@@ -185,14 +196,20 @@ def main() -> int:
     signal.signal(signal.SIGINT, request_stop)
     # An append-only file under .run/ keeps jobs and idempotency keys across Redis restarts.
     redis = None if os.environ.get("REDIS_URL") else LocalRedis(data_dir=RUN_DIR / "redis")
-    clouds_file = (RUN_DIR / "clouds.yaml").resolve()
-    emulator = EmulatorProcess(RUN_DIR, "--seed-projects", str(DEMO_PROJECTS),
-                               "--seed-servers", str(DEMO_SERVERS), "--clouds-yaml", str(clouds_file))
+    real_cloud = os.environ.get("OS_CLIENT_CONFIG_FILE")  # a real OpenStack instead of the emulator
+    clouds_file = Path(real_cloud).resolve() if real_cloud else (RUN_DIR / "clouds.yaml").resolve()
+    emulator = None if real_cloud else EmulatorProcess(
+        RUN_DIR, "--seed-projects", str(DEMO_PROJECTS), "--seed-servers", str(DEMO_SERVERS),
+        "--clouds-yaml", str(clouds_file))
     children: dict[str, Supervised] = {}
     try:
         redis_url = os.environ.get("REDIS_URL") or redis.start().url
-        client = emulator.start()
-        first, second = _project_ids(clouds_file)[:2]
+        auth_url = emulator.start().auth_url if emulator else None
+        projects = _project_ids(clouds_file)
+        if not projects:
+            logger.error("%s names no project: each entry needs auth.project_id", clouds_file)
+            return 1
+        first, second = projects[0], (projects[1:] or [None])[0]
         tokens = _write_tokens((RUN_DIR / "tokens.yaml").resolve(), first, second)
         port = _api_port()
         service_env = {"REDIS_URL": redis_url, "OS_CLIENT_CONFIG_FILE": str(clouds_file),
@@ -214,14 +231,14 @@ def main() -> int:
             "receiver", [sys.executable, "-m", "devtools.receiver", "--port", str(receiver_port)],
             RUN_DIR / "receiver.log", {"WEBHOOK_SECRET": secret}).start()
         env = {"API_URL": api_url, "PROJECT_ID": first, "API_TOKEN": tokens["API_TOKEN"],
-               "OTHER_PROJECT_ID": second, "OTHER_TOKEN": tokens["OTHER_TOKEN"],
-               "ADMIN_TOKEN": tokens["ADMIN_TOKEN"], "EMULATOR_URL": client.auth_url,
+               **({"OTHER_PROJECT_ID": second, "OTHER_TOKEN": tokens["OTHER_TOKEN"]} if second else {}),
+               "ADMIN_TOKEN": tokens["ADMIN_TOKEN"], **({"EMULATOR_URL": auth_url} if auth_url else {}),
                "OS_CLIENT_CONFIG_FILE": str(clouds_file), "REDIS_URL": redis_url,
                "WORKER_METRICS_URL": f"http://127.0.0.1:{service_env['WORKER_METRICS_PORT']}/metrics"}
         _write_env(env)
         print(_banner(env), flush=True)
         while not stopping:
-            if emulator.process is None or emulator.process.poll() is not None:
+            if emulator and (emulator.process is None or emulator.process.poll() is not None):
                 logger.error("the emulator exited; see %s", RUN_DIR)
                 return 1
             for child in children.values():
@@ -232,7 +249,8 @@ def main() -> int:
         ENV_FILE.unlink(missing_ok=True)
         for child in children.values():
             child.stop()
-        emulator.stop()
+        if emulator:
+            emulator.stop()
         if redis is not None:
             redis.stop()
         logger.info("stopped")

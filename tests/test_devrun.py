@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import openstack
+import yaml
 from openstack.config.loader import OpenStackConfig
 
 from devtools.localredis import free_port
@@ -157,3 +158,36 @@ def test_make_run_starts_everything_then_stops_cleanly(tmp_path):
     assert "workers exited with status -9; restarting it" in output
     for key in ("REDIS_URL", "EMULATOR_URL", "API_URL"):
         assert not port_answers(env[key]), key
+
+
+def test_make_run_with_a_clouds_file_runs_against_that_cloud(emulator, tmp_path):
+    """A second emulator stands in for a real OpenStack: no emulator of make run's own starts,
+    and tokens are minted for the projects the given clouds.yaml names."""
+    access = emulator.create_project(servers=2)
+    clouds_file = tmp_path / "real-clouds.yaml"
+    clouds_file.write_text(yaml.safe_dump({"clouds": {"production": access["cloud"]}}))
+    environ = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PORT")}
+    environ.update(PORT=str(free_port()), OS_CLIENT_CONFIG_FILE=str(clouds_file))
+    run_dir = tmp_path / "checkout"
+    run_dir.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "devtools.devrun"], cwd=run_dir,
+                               env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    env_file = run_dir / ".run" / "env"
+    try:
+        deadline = time.monotonic() + 90
+        while not env_file.exists():
+            assert process.poll() is None, process.stdout.read().decode()
+            assert time.monotonic() < deadline, "make run did not come up in 90 s"
+            time.sleep(0.1)
+        env = read_env(env_file)
+        status, servers = api_get(env, env["API_TOKEN"], f"/cloud/servers?project_id={access['project_id']}")
+        emulators = children_running(process.pid, "emulator")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=60)[0].decode()
+
+    assert process.returncode == 0, output
+    assert env["PROJECT_ID"] == access["project_id"] and env["OS_CLIENT_CONFIG_FILE"] == str(clouds_file)
+    assert "EMULATOR_URL" not in env and "OTHER_TOKEN" not in env and emulators == []
+    assert status == 200 and len(servers) == 2
+    assert not (run_dir / ".run" / "clouds.yaml").exists()
