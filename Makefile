@@ -8,13 +8,15 @@ PYTEST_ARGS ?=
 # pyupgrade. mypy's (strict on app and workers) are in setup.cfg.
 RUFF := $(BIN)/ruff check --line-length 110 --target-version py311 --select E,F,W,I,B,UP,SIM
 
-.PHONY: install run test chaos lint fmt clean
+.PHONY: install run test chaos lint fmt lock clean
 
 install: $(INSTALLED)
 
-$(INSTALLED): setup.cfg pyproject.toml
+# The locked versions (requirements-dev.lock, from setup.cfg by `make lock`), then the package.
+$(INSTALLED): setup.cfg pyproject.toml requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(BIN)/python -c "import devtools.localredis as r; print('redis-server:', r.find_redis_server())"
 	touch $@
 
@@ -35,6 +37,15 @@ lint: install
 
 fmt: install
 	$(RUFF) --fix app workers emulator devtools tests
+
+# Refresh the lock files from setup.cfg: requirements.lock (the image) and requirements-dev.lock
+# (make install), for every platform.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
+	$(BIN)/uv pip compile setup.cfg --universal --python-version 3.11 --no-header -o requirements.lock
+	$(BIN)/uv pip compile setup.cfg --universal --python-version 3.11 --no-header --extra dev \
+		-o requirements-dev.lock
 
 clean:
 	rm -rf $(VENV) .run .pytest_cache .ruff_cache *.egg-info build dist

@@ -1,0 +1,153 @@
+"""The Kubernetes manifests, offline: every kustomization renders to objects that validate
+against the Kubernetes schemas, and the rendered objects keep the invariants the service needs."""
+import re
+import subprocess
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.kustomize_render import find, kustomization, load_all, render
+
+ROOT = Path(__file__).resolve().parent.parent
+K8S = ROOT / "k8s"
+KUBERNETES = "1.33"
+KUSTOMIZATIONS = sorted(path.parent for path in K8S.rglob("kustomization.yaml"))
+SETTINGS_SOURCE = (ROOT / "app" / "settings.py").read_text()
+
+
+def relative(path: Path) -> str:
+    return str(path.relative_to(K8S))
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=relative)
+def test_every_rendered_object_validates_against_the_kubernetes_schemas(directory):
+    objects = render(directory)
+
+    assert objects
+    for obj in objects:
+        kubernetes_validate.validate(obj, KUBERNETES, strict=True)
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=relative)
+def test_every_manifest_is_listed_in_its_kustomization(directory):
+    spec = kustomization(directory)
+    listed = {*spec.get("resources", []), *(patch["path"] for patch in spec.get("patches", []))}
+    files = {path.name for path in directory.glob("*.yaml")} - {"kustomization.yaml"}
+    generated = {file for generator in spec.get("secretGenerator", []) for file in generator.get("files", [])}
+
+    assert files - generated == {entry for entry in listed if not (directory / entry).is_dir()}
+    assert all((directory / entry).exists() for entry in listed)
+    ignored = subprocess.run(["git", "check-ignore", *generated], cwd=directory, capture_output=True,
+                             text=True).stdout.split()
+    assert sorted(ignored) == sorted(generated)  # credentials are never committed
+
+
+@pytest.fixture(scope="module", params=["overlays/prod", "overlays/dev"])
+def rendered(request):
+    return render(K8S / request.param)
+
+
+def deployments(objects):
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
+
+
+def settings_of(objects) -> dict[str, str]:
+    return find(objects, "ConfigMap", "cloud-servers-config")["data"]
+
+
+def test_pods_run_as_non_root_read_only_without_capabilities_and_with_limits(rendered):
+    for name, deployment in deployments(rendered).items():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", name
+        assert pod["automountServiceAccountToken"] is False, name
+        for container in pod["containers"] + pod.get("initContainers", []):
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True and context["allowPrivilegeEscalation"] is False
+            assert context["capabilities"]["drop"] == ["ALL"], name
+            assert {"cpu", "memory"} <= set(container["resources"]["requests"]), name
+            assert {"cpu", "memory"} <= set(container["resources"]["limits"]), name
+
+
+def test_probes_point_at_the_health_endpoints_on_the_right_ports(rendered):
+    settings = settings_of(rendered)
+    api, workers = (deployments(rendered)[name]["spec"]["template"]["spec"]["containers"][0]
+                    for name in ("cloud-servers-api", "cloud-servers-workers"))
+    for container, port in ((api, settings["PORT"]), (workers, settings["WORKER_METRICS_PORT"])):
+        ports = {p["name"]: str(p["containerPort"]) for p in container["ports"]}
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+        assert ports[container["readinessProbe"]["httpGet"]["port"]] == port
+        assert ports[container["livenessProbe"]["httpGet"]["port"]] == port
+
+
+def test_the_grace_period_outlasts_the_drain(rendered):
+    drain = float(settings_of(rendered)["SHUTDOWN_TIMEOUT"])
+    for name, deployment in deployments(rendered).items():
+        pod = deployment["spec"]["template"]["spec"]
+        pre_stop = pod["containers"][0].get("lifecycle", {}).get("preStop", {}).get("sleep", {})
+        assert pod["terminationGracePeriodSeconds"] > drain + pre_stop.get("seconds", 0) + 5, name
+
+
+def test_credentials_are_files_from_secrets_that_can_rotate_in_place(rendered):
+    settings = settings_of(rendered)
+    for name, deployment in deployments(rendered).items():
+        pod = deployment["spec"]["template"]["spec"]
+        secrets = {v["name"]: v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v}
+        mounts = {m["name"]: m for c in pod["containers"] for m in c["volumeMounts"]}
+        assert secrets == {"credentials": "cloud-servers-credentials"}, name
+        assert "subPath" not in mounts["credentials"], name  # a subPath mount never updates
+        for setting in ("OS_CLIENT_CONFIG_FILE", "API_TOKENS_FILE", "WEBHOOK_KEYS_FILE"):
+            assert settings[setting].startswith(mounts["credentials"]["mountPath"] + "/"), setting
+
+
+def test_the_api_rolls_three_replicas_with_budgets_an_autoscaler_and_scrape_annotations(rendered):
+    api = deployments(rendered)["cloud-servers-api"]
+    workers = deployments(rendered)["cloud-servers-workers"]
+    hpa = find(rendered, "HorizontalPodAutoscaler", "cloud-servers-api")
+    budgets = {o["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
+               for o in rendered if o["kind"] == "PodDisruptionBudget"}
+
+    assert api["spec"]["strategy"]["type"] == "RollingUpdate"
+    assert hpa["spec"]["scaleTargetRef"]["name"] == "cloud-servers-api"
+    assert budgets == {"cloud-servers-api", "cloud-servers-workers"}
+    for deployment in (api, workers):
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/path"] == "/metrics"
+    assert {o["kind"] for o in rendered} >= {"Service", "NetworkPolicy", "ConfigMap", "ServiceAccount"}
+
+
+def test_production_runs_three_api_and_two_worker_replicas():
+    objects = render(K8S / "overlays/prod")
+
+    assert deployments(objects)["cloud-servers-api"]["spec"]["replicas"] == 3
+    assert deployments(objects)["cloud-servers-workers"]["spec"]["replicas"] == 2
+    assert find(objects, "HorizontalPodAutoscaler", "cloud-servers-api")["spec"]["minReplicas"] == 3
+    assert not [o for o in objects if o["kind"] == "Secret"]  # made out of band, never from files here
+
+
+def test_every_setting_in_the_config_map_is_one_the_service_reads(rendered):
+    known = set(re.findall(r'reader\.\w+\("([A-Z_]+)"', SETTINGS_SOURCE))
+
+    assert set(settings_of(rendered)) <= known
+
+
+def test_the_network_policy_never_lets_the_pods_reach_the_metadata_address():
+    for obj in load_all(K8S / "base" / "networkpolicy.yaml"):
+        for rule in obj["spec"].get("egress", []):
+            for peer in rule.get("to", []):
+                assert "169.254.169.254/32" in peer["ipBlock"]["except"]
+
+
+def test_the_image_runs_as_non_root_from_locked_dependencies():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    ignored = (ROOT / ".dockerignore").read_text().split()
+
+    assert len(re.findall(r"^FROM ", dockerfile, re.MULTILINE)) >= 2  # multi-stage
+    assert re.search(r"^USER 10001", dockerfile, re.MULTILINE)
+    assert "requirements.lock" in dockerfile
+    assert {".venv", ".run", ".git", "tests"} <= set(ignored)
+    assert yaml.safe_load((K8S / "base/api-deployment.yaml").read_text())["spec"]["template"]["spec"][
+        "securityContext"]["runAsUser"] == 10001
