@@ -115,7 +115,8 @@ def test_the_api_rolls_three_replicas_with_budgets_an_autoscaler_and_scrape_anno
     assert budgets == {"cloud-servers-api", "cloud-servers-workers"}
     for deployment in (api, workers):
         annotations = deployment["spec"]["template"]["metadata"]["annotations"]
-        assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/path"] == "/metrics"
+        assert annotations["prometheus.io/scrape"] == "true"
+        assert annotations["prometheus.io/path"] == "/metrics"
     assert {o["kind"] for o in rendered} >= {"Service", "NetworkPolicy", "ConfigMap", "ServiceAccount"}
 
 
