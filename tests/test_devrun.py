@@ -21,6 +21,11 @@ def read_env(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines())
 
 
+def page(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return response.read()
+
+
 def port_answers(url: str) -> bool:
     host, port = url.split("//", 1)[1].split("/", 1)[0].split(":")
     try:
@@ -130,6 +135,11 @@ def test_make_run_starts_everything_then_stops_cleanly(tmp_path):
             assert time.monotonic() < deadline, "the dev receiver printed no verified delivery"
             time.sleep(0.2)
         assert "REJECTED" not in receiver_log.read_text()
+        deadline = time.monotonic() + 10
+        while b'jobs_finished_total{kind="create",status="succeeded"} 1.0' not in page(
+                env["WORKER_METRICS_URL"]):
+            assert time.monotonic() < deadline, "the workers' metrics do not count the create"
+            time.sleep(0.2)
         stopped = act_and_wait(env, created["id"], "stop")
         assert (stopped["status"], stopped["power_state"]) == ("SHUTOFF", 4)
         started = act_and_wait(env, created["id"], "start")
