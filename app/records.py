@@ -90,6 +90,44 @@ class Keypair(TypedDict):
     type: str
 
 
+class SecurityGroupRule(TypedDict):
+    """One rule of a security group."""
+
+    direction: str
+    protocol: str | None
+    port_range_min: int | None
+    port_range_max: int | None
+    remote_ip_prefix: str | None
+
+
+class SecurityGroup(TypedDict):
+    """A set of firewall rules servers are put in."""
+
+    id: str
+    name: str
+    description: str
+    rules: list[SecurityGroupRule]
+
+
+class Volume(TypedDict):
+    """A block storage volume."""
+
+    id: str
+    name: str | None
+    size: int
+    status: str
+    attachments: list[str]
+    bootable: bool
+
+
+class BootVolume(TypedDict):
+    """A new volume to boot from, made from the image."""
+
+    size_gb: int
+    delete_on_termination: bool
+    volume_type: NotRequired[str]
+
+
 def created_time(server: Mapping[str, Any]) -> float | None:
     """When the server was created, as Nova wrote it (UNIX seconds); None if it says nothing valid."""
     try:
@@ -98,7 +136,7 @@ def created_time(server: Mapping[str, Any]) -> float | None:
         return None
 
 
-Resource = Flavor | Image | Network | Keypair
+Resource = Flavor | Image | Network | Keypair | SecurityGroup | Volume
 SERVER_FIELDS: tuple[str, ...] = tuple(Server.__annotations__)
 
 
@@ -119,4 +157,7 @@ class LaunchRequest(TypedDict):
     key_name: str | None
     metadata: dict[str, str]
     availability_zone: str | None
+    security_groups: NotRequired[list[str]]  # ids; none: Nova puts the server in "default"
+    boot_volume: NotRequired[BootVolume]
+    user_data: NotRequired[str]  # cloud-init text as given; never answered, logged or announced
     idempotency_tag: NotRequired[str]  # the Idempotency-Key's tag, carried into Nova's metadata

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 PREFIX = "cs"
-RESOURCE_KINDS = ("flavors", "images", "networks", "keypairs")
+RESOURCE_KINDS = ("flavors", "images", "networks", "keypairs", "security_groups", "volumes")
 LIST_KINDS = ("servers", *RESOURCE_KINDS)
 EVENTS_MAX_LENGTH = 10_000
 SERVER_JOBS_KEPT = 100  # a server's latest jobs listed by GET /cloud/jobs?server_id=

@@ -4,7 +4,8 @@ import ipaddress
 import random
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from . import lifecycle
 from .api_errors import ApiError
@@ -15,11 +16,14 @@ from .cloud_records import (
     Image,
     Keypair,
     Network,
+    NewVolume,
     Project,
+    SecurityGroup,
     Server,
     Subnet,
     Token,
     User,
+    Volume,
     VolumeAttachment,
 )
 from .config import EmulatorConfig
@@ -49,6 +53,9 @@ class ServerRequest:
     availability_zone: str
     volumes: list[VolumeAttachment]
     description: str | None = None
+    new_volume: NewVolume | None = None  # a volume to make from the image and boot from
+    security_groups: list[str] = field(default_factory=lambda: ["default"])  # names
+    user_data: str | None = None  # base64
 
 
 class Cloud:
@@ -70,6 +77,8 @@ class Cloud:
         self.servers: dict[str, Server] = {}
         self.deleted_servers: dict[str, Server] = {}
         self.build_error_rates: dict[str, float] = {}
+        self.volumes: dict[str, Volume] = {}
+        self.security_groups: dict[str, SecurityGroup] = {}
 
     # -- identifiers ---------------------------------------------------------------
     def new_uuid(self) -> str:
@@ -102,6 +111,10 @@ class Cloud:
         self.projects[project.id] = project
         self.users[user.id] = user
         self.app_credentials[credential.id] = credential
+        self.add_security_group(project.id, "default", "Default security group", [
+            {"direction": "egress", "ethertype": "IPv4"}, {"direction": "egress", "ethertype": "IPv6"},
+            {"direction": "ingress", "ethertype": "IPv4", "remote_group_id": "self"},
+            {"direction": "ingress", "ethertype": "IPv6", "remote_group_id": "self"}])
         return ProjectAccess(project, user, credential)
 
     def find_user(self, user_id: str | None, name: str | None, domain: str | None) -> User | None:
@@ -174,6 +187,27 @@ class Cloud:
         self.keypairs[(user_id, name)] = keypair
         return keypair
 
+    def add_security_group(self, project_id: str, name: str, description: str,
+                           rules: list[dict[str, Any]]) -> SecurityGroup:
+        """Register a security group; a rule's ``remote_group_id`` "self" names the group itself."""
+        group = SecurityGroup(self.new_uuid(), project_id, name, description, self.clock.now())
+        group.rules = [{"id": self.new_uuid(), "security_group_id": group.id, "protocol": None,
+                        "port_range_min": None, "port_range_max": None, "remote_ip_prefix": None,
+                        "ethertype": "IPv4", **rule,
+                        "remote_group_id": group.id if rule.get("remote_group_id") == "self" else None}
+                       for rule in rules]
+        self.security_groups[group.id] = group
+        return group
+
+    def find_security_group(self, project_id: str, name_or_id: str) -> list[SecurityGroup]:
+        """The project's security groups with this id or name (Neutron allows repeated names)."""
+        return [g for g in self.security_groups.values()
+                if g.project_id == project_id and name_or_id in (g.id, g.name)]
+
+    def used_gigabytes(self, project_id: str) -> int:
+        """Volume gigabytes counted against the project's quota."""
+        return sum(v.size for v in self.volumes.values() if v.project_id == project_id)
+
     def allocate_addresses(self, server: Server) -> None:
         """Give the server a fixed address on the first subnet of each of its networks."""
         for network_id in server.network_ids:
@@ -227,12 +261,32 @@ class Cloud:
             metadata=dict(request.metadata), availability_zone=request.availability_zone,
             network_ids=list(request.network_ids), created_at=now, updated_at=now,
             volumes=list(request.volumes), description=request.description,
+            security_groups=list(request.security_groups), user_data=request.user_data,
         )
         if fails is None:
             fails = self.chance(self.build_error_rates.get(project_id, self.config.build_error_rate))
+        if request.new_volume is not None and not fails:
+            fails = not self._make_boot_volume(server, request.new_volume)
         lifecycle.plan_build(server, self.config.build_delay, fails)
         self.servers[server.id] = server
         return server
+
+    def _make_boot_volume(self, server: Server, wanted: NewVolume) -> bool:
+        """Make the server's boot volume in Cinder, or set why the build fails (the quota)."""
+        project = self.projects[server.project_id]
+        used = self.used_gigabytes(project.id)
+        if used + wanted.size > project.quota_volume_gb:
+            server.build_failure = (
+                f"Build of instance {server.id} aborted: VolumeSizeExceedsAvailableQuota: Requested "
+                f"volume or snapshot exceeds allowed gigabytes quota. Requested {wanted.size}G, "
+                f"quota is {project.quota_volume_gb}G and {used}G has been consumed.")
+            return False
+        volume = Volume(self.new_uuid(), project.id, "", wanted.size, server.created_at,
+                        status="in-use", bootable=True, image_id=wanted.image_id,
+                        volume_type=wanted.volume_type or "__DEFAULT__", server_id=server.id)
+        self.volumes[volume.id] = volume
+        server.volumes.append(VolumeAttachment(volume.id, wanted.delete_on_termination))
+        return True
 
     def delete_server(self, server: Server) -> None:
         """Start deleting a server; it disappears after the delete delay."""
@@ -257,6 +311,18 @@ class Cloud:
         if server.vm_state == "deleted" and server.id in self.servers:
             del self.servers[server.id]
             self.deleted_servers[server.id] = server
+            self._release_volumes(server)
+
+    def _release_volumes(self, server: Server) -> None:
+        """A deleted server's volumes: deleted if so asked, else detached and available."""
+        for attachment in server.volumes:
+            volume = self.volumes.get(attachment.id)
+            if volume is None:
+                continue
+            if attachment.delete_on_termination:
+                del self.volumes[volume.id]
+            else:
+                volume.status, volume.server_id = "available", None
 
     def _purge_tombstones(self, now: float) -> None:
         expired = [sid for sid, s in self.deleted_servers.items()

@@ -33,6 +33,7 @@ class Project:
     name: str
     domain_id: str
     quota_instances: int
+    quota_volume_gb: int = 1000
 
 
 @dataclass
@@ -147,6 +148,44 @@ class VolumeAttachment:
 
 
 @dataclass
+class NewVolume:
+    """A volume Nova is asked to make from an image to boot from (block_device_mapping_v2)."""
+
+    size: int
+    image_id: str
+    delete_on_termination: bool
+    volume_type: str | None = None
+
+
+@dataclass
+class Volume:
+    """A Cinder volume."""
+
+    id: str
+    project_id: str
+    name: str
+    size: int
+    created_at: float
+    status: str = "available"
+    bootable: bool = False
+    image_id: str | None = None
+    volume_type: str = "__DEFAULT__"
+    server_id: str | None = None
+
+
+@dataclass
+class SecurityGroup:
+    """A Neutron security group with its rules."""
+
+    id: str
+    project_id: str
+    name: str
+    description: str
+    created_at: float
+    rules: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class Transition:
     """A lifecycle step a server takes at an emulated time."""
 
@@ -183,3 +222,6 @@ class Server:
     host: str = ""
     fault: dict[str, Any] | None = None
     pending: list[Transition] = field(default_factory=list)
+    security_groups: list[str] = field(default_factory=lambda: ["default"])  # names, as Nova shows
+    user_data: str | None = field(default=None, repr=False)  # base64, as Nova stores it
+    build_failure: str | None = None  # the fault a failing build ends in (None: no valid host)

@@ -19,11 +19,13 @@ def routes() -> web.RouteTableDef:
     table.post("/_emulator/projects")(create_project)
     table.patch("/_emulator/projects/{project_id}")(update_project)
     table.post("/_emulator/projects/{project_id}/images")(add_private_image)
+    table.post("/_emulator/projects/{project_id}/security-groups")(add_security_group)
     table.get("/_emulator/faults/{key}")(show_faults)
     table.put("/_emulator/faults/{key}")(set_faults)
     table.delete("/_emulator/faults/{key}")(clear_faults)
     table.post("/_emulator/clock")(advance_clock)
     table.get("/_emulator/requests")(list_requests)
+    table.get("/_emulator/servers/{server_id}")(inspect_server)
     table.patch("/_emulator/servers/{server_id}")(update_server)
     table.delete("/_emulator/servers/{server_id}")(remove_server)
     table.post("/_emulator/tokens/revoke")(revoke_tokens)
@@ -81,10 +83,37 @@ async def update_project(request: web.Request) -> web.Response:
     body = await _json_object(request)
     if "quota_instances" in body:
         project.quota_instances = int(body["quota_instances"])
+    if "quota_volume_gb" in body:
+        project.quota_volume_gb = int(body["quota_volume_gb"])
     if "build_error_rate" in body:
         cloud.build_error_rates[project.id] = float(body["build_error_rate"])
     return web.json_response({"project_id": project.id, "quota_instances": project.quota_instances,
+                              "quota_volume_gb": project.quota_volume_gb,
                               "build_error_rate": cloud.build_error_rates.get(project.id)})
+
+
+async def add_security_group(request: web.Request) -> web.Response:
+    """``POST /_emulator/projects/{id}/security-groups`` ``{"name", "description"?, "rules"?}``:
+    a group made outside the API; each rule ``{direction, protocol?, port_range_min?,
+    port_range_max?, remote_ip_prefix?}``."""
+    project = _project(request)
+    body = await _json_object(request)
+    rules = body.get("rules", [])
+    if not isinstance(body.get("name"), str) or not body["name"] or not isinstance(rules, list):
+        raise ApiError(400, "name must be a non-empty string and rules a list")
+    group = request.app[CLOUD].add_security_group(project.id, body["name"],
+                                                  str(body.get("description", "")), rules)
+    return web.json_response({"id": group.id, "name": group.name}, status=201)
+
+
+async def inspect_server(request: web.Request) -> web.Response:
+    """``GET /_emulator/servers/{id}``: what Nova keeps that its API does not show (user data as
+    sent, base64; security groups; volumes)."""
+    server = _server(request)
+    return web.json_response({"id": server.id, "user_data": server.user_data,
+                              "security_groups": server.security_groups,
+                              "volumes": [{"id": v.id, "delete_on_termination": v.delete_on_termination}
+                                          for v in server.volumes]})
 
 
 async def add_private_image(request: web.Request) -> web.Response:

@@ -3,7 +3,7 @@ import logging
 
 from aiohttp import web
 
-from . import control, glance, keystone, neutron, nova
+from . import cinder, control, glance, keystone, neutron, nova
 from .api_errors import ApiError
 from .clock import Clock
 from .cloud import Cloud
@@ -15,7 +15,7 @@ from .service import Handler, apply_faults
 from .state_keys import CLOUD, FAULTS, REQUEST_LOG
 
 logger = logging.getLogger(__name__)
-_SUBAPP_PREFIXES = ("/compute", "/image", "/networking")
+_SUBAPP_PREFIXES = ("/compute", "/image", "/networking", "/volume")
 
 
 
@@ -66,6 +66,7 @@ def create_app(config: EmulatorConfig, faults: Faults | None = None) -> web.Appl
     _mount(app, "/compute", nova.create_app(), nova.versions)
     _mount(app, "/image", glance.create_app(), glance.versions)
     _mount(app, "/networking", neutron.create_app(), neutron.versions)
+    _mount(app, "/volume", cinder.create_app(), cinder.versions)
     return app
 
 

@@ -16,6 +16,7 @@ SERVICES = (
     ("compute", "nova", "/compute/v2.1"),
     ("image", "glance", "/image"),
     ("network", "neutron", "/networking"),
+    ("volumev3", "cinderv3", "/volume/v3/{project_id}"),  # Keystone fills in the token's project
 )
 DOMAIN = {"id": "default", "name": "Default"}
 ROLES = [{"id": "9fe2ff9ee4384b1894a90878d3e92bab", "name": "member"},
@@ -172,18 +173,20 @@ def _token_document(request: web.Request, cloud: Cloud, token: Token, user: User
         "project": {"id": project.id, "name": project.name, "domain": DOMAIN},
         "is_domain": False,
         "roles": ROLES,
-        "catalog": catalog(str(request.url.origin()), cloud.config.region),
+        "catalog": catalog(str(request.url.origin()), cloud.config.region, project.id),
         **extra,
     }
     return {"token": body}
 
 
-def catalog(origin: str, region: str) -> list[dict[str, Any]]:
-    """The service catalog: public and internal endpoints of each service."""
+def catalog(origin: str, region: str, project_id: str) -> list[dict[str, Any]]:
+    """The service catalog: public and internal endpoints of each service, with the project's
+    id in the URLs that carry one (Cinder's)."""
     entries = []
     for number, (kind, name, path) in enumerate(SERVICES):
         endpoints = [{"id": f"{number}{interface[0]}" * 4, "interface": interface,
-                      "region": region, "region_id": region, "url": f"{origin}{path}"}
+                      "region": region, "region_id": region,
+                      "url": f"{origin}{path.format(project_id=project_id)}"}
                      for interface in ("public", "internal")]
         entries.append({"id": f"{number:032x}", "type": kind, "name": name,
                         "endpoints": endpoints})

@@ -122,7 +122,8 @@ def _apply(server: Server, transition: Transition, allocate_addresses: AddressAl
         server.launched_at = transition.at
     elif step == "error":
         server.vm_state, server.task_state, server.power_state = "error", None, NOSTATE
-        server.fault = {"code": 500, "message": NO_VALID_HOST, "created": transition.at}
+        server.fault = {"code": 500, "message": server.build_failure or NO_VALID_HOST,
+                        "created": transition.at}
     elif step in ACTIONS:
         _, _, (server.vm_state, server.power_state) = ACTIONS[step]
         server.task_state = None

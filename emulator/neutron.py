@@ -1,4 +1,5 @@
-"""Neutron v2.0: version discovery, networks and subnets with field filters and paging."""
+"""Neutron v2.0: version discovery, networks, subnets and security groups with field filters
+and paging."""
 import ipaddress
 from collections.abc import Callable
 from typing import Any
@@ -7,7 +8,7 @@ from aiohttp import web
 
 from .api_errors import ApiError
 from .clock import isotime
-from .cloud_records import Network, Subnet
+from .cloud_records import Network, SecurityGroup, Subnet
 from .paging import page, parse_limit
 from .service import public, service_app
 from .state_keys import CLOUD
@@ -34,6 +35,8 @@ def create_app() -> web.Application:
     app.router.add_get("/v2.0/networks/{item_id}", show_network)
     app.router.add_get("/v2.0/subnets", list_subnets)
     app.router.add_get("/v2.0/subnets/{item_id}", show_subnet)
+    app.router.add_get("/v2.0/security-groups", list_security_groups)
+    app.router.add_get("/v2.0/security-groups/{item_id}", show_security_group)
     return app
 
 
@@ -53,7 +56,7 @@ async def resources(request: web.Request) -> web.Response:
     return web.json_response({"resources": [
         {"name": name, "collection": f"{name}s",
          "links": [{"href": f"{_base(request)}/{name}s", "rel": "self"}]}
-        for name in ("network", "subnet")]})
+        for name in ("network", "subnet", "security-group")]})
 
 
 def network_body(network: Network) -> dict[str, Any]:
@@ -160,3 +163,32 @@ async def show_subnet(request: web.Request) -> web.Response:
     subnet = cloud.subnets.get(request.match_info["item_id"])
     return _show(request, subnet, lambda s: cloud.networks[s.network_id].visible_to(project_id),
                  subnet_body, "subnet")
+
+
+def security_group_body(group: SecurityGroup) -> dict[str, Any]:
+    """Neutron's security group document, its rules inside."""
+    stamp = isotime(group.created_at)
+    return {
+        "id": group.id, "name": group.name, "description": group.description,
+        "tenant_id": group.project_id, "project_id": group.project_id, "stateful": True,
+        "shared": False, "tags": [], "created_at": stamp, "updated_at": stamp, "revision_number": 1,
+        "security_group_rules": [{**rule, "direction": rule["direction"], "tenant_id": group.project_id,
+                                  "project_id": group.project_id, "description": "",
+                                  "created_at": stamp, "updated_at": stamp, "revision_number": 0}
+                                 for rule in group.rules],
+    }
+
+
+async def list_security_groups(request: web.Request) -> web.Response:
+    """``GET /v2.0/security-groups``: the project's own groups."""
+    cloud, project_id = request.config_dict[CLOUD], request["project_id"]
+    return _collection(request, "security_groups", [
+        security_group_body(g) for g in cloud.security_groups.values() if g.project_id == project_id])
+
+
+async def show_security_group(request: web.Request) -> web.Response:
+    """``GET /v2.0/security-groups/{id}``."""
+    cloud, project_id = request.config_dict[CLOUD], request["project_id"]
+    group = cloud.security_groups.get(request.match_info["item_id"])
+    return _show(request, group, lambda g: g.project_id == project_id, security_group_body,
+                 "security_group")

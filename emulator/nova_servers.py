@@ -186,7 +186,8 @@ async def create_server(request: web.Request) -> web.StreamResponse:
         _ambiguous_answer(request, faults.ambiguous_mode)
     server_links = nova_views.links(compute_base(request), "servers", server.id)
     body = {"server": {"id": server.id, "links": server_links,
-                       "OS-DCF:diskConfig": "MANUAL", "security_groups": [{"name": "default"}],
+                       "OS-DCF:diskConfig": "MANUAL",
+                       "security_groups": [{"name": name} for name in server.security_groups],
                        "adminPass": secrets.token_urlsafe(9)}}
     return web.json_response(body, status=202, headers={"Location": server_links[0]["href"]})
 

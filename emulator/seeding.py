@@ -4,7 +4,7 @@ from typing import Any
 import yaml
 
 from .cloud import Cloud, ProjectAccess, ServerRequest
-from .cloud_records import Flavor, Project, VolumeAttachment
+from .cloud_records import Flavor, NewVolume, Project
 
 # Nova's classic default flavors: (id, name, vcpus, ram MiB, disk GiB).
 FLAVORS = (("1", "m1.tiny", 1, 512, 1), ("2", "m1.small", 1, 2048, 20),
@@ -45,14 +45,10 @@ def _seed_server(cloud: Cloud, project: Project, user_id: str, number: int, tota
         name=f"{project.name}-server-{number}", flavor=cloud.flavors["1"],
         image_id="" if volume_booted else image_id, network_ids=[network_id],
         key_name=DEMO_KEYPAIR, metadata={"seeded": "true"},
-        availability_zone=cloud.config.availability_zones[0],
-        volumes=[_boot_volume(cloud)] if volume_booted else [])
+        availability_zone=cloud.config.availability_zones[0], volumes=[],
+        new_volume=NewVolume(1, image_id, delete_on_termination=True) if volume_booted else None)
     started = cloud.clock.now() - cloud.config.build_delay - 60 * (total - number + 1)
     cloud.create_server(project.id, user_id, request, at=started, fails=False)
-
-
-def _boot_volume(cloud: Cloud) -> VolumeAttachment:
-    return VolumeAttachment(cloud.new_uuid(), delete_on_termination=True)
 
 
 def access_document(access: ProjectAccess, auth_url: str, region: str) -> dict[str, Any]:

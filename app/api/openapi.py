@@ -22,8 +22,10 @@ from .schemas import (
     NetworkSchema,
     ProblemSchema,
     ProjectQuerySchema,
+    SecurityGroupSchema,
     ServerListQuerySchema,
     ServerSchema,
+    VolumeSchema,
 )
 from .webhook_schemas import (
     DeliveryAttemptSchema,
@@ -52,6 +54,15 @@ _THROTTLED = {"429": {**_PROBLEM, "headers": _RETRY_AFTER}}
 _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
+_CREATE_EXAMPLE = {
+    "project_id": "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d", "name": "web-02", "flavor_id": "m1.small",
+    "image_id": "9bf65ad9-f161-461e-a6e7-0dac0e5bf153",
+    "network_ids": ["5e1c2b7a-0d3f-4c8e-9a6b-2f4d1e3c5a7b"], "key_name": "my-keypair",
+    "security_groups": ["default"], "user_data": "#cloud-config\npackages: [nginx]\n",
+    "boot_volume": {"size_gb": 20, "delete_on_termination": False},
+}
+
+
 def _json(schema: Any) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
@@ -77,7 +88,8 @@ def _server_operations() -> dict[str, Any]:
         "parameters": [{"in": "header", "name": "Idempotency-Key",
                         "schema": {"type": "string", "pattern": f"^{IDEMPOTENCY_KEY_PATTERN}$"},
                         "description": "the same key within 24 h answers the first answer again"}],
-        "requestBody": {"required": True, "content": _json("CreateServer")},
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": "CreateServer", "example": _CREATE_EXAMPLE}}},
         "responses": {"202": {"description": "accepted; follow the job", "headers": {
             "Location": {"schema": {"type": "string"}}}, "content": _json("CreateAnswer")},
             "408": _PROBLEM, "413": _PROBLEM, "415": _PROBLEM, "422": _PROBLEM, **_THROTTLED,
@@ -202,6 +214,7 @@ def build_openapi() -> dict[str, Any]:
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for name, schema in (("Server", ServerSchema), ("Flavor", FlavorSchema), ("Image", ImageSchema),
                          ("Network", NetworkSchema), ("Keypair", KeypairSchema),
+                         ("SecurityGroup", SecurityGroupSchema), ("Volume", VolumeSchema),
                          ("Problem", ProblemSchema), ("CreateServer", CreateServerSchema),
                          ("CreateAnswer", CreateAnswerSchema), ("Job", JobSchema),
                          ("Action", ActionSchema), ("ActionAnswer", ActionAnswerSchema),
@@ -218,7 +231,9 @@ def build_openapi() -> dict[str, Any]:
     _webhook_operations(spec)
     for path, item, tag in (("flavors", "Flavor", "flavors"), ("images", "Image", "images"),
                             ("networks", "Network", "networks"),
-                            ("ssh-keypairs", "Keypair", "ssh-keypairs")):
+                            ("ssh-keypairs", "Keypair", "ssh-keypairs"),
+                            ("security-groups", "SecurityGroup", "security-groups"),
+                            ("volumes", "Volume", "volumes")):
         spec.path(f"/cloud/{path}", operations=_list_operation(
             f"List {path} (from the snapshot)", item, ProjectQuerySchema, tag))
     _operations_endpoints(spec)

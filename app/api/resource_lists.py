@@ -1,4 +1,5 @@
-"""``GET /cloud/flavors``, ``/images``, ``/networks``, ``/ssh-keypairs``: lists from the snapshot."""
+"""``GET /cloud/flavors``, ``/images``, ``/networks``, ``/ssh-keypairs``, ``/security-groups``,
+``/volumes``: lists from the snapshot."""
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -11,7 +12,7 @@ from .schemas import ProjectQuerySchema
 _QUERY = ProjectQuerySchema()
 # URL path segment -> snapshot kind
 RESOURCE_PATHS = {"flavors": "flavors", "images": "images", "networks": "networks",
-                  "ssh-keypairs": "keypairs"}
+                  "ssh-keypairs": "keypairs", "security-groups": "security_groups", "volumes": "volumes"}
 
 
 def resource_list_handler(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:

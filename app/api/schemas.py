@@ -1,4 +1,5 @@
 """The API's shapes, defined once: they validate requests, dump answers and feed OpenAPI."""
+import base64
 import uuid
 from typing import Any
 
@@ -149,6 +150,37 @@ class KeypairSchema(Schema):
     type = fields.String(required=True)
 
 
+class SecurityGroupRuleSchema(Schema):
+    """One rule of a security group."""
+
+    direction = fields.String(required=True, metadata={"description": "ingress or egress"})
+    protocol = fields.String(allow_none=True, required=True, metadata={"description": "null: any"})
+    port_range_min = fields.Integer(allow_none=True, required=True)
+    port_range_max = fields.Integer(allow_none=True, required=True)
+    remote_ip_prefix = fields.String(allow_none=True, required=True)
+
+
+class SecurityGroupSchema(Schema):
+    """A set of firewall rules servers are put in."""
+
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    rules = fields.List(fields.Nested(SecurityGroupRuleSchema), required=True)
+
+
+class VolumeSchema(Schema):
+    """A block storage volume."""
+
+    id = fields.String(required=True)
+    name = fields.String(allow_none=True, required=True)
+    size = fields.Integer(required=True, metadata={"description": "GiB"})
+    status = fields.String(required=True)
+    attachments = fields.List(fields.String(), required=True,
+                              metadata={"description": "ids of the servers it is attached to"})
+    bootable = fields.Boolean(required=True)
+
+
 class ProblemSchema(Schema):
     """An RFC 9457 problem document."""
 
@@ -180,8 +212,20 @@ class ServerListQuerySchema(ProjectQuerySchema):
 
 RESOURCE_SCHEMAS: dict[str, type[Schema]] = {
     "servers": ServerSchema, "flavors": FlavorSchema, "images": ImageSchema,
-    "networks": NetworkSchema, "keypairs": KeypairSchema,
+    "networks": NetworkSchema, "keypairs": KeypairSchema, "security_groups": SecurityGroupSchema,
+    "volumes": VolumeSchema,
 }
+USER_DATA_MAX = 65535  # bytes of base64, Nova's limit
+
+
+class BootVolumeSchema(Schema):
+    """A new volume, made from the image, to boot from."""
+
+    size_gb = fields.Integer(required=True, validate=validate.Range(1, 16384),
+                             metadata={"description": "GiB; at least the image's min_disk"})
+    delete_on_termination = fields.Boolean(load_default=True,
+                                           metadata={"description": "delete it with the server"})
+    volume_type = fields.String(validate=validate.Length(1, 255))
 
 
 class CreateServerSchema(Schema):
@@ -200,6 +244,22 @@ class CreateServerSchema(Schema):
                            validate=validate.Length(max=100), load_default=dict)
     availability_zone = fields.String(validate=validate.Length(1, 255), load_default=None,
                                       allow_none=True)
+    security_groups = fields.List(fields.String(validate=validate.Length(1, 255)),
+                                  validate=validate.Length(1, 16),
+                                  metadata={"description": "names or ids; default: the project's "
+                                                           "\"default\" group"})
+    boot_volume = fields.Nested(BootVolumeSchema, metadata={
+        "description": "boot from a new volume made from the image (the server's image is then null)"})
+    user_data = fields.String(validate=validate.Length(1, USER_DATA_MAX), load_only=True, metadata={
+        "description": "cloud-init text, as plain text (at most 64 KiB once base64-encoded); "
+                       "never shown back"})
+
+    @validates("user_data")
+    def _user_data_fits(self, value: str, **kwargs: Any) -> None:
+        encoded = len(base64.b64encode(value.encode()))
+        if encoded > USER_DATA_MAX:
+            raise ValidationError(f"At most {USER_DATA_MAX} bytes once base64-encoded "
+                                  f"(Nova's limit); this is {encoded}.")
 
     @validates("metadata")
     def _no_reserved_keys(self, value: dict[str, str], **kwargs: Any) -> None:

@@ -11,7 +11,7 @@ from .. import redis_layout as layout
 from ..records import ActionRequest, LaunchRequest
 from ..redis_layout import JobField, QueueField
 from ..times import Clock
-from .job import QUEUED, RUNNING, Job
+from .job import FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 
 # One step, so that nothing is ever half-written (also when Redis is out of memory: a script's
 # first write is refused, or all of them are done).
@@ -118,6 +118,9 @@ class JobStore:
         """Store only the changed fields (and the time of the change), so a stale copy of the
         job never overwrites what another step recorded."""
         changes["updated_at"] = self._clock()
+        if changes.get("status") in (SUCCEEDED, FAILED) and job.request and "user_data" in job.request:
+            # cloud-init often carries secrets: kept only while the job may still boot the server
+            changes["request"] = {k: v for k, v in job.request.items() if k != "user_data"}
         await self._write(job, {_STORED[name]: _encode(name, value) for name, value in changes.items()},
                           changes.get("server_id"))
         return Job(**{**job.__dict__, **changes})

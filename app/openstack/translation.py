@@ -1,10 +1,23 @@
 """Translation between OpenStack's JSON and SDK resources and the service's records."""
+import base64
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from openstack import exceptions as sdk_errors
 from openstack.connection import Connection
 
-from ..records import ActionRequest, Flavor, Image, Keypair, LaunchRequest, Network, Resource, Server
+from ..records import (
+    ActionRequest,
+    Flavor,
+    Image,
+    Keypair,
+    LaunchRequest,
+    Network,
+    Resource,
+    SecurityGroup,
+    Server,
+    Volume,
+)
 
 # The Nova metadata keys a create job tags its server with: its job id, so a retried job finds
 # it, and its Idempotency-Key's tag, so a replay finds it even if Redis lost everything.
@@ -81,6 +94,18 @@ def boot_request(launch: LaunchRequest, job_id: str) -> dict[str, Any]:
         server["key_name"] = launch["key_name"]
     if launch.get("availability_zone"):
         server["availability_zone"] = launch["availability_zone"]
+    if launch.get("security_groups"):
+        server["security_groups"] = [{"name": group} for group in launch["security_groups"]]
+    if launch.get("user_data"):
+        server["user_data"] = base64.b64encode(launch["user_data"].encode()).decode()
+    boot_volume = launch.get("boot_volume")
+    if boot_volume:  # a new volume from the image is the root disk: Nova gets no imageRef
+        del server["imageRef"]
+        server["block_device_mapping_v2"] = [{
+            "boot_index": 0, "uuid": launch["image_id"], "source_type": "image",
+            "destination_type": "volume", "volume_size": boot_volume["size_gb"],
+            "delete_on_termination": boot_volume["delete_on_termination"],
+            **({"volume_type": boot_volume["volume_type"]} if boot_volume.get("volume_type") else {})}]
     return server
 
 
@@ -106,12 +131,34 @@ def _keypairs(connection: Connection) -> list[Keypair]:
             for k in connection.compute.keypairs()]
 
 
+def _security_groups(connection: Connection) -> list[SecurityGroup]:
+    return [{"id": g.id, "name": g.name, "description": g.description or "",
+             "rules": [{"direction": r["direction"], "protocol": r.get("protocol"),
+                        "port_range_min": r.get("port_range_min"),
+                        "port_range_max": r.get("port_range_max"),
+                        "remote_ip_prefix": r.get("remote_ip_prefix")}
+                       for r in g.security_group_rules or []]}
+            for g in connection.network.security_groups()]
+
+
+def _volumes(connection: Connection) -> list[Volume]:
+    try:
+        volumes = list(connection.block_storage.volumes(details=True))
+    except sdk_errors.EndpointNotFound:  # a cloud without Cinder has no volumes to list
+        return []
+    return [{"id": v.id, "name": v.name, "size": v.size, "status": v.status,
+             "attachments": [a["server_id"] for a in v.attachments or [] if a.get("server_id")],
+             "bootable": str(v.is_bootable).lower() == "true"} for v in volumes]
+
+
 RESOURCE_READERS: dict[str, Callable[[Connection], Any]] = {
     "flavors": _flavors, "images": _images, "networks": _networks, "keypairs": _keypairs,
+    "security_groups": _security_groups, "volumes": _volumes,
 }
 
 
 def read_resources(connection: Connection, kind: str) -> list[Resource]:
-    """Flavors, images, networks or keypairs of the connection's project, as records."""
+    """Flavors, images, networks, keypairs, security groups or volumes of the connection's
+    project, as records."""
     items: list[Resource] = RESOURCE_READERS[kind](connection)
     return items

@@ -1,0 +1,100 @@
+"""Cinder v3: version discovery and the project's volumes (list, detail, show)."""
+from typing import Any
+
+from aiohttp import web
+
+from .api_errors import ApiError
+from .clock import isotime
+from .cloud_records import Volume
+from .service import public, service_app
+from .state_keys import CLOUD
+
+MICROVERSIONS = ("3.0", "3.70")
+
+
+def render_error(error: ApiError) -> web.Response:
+    """Cinder's error document: ``{"itemNotFound": {"code", "message"}}`` and the like."""
+    kind = error.kind or {400: "badRequest", 403: "forbidden", 404: "itemNotFound",
+                          413: "overLimit", 429: "overLimit"}.get(error.status, "computeFault")
+    return web.json_response({kind: {"code": error.status, "message": error.message}},
+                             status=error.status, headers=error.headers)
+
+
+def create_app() -> web.Application:
+    """The Cinder sub-application, mounted at ``/volume``."""
+    app = service_app("volume", render_error)
+    app.router.add_get("/", versions)
+    app.router.add_get("/v3/", version)
+    app.router.add_get("/v3/{project_id}/volumes", list_volumes)
+    app.router.add_get("/v3/{project_id}/volumes/detail", list_volumes)
+    app.router.add_get("/v3/{project_id}/volumes/{volume_id}", show_volume)
+    return app
+
+
+def _version_entry(request: web.Request) -> dict[str, Any]:
+    low, high = MICROVERSIONS
+    return {"id": "v3.0", "status": "CURRENT", "version": high, "min_version": low,
+            "updated": "2023-07-17T00:00:00Z",
+            "links": [{"rel": "self", "href": f"{request.url.origin()}/volume/v3/"}],
+            "media-types": [{"base": "application/json",
+                             "type": "application/vnd.openstack.volume+json;version=3"}]}
+
+
+@public
+async def versions(request: web.Request) -> web.Response:
+    """``GET /volume/``: Cinder answers its versions with 300 Multiple Choices."""
+    return web.json_response({"versions": [_version_entry(request)]}, status=300)
+
+
+@public
+async def version(request: web.Request) -> web.Response:
+    """``GET /volume/v3/``: the v3 version document."""
+    return web.json_response({"versions": [_version_entry(request)]})
+
+
+def volume_body(volume: Volume, origin: str) -> dict[str, Any]:
+    """Cinder's volume document (the detailed form)."""
+    attachments = [] if volume.server_id is None else [{
+        "id": volume.id, "attachment_id": volume.id[::-1], "volume_id": volume.id,
+        "server_id": volume.server_id, "host_name": None, "device": "/dev/vda",
+        "attached_at": isotime(volume.created_at)}]
+    body: dict[str, Any] = {
+        "id": volume.id, "name": volume.name, "size": volume.size, "status": volume.status,
+        "bootable": "true" if volume.bootable else "false", "attachments": attachments,
+        "volume_type": volume.volume_type, "availability_zone": "nova", "description": None,
+        "created_at": isotime(volume.created_at), "updated_at": isotime(volume.created_at),
+        "metadata": {}, "multiattach": False, "encrypted": False, "snapshot_id": None,
+        "source_volid": None, "replication_status": None, "consistencygroup_id": None,
+        "os-vol-tenant-attr:tenant_id": volume.project_id, "user_id": None,
+        "links": [{"rel": "self", "href": f"{origin}/volume/v3/{volume.project_id}/volumes/{volume.id}"}],
+    }
+    if volume.image_id:
+        body["volume_image_metadata"] = {"image_id": volume.image_id}
+    return body
+
+
+def _own_project(request: web.Request) -> str:
+    """The URL's project, which must be the token's (Cinder's policy answers 403 otherwise)."""
+    if request.match_info["project_id"] != request["project_id"]:
+        raise ApiError(403, "Policy doesn't allow volume:get_all to be performed.")
+    return request["project_id"]
+
+
+async def list_volumes(request: web.Request) -> web.Response:
+    """``GET /v3/{project}/volumes[/detail]``: the project's volumes, newest first."""
+    project_id = _own_project(request)
+    volumes = sorted((v for v in request.config_dict[CLOUD].volumes.values() if v.project_id == project_id),
+                     key=lambda v: v.created_at, reverse=True)
+    bodies = [volume_body(v, str(request.url.origin())) for v in volumes]
+    if not request.path.endswith("/detail"):
+        bodies = [{"id": b["id"], "name": b["name"], "links": b["links"]} for b in bodies]
+    return web.json_response({"volumes": bodies})
+
+
+async def show_volume(request: web.Request) -> web.Response:
+    """``GET /v3/{project}/volumes/{id}``."""
+    project_id = _own_project(request)
+    volume = request.config_dict[CLOUD].volumes.get(request.match_info["volume_id"])
+    if volume is None or volume.project_id != project_id:
+        raise ApiError(404, f"Volume {request.match_info['volume_id']} could not be found.")
+    return web.json_response({"volume": volume_body(volume, str(request.url.origin()))})
