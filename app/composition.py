@@ -106,7 +106,7 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
                            clock=clock)
     jobs = JobStore(redis, settings.job_retention, clock)
     queue = JobQueue(redis, clock)
-    writer = ServerWriter(reader, snapshot, recorder, jobs, queue, IdempotencyStore(redis),
+    writer = ServerWriter(reader, snapshot, recorder, jobs, queue, IdempotencyStore(redis), gateway,
                           create_wait=settings.create_wait, retention=settings.job_retention,
                           clock=clock)
     executor = JobExecutor(

@@ -28,6 +28,7 @@ def create_app() -> web.Application:
     app.router.add_get("/v3/{project_id}/volumes", list_volumes)
     app.router.add_get("/v3/{project_id}/volumes/detail", list_volumes)
     app.router.add_get("/v3/{project_id}/volumes/{volume_id}", show_volume)
+    app.router.add_get("/v3/{project_id}/limits", show_limits)
     return app
 
 
@@ -98,3 +99,15 @@ async def show_volume(request: web.Request) -> web.Response:
     if volume is None or volume.project_id != project_id:
         raise ApiError(404, f"Volume {request.match_info['volume_id']} could not be found.")
     return web.json_response({"volume": volume_body(volume, str(request.url.origin()))})
+
+
+async def show_limits(request: web.Request) -> web.Response:
+    """``GET /v3/{project}/limits``: the project's volume quota and what it uses."""
+    cloud = request.config_dict[CLOUD]
+    project = cloud.projects[_own_project(request)]
+    volumes = [v for v in cloud.volumes.values() if v.project_id == project.id]
+    return web.json_response({"limits": {"rate": [], "absolute": {
+        "maxTotalVolumeGigabytes": project.quota_volume_gb, "maxTotalVolumes": -1,
+        "maxTotalSnapshots": 10, "maxTotalBackups": 10, "maxTotalBackupGigabytes": 1000,
+        "totalGigabytesUsed": cloud.used_gigabytes(project.id), "totalVolumesUsed": len(volumes),
+        "totalSnapshotsUsed": 0, "totalBackupsUsed": 0, "totalBackupGigabytesUsed": 0}}})

@@ -8,7 +8,8 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from ..errors import Conflict, UnprocessableRequest
+from ..errors import Conflict, OpenStackUnavailable, UnprocessableRequest
+from ..openstack.gateway import OpenStackGateway
 from ..openstack.translation import IDEMPOTENCY_TAG
 from ..records import ActionRequest, LaunchRequest, Server, created_time
 from ..redis_layout import IDEMPOTENCY_TTL
@@ -41,9 +42,10 @@ class ServerWriter:
     """What ``POST /cloud/servers`` and ``DELETE /cloud/servers/{id}`` do."""
 
     def __init__(self, reader: ProjectReader, snapshot: SnapshotStore, recorder: ServerRecorder,
-                 jobs: JobStore, queue: JobQueue, keys: IdempotencyStore, *, create_wait: float,
-                 retention: float, clock: Clock = time.time) -> None:
+                 jobs: JobStore, queue: JobQueue, keys: IdempotencyStore, gateway: OpenStackGateway,
+                 *, create_wait: float, retention: float, clock: Clock = time.time) -> None:
         self._reader = reader
+        self._gateway = gateway
         self._snapshot = snapshot
         self._recorder = recorder
         self._jobs = jobs
@@ -136,7 +138,24 @@ class ServerWriter:
         if errors:
             raise UnprocessableRequest("The request names things that do not exist in the project.",
                                        errors)
+        await self._check_volume_quota(project_id, launch)
         return launch
+
+    async def _check_volume_quota(self, project_id: str, launch: LaunchRequest) -> None:
+        """A boot volume must fit in the project's volume quota (422 naming its size if not).
+        Best effort: if Cinder cannot say, the job finds out, and fails with Cinder's message."""
+        boot_volume = launch.get("boot_volume")
+        if not boot_volume:
+            return
+        try:
+            quota = await self._gateway.volume_quota(project_id)
+        except OpenStackUnavailable as error:
+            logger.info("volume quota of %s not checked: %s", project_id, error)
+            return
+        if quota is not None and quota[1] + boot_volume["size_gb"] > quota[0]:
+            raise UnprocessableRequest("The boot volume does not fit in the project's volume quota.", {
+                "boot_volume.size_gb": [f"The project may have {quota[0]} GiB of volumes and has "
+                                        f"{quota[1]} GiB; {boot_volume['size_gb']} GiB more do not fit."]})
 
     async def act(self, project_id: str, server_id: str, action: ActionRequest,
                   idempotency_key: str | None) -> CreateOutcome:

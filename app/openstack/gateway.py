@@ -28,8 +28,9 @@ Result = TypeVar("Result")
 # Its server bodies embed the flavor (2.47) instead of linking it by id.
 COMPUTE_MICROVERSION = "2.69"
 NovaRecord = dict[str, Any]  # a server as Nova's JSON has it
-COMPUTE, IMAGE, NETWORK = "compute", "image", "network"
-_SERVICE_OF_KIND = {"flavors": COMPUTE, "keypairs": COMPUTE, "images": IMAGE, "networks": NETWORK}
+COMPUTE, IMAGE, NETWORK, VOLUME = "compute", "image", "network", "volume"
+_SERVICE_OF_KIND = {"flavors": COMPUTE, "keypairs": COMPUTE, "images": IMAGE, "networks": NETWORK,
+                    "security_groups": NETWORK, "volumes": VOLUME}
 # Observes each call: the service, its outcome (ok, an HTTP status, timeout, unavailable), seconds.
 CallObserver = Callable[[str, str, float], None]
 
@@ -161,6 +162,19 @@ class OpenStackGateway:
             raise OpenStackUnavailable("Nova cannot show every server now (a cell is down); "
                                        "the job's server may be among them")
         return None
+
+    async def volume_quota(self, project_id: str) -> tuple[int, int] | None:
+        """The gigabytes of volumes the project may have and those it has (Cinder's limits);
+        None when it is unlimited or the cloud has no Cinder."""
+        def read(connection: Connection) -> tuple[int, int] | None:
+            try:
+                limits = connection.block_storage.get_limits().absolute
+            except sdk_errors.EndpointNotFound:
+                return None
+            allowed = limits.max_total_volume_gigabytes
+            return None if allowed is None or allowed < 0 else (allowed, limits.total_gigabytes_used or 0)
+
+        return await self._call(project_id, read, "reading the volume quota", VOLUME)
 
     async def list_resources(self, project_id: str, kind: str) -> list[Resource]:
         """Flavors, images, networks or keypairs, as records."""

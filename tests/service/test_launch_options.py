@@ -148,17 +148,30 @@ async def test_a_boot_volume_smaller_than_the_image_needs_is_a_422(service, api_
     assert list((await answer.json())["errors"]) == ["boot_volume.size_gb"]
 
 
-async def test_a_boot_volume_past_the_volume_quota_fails_the_job_with_cinders_message(
-        service, api_client, workers_running):
+async def test_a_boot_volume_past_the_volume_quota_is_a_422(service, api_client):
     setup = service(servers=0)
     setup.projects[0].emulator.update_project(setup.project_id, quota_volume_gb=5)
     client = await api_client(setup.settings)
 
+    answer = await post_server(client, setup, await create_body(client, setup,
+                                                                boot_volume={"size_gb": 10}))
+
+    assert answer.status == 422 and (await answer.json())["errors"] == {"boot_volume.size_gb": [
+        "The project may have 5 GiB of volumes and has 0 GiB; 10 GiB more do not fit."]}
+
+
+async def test_a_boot_volume_the_quota_refuses_after_the_check_fails_the_job_with_cinders_message(
+        service, api_client, workers_running):
+    setup = service(servers=0, create_wait=0)
+    client = await api_client(setup.settings)
+    created = await post_server(client, setup, await create_body(client, setup,
+                                                                 boot_volume={"size_gb": 10}))
+    setup.projects[0].emulator.update_project(setup.project_id, quota_volume_gb=5)  # meanwhile
+
     async with workers_running(setup.settings):
-        created = await post_server(client, setup, await create_body(
-            client, setup, boot_volume={"size_gb": 10}))
         job = await finished_job(client, setup, (await created.json())["job"]["href"])
 
+    assert created.status == 202
     assert job["status"] == "failed" and "exceeds allowed gigabytes quota" in job["error"]
 
 
