@@ -12,6 +12,7 @@ from aiohttp import web
 from .config import EmulatorConfig
 from .emulator_app import create_app
 from .faults import Faults
+from .json_logs import log_json_lines
 from .seeding import access_document, clouds_yaml, seed_project
 from .state_keys import CLOUD
 
@@ -101,7 +102,7 @@ async def serve(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``python -m emulator`` and ``openstack-emulator``."""
     args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    log_json_lines()
     asyncio.run(serve(args))
 
 

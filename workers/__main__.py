@@ -6,11 +6,11 @@ import logging
 import signal
 from collections.abc import Callable
 
-from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
 from app.composition import Services, open_services
 from app.heartbeats import HEARTBEAT_INTERVAL
+from app.metrics_registry import new_registry
 from app.settings import Settings
 from app.startup import settings_and_logging
 
@@ -28,7 +28,7 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
     """Run the poller, the job runner and the webhook sender until ``stop`` is set, serving
     health and metrics on the workers' port; then close what they opened."""
     async with open_services(settings) as services:
-        metrics, liveness = WorkerMetrics(CollectorRegistry()), Liveness()
+        metrics, liveness = WorkerMetrics(new_registry()), Liveness()
         services.gateway.observe_calls(metrics.openstack_call)
         poller = Poller(settings, services.directory, services.refresher, services.schedule, metrics)
         runner = JobRunner(settings, services.directory, services.queue, services.jobs,

@@ -21,7 +21,7 @@ from app.jobs.execution import JobExecutor
 from app.jobs.job import KINDS
 from app.jobs.job_store import JobStore
 from app.jobs.queue import JobQueue, QueuedEntry
-from app.logs import project_id_var
+from app.logs import job_id_var, project_id_var
 from app.openstack.clouds import CloudDirectory
 from app.settings import Settings
 
@@ -91,6 +91,7 @@ class JobRunner:
 
     async def _execute(self, entry: QueuedEntry) -> None:
         project_id_var.set(entry.project_id)
+        job_id_var.set(entry.job_id)
         heartbeat = asyncio.create_task(self._heartbeat(entry))
         try:
             job = await self._jobs.get(entry.project_id, entry.job_id)

@@ -4,10 +4,10 @@ import time
 from collections.abc import AsyncIterator
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry
 
 from ..composition import open_services, project_access
 from ..events.feed import EventFeed
+from ..metrics_registry import new_registry
 from ..settings import Settings
 from ..times import Clock
 from . import event_stream, job_status, operations, server_actions, server_reads, server_writes, webhooks
@@ -68,7 +68,7 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[BODY_READERS] = asyncio.Semaphore(settings.body_reads_max)
-    app[METRICS_REGISTRY] = CollectorRegistry()
+    app[METRICS_REGISTRY] = new_registry()
     app[HTTP_METRICS] = HttpMetrics(app[METRICS_REGISTRY])
     app[OPENAPI] = build_openapi()
     app.cleanup_ctx.append(_services_ctx)

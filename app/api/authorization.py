@@ -7,7 +7,7 @@ from marshmallow import Schema
 from ..access.tokens import ApiToken
 from ..errors import InvalidRequest
 from ..logs import project_id_var
-from .appkeys import ACCESS
+from .appkeys import ACCESS, CALLER
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cloud-servers"'}
 
@@ -21,6 +21,7 @@ def caller_of(request: web.Request) -> ApiToken:
     if token is None:
         raise web.HTTPUnauthorized(headers=_CHALLENGE,
                                    text="A valid bearer token is required: Authorization: Bearer <token>.")
+    request[CALLER] = token.name
     return token
 
 

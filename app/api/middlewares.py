@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from ..errors import ServiceError
 from ..logs import request_id_var
 from ..redis_failures import out_of_memory
-from .appkeys import HTTP_METRICS
+from .appkeys import CALLER, HTTP_METRICS
 from .problems import field_errors, problem, service_problem
 
 logger = logging.getLogger(__name__)
@@ -56,7 +56,11 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         metrics = request.app[HTTP_METRICS]
         metrics.requests.labels(request.method, route, str(status)).inc()
         metrics.latency.labels(request.method, route).observe(elapsed)
-        access_log.info("%s %s %d %.1f ms", request.method, request.path, status, elapsed * 1000)
+        access_log.info("%s %s %d %.1f ms", request.method, request.path, status, elapsed * 1000,
+                        extra={"fields": {"method": request.method, "route": route,
+                                          "path": request.path, "status": status,
+                                          "duration_ms": round(elapsed * 1000, 1),
+                                          "caller": request.get(CALLER)}})
 
 
 @web.middleware

@@ -2,6 +2,7 @@
 from aiohttp import web
 
 from ..errors import NotFound
+from ..logs import server_id_var
 from ..project_ids import parse_uuid
 
 
@@ -10,6 +11,7 @@ def server_id_of(request: web.Request) -> str:
     parsed = parse_uuid(request.match_info["server_id"])
     if parsed is None:
         raise NotFound("No such server: server ids are UUIDs.")
+    server_id_var.set(str(parsed))
     return str(parsed)
 
 

@@ -23,6 +23,7 @@ from ..logs import request_id_var
 from .schemas import ProblemSchema
 
 PROBLEM_TYPE = "application/problem+json"
+RETRY_AFTER_DEFAULT = 5  # seconds, on a 503 that knows no better
 _STATUS_OF = ((UnprocessableRequest, 422), (InvalidRequest, 400), (Forbidden, 403),
               (RateLimited, 429), (Conflict, 409), (UnknownProject, 404), (NotFound, 404),
               (OpenStackTimeout, 504), (OpenStackUnavailable, 503), (OpenStackRejected, 503),
@@ -44,6 +45,9 @@ def problem(request: web.Request, status: int, title: str, detail: str, *,
     }
     if errors:
         body["errors"] = errors
+    headers = {"Cache-Control": "no-store", **(headers or {})}
+    if status == 503:  # every 503 says when to come back
+        headers.setdefault("Retry-After", str(RETRY_AFTER_DEFAULT))
     return web.Response(status=status, text=json.dumps(_PROBLEM.dump(body)),
                         content_type=PROBLEM_TYPE, charset="utf-8", headers=headers)
 

@@ -10,6 +10,7 @@ minor version and ``tests/service/test_malformed_http.py`` holds the behaviour w
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
@@ -17,7 +18,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import BadHttpMethod
 from aiohttp.web_protocol import RequestHandler
 
-from .appkeys import SETTINGS
+from .appkeys import HTTP_METRICS, SETTINGS
 from .problems import PROBLEM_TYPE
 
 logger = logging.getLogger(__name__)
@@ -26,16 +27,20 @@ SERVER_NAME = "cloud-servers-api"
 
 class ProblemRequestHandler(RequestHandler):
     """aiohttp's connection handler, but its own error answers are problem documents that echo
-    nothing of the request, and a malformed request is one WARNING line without a traceback."""
+    nothing of the request, and a malformed request is one line without a traceback, counted
+    by ``on_rejected``."""
+
+    on_rejected: Callable[[int], None] = staticmethod(lambda status: None)
 
     def handle_error(self, request: web.BaseRequest, status: int = 500,
                      exc: BaseException | None = None, message: str | None = None) -> web.StreamResponse:
         request_id = uuid.uuid4().hex
+        self.on_rejected(status)
         if status >= 500:  # a failure of ours (handlers answer their own errors: should not happen)
             logger.error("failed answering a request (request id %s)", request_id, exc_info=exc)
-        elif isinstance(exc, BadHttpMethod):  # often TLS or other non-HTTP bytes: noise
-            logger.debug("not HTTP from %s, answered %d (request id %s)", request.remote, status,
-                         request_id)
+        elif isinstance(exc, BadHttpMethod):  # an unknown method, or TLS and other non-HTTP bytes
+            logger.info("unknown method or not HTTP from %s, answered %d (request id %s)",
+                        request.remote, status, request_id)
         else:  # never the parser's message: it quotes the offending header line
             logger.warning("malformed HTTP from %s answered %d: %s (request id %s)", request.remote,
                            status, type(exc).__name__, request_id)
@@ -51,7 +56,8 @@ class ProblemRequestHandler(RequestHandler):
                 "instance": "/", "request_id": request_id}
         response = web.Response(status=status, text=json.dumps(body), content_type=PROBLEM_TYPE,
                                 charset="utf-8",
-                                headers={"X-Request-Id": request_id, "Server": SERVER_NAME})
+                                headers={"X-Request-Id": request_id, "Server": SERVER_NAME,
+                                         "Cache-Control": "no-store"})
         response.force_close()
         return response
 
@@ -59,8 +65,14 @@ class ProblemRequestHandler(RequestHandler):
 class ProblemServer(web.Server):
     """A ``web.Server`` whose connections are served by ``ProblemRequestHandler``."""
 
+    def __init__(self, *args: Any, on_rejected: Callable[[int], None], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._on_rejected = on_rejected
+
     def __call__(self) -> RequestHandler:
-        return ProblemRequestHandler(self, loop=self._loop, **self._kwargs)
+        handler = ProblemRequestHandler(self, loop=self._loop, **self._kwargs)
+        handler.on_rejected = self._on_rejected
+        return handler
 
 
 class ApiRunner(web.AppRunner):
@@ -74,6 +86,8 @@ class ApiRunner(web.AppRunner):
 
     async def _make_server(self) -> web.Server:
         plain = await super()._make_server()  # starts the app: cleanup contexts open here
+        unparsed = self.app[HTTP_METRICS].unparsed
         return ProblemServer(plain.request_handler, request_factory=plain.request_factory,
                              handler_cancellation=plain.handler_cancellation,
+                             on_rejected=lambda status: unparsed.labels(str(status)).inc(),
                              **self._handler_options)

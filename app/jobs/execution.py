@@ -25,6 +25,7 @@ from ..events.server_events import (
     ServerEvent,
 )
 from ..events.stream import EventStream
+from ..logs import server_id_var
 from ..openstack.gateway import NovaRecord, OpenStackGateway
 from ..openstack.translation import action_body, boot_request, is_partial, server_from_nova
 from ..records import Server
@@ -85,6 +86,7 @@ class JobExecutor:
         if self._spent(job):  # its workers kept stopping mid-job
             return await self._give_up(job, job.error or "the workers running it stopped")
         while True:
+            server_id_var.set(job.server_id)
             job = await self._jobs.count_attempt(job)
             try:
                 return await steps(job)
@@ -134,6 +136,7 @@ class JobExecutor:
         if server_id is None:
             server_id = await self._gateway.create_server(job.project_id,
                                                           boot_request(job.launch(), job.id))
+            server_id_var.set(server_id)
             logger.info("job %s: Nova accepted server %s", job.id, server_id)
         if job.server_id is None:
             await self._show_building(job, server_id)
@@ -263,6 +266,8 @@ class JobExecutor:
     async def _succeed(self, job: Job, server: Server | None) -> Job:
         """Record the job's success and announce it, with the server as it ended (if it is left)."""
         job = await self._jobs.update(job, status=SUCCEEDED, error=None)
+        logger.info("job %s (%s) succeeded after %d attempts", job.id, job.kind, job.attempts,
+                    extra={"fields": {"kind": job.kind, "attempts": job.attempts}})
         data: dict[str, Any] = {"job": job.event_data()}
         if server is not None:
             data["server"] = server
