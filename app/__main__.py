@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_tokens(arguments))
     if arguments.command == "check-config":
         sys.exit(_check(arguments))
-    asyncio.run(serve(settings_and_logging()))
+    asyncio.run(serve(settings_and_logging(serves_api=True)))
 
 
 if __name__ == "__main__":

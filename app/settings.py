@@ -1,5 +1,6 @@
 """Configuration of the API and the workers, read once from environment variables."""
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -61,6 +62,8 @@ class Settings:
     events_heartbeat: float = 15.0
     worker_metrics_port: int = 9101
     log_level: str = "INFO"
+    # CLOUD_SERVERS_* variables that name no setting (a typo, most likely): warned about at start
+    unknown_variables: tuple[str, ...] = field(default=(), compare=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
@@ -110,6 +113,7 @@ class Settings:
             events_heartbeat=reader.seconds("EVENTS_HEARTBEAT", 15.0),
             worker_metrics_port=reader.integer("WORKER_METRICS_PORT", 9101, minimum=0, maximum=65535),
             log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+            unknown_variables=reader.unknown_prefixed(),
         )
         if not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
@@ -131,14 +135,24 @@ class Settings:
         return settings
 
 
+PREFIX = "CLOUD_SERVERS_"  # every setting may carry it; with both set, the prefixed one wins
+
+
 class _Reader:
     """Typed access to an environment mapping, with operator-friendly errors."""
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
+        self._asked: set[str] = set()
+
+    def unknown_prefixed(self) -> tuple[str, ...]:
+        """The ``CLOUD_SERVERS_*`` variables set that no setting reads."""
+        return tuple(sorted(name for name in self._environ
+                            if name.startswith(PREFIX) and name[len(PREFIX):] not in self._asked))
 
     def text(self, name: str, default: str | None = None, *, required: bool = False) -> str:
-        value = self._environ.get(name, "").strip()
+        self._asked.add(name)
+        value = (self._environ.get(PREFIX + name) or self._environ.get(name, "")).strip()
         if not value:
             if required:
                 raise SettingsError(f"{name} is required")
@@ -180,6 +194,8 @@ class _Reader:
             value = float(raw)
         except ValueError:
             raise SettingsError(f"{name}={raw!r} is not a number of seconds") from None
+        if not math.isfinite(value):
+            raise SettingsError(f"{name}={raw!r} is not a finite number of seconds")
         if value < 0 or (value == 0 and not allow_zero):
             raise SettingsError(f"{name}={raw} must be a positive number of seconds")
         return value
@@ -205,8 +221,8 @@ class _Reader:
             delays = tuple(float(part) for part in raw.split(","))
         except ValueError:
             raise SettingsError(f"{name}={raw!r} must be seconds, comma-separated") from None
-        if any(delay < 0 for delay in delays):
-            raise SettingsError(f"{name}={raw!r}: delays cannot be negative")
+        if any(delay < 0 or not math.isfinite(delay) for delay in delays):
+            raise SettingsError(f"{name}={raw!r}: delays must be finite and not negative")
         return delays
 
     def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:

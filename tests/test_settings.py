@@ -41,7 +41,7 @@ def test_overrides_are_typed(environ):
     ({"WEBHOOK_ALLOW_HTTP": "maybe"}, "WEBHOOK_ALLOW_HTTP='maybe' must be true or false"),
     ({"WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32,not-a-net"}, "WEBHOOK_ALLOWED_NETWORKS: "),
     ({"WEBHOOK_RETRY_SCHEDULE": "0,5,soon"}, "WEBHOOK_RETRY_SCHEDULE='0,5,soon' must be seconds"),
-    ({"WEBHOOK_RETRY_SCHEDULE": "0,-5"}, "cannot be negative"),
+    ({"WEBHOOK_RETRY_SCHEDULE": "0,-5"}, "must be finite and not negative"),
 ])
 def test_bad_values_are_refused_with_the_variable_named(environ, change, message):
     with pytest.raises(SettingsError, match=message):

@@ -16,7 +16,12 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when Redis answers; 503 otherwise."""
+    """Ready when Redis answers and the clouds.yaml in force is the file as it is; 503 otherwise."""
+    directory = request.app[SERVICES].directory
+    directory.reload_if_changed()
+    if directory.rejection is not None:
+        return web.json_response({"status": "unavailable", "reason": f"clouds.yaml rejected: "
+                                  f"{directory.rejection}; the last good one is in force"}, status=503)
     try:
         await request.app[SERVICES].redis.ping()
     except (RedisError, OSError) as error:

@@ -37,6 +37,7 @@ class CloudDirectory:
         self._api_timeout = api_timeout
         self._signature: tuple[int, int] | None = None
         self._rejected: tuple[int, int] | None = None  # a changed file that could not be used
+        self.rejection: str | None = None  # why the file as it is now is not in force
         self._config: OpenStackConfig | None = None
         self._clouds: dict[str, str] = {}
         self._entries: dict[str, dict[str, Any]] = {}
@@ -51,7 +52,13 @@ class CloudDirectory:
         first load with ``CloudsFileError``; later, it is logged once and the last good
         configuration stays in force.
         """
-        info = os.stat(self._file)
+        try:
+            info = os.stat(self._file)
+        except OSError as error:
+            if self._config is None:
+                raise CloudsFileError(f"{self._file}: {error.strerror}") from None
+            self.rejection = f"{self._file}: {error.strerror}"
+            return False
         signature = (info.st_mtime_ns, info.st_size)
         if signature in (self._signature, self._rejected):
             return False
@@ -60,9 +67,10 @@ class CloudDirectory:
         except CloudsFileError as error:
             if self._config is None:
                 raise
-            self._rejected = signature
+            self._rejected, self.rejection = signature, str(error)
             logger.error("keeping the previous OpenStack credentials: %s", error)
             return False
+        self.rejection = None
         self._connections = {project_id: connection
                              for project_id, connection in self._connections.items()
                              if entries.get(project_id) == self._entries.get(project_id)}
@@ -89,6 +97,9 @@ class CloudDirectory:
                     f"credentials for project {project_id}; keep one")
             else:
                 clouds[project_id], entries[project_id] = name, entry
+        if not clouds:
+            raise CloudsFileError(f"{self._file} names no project: each entry needs auth.project_id "
+                                  "(or, for an application credential, the project id as its name)")
         return config, clouds, entries
 
     @property

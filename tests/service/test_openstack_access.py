@@ -22,13 +22,18 @@ async def test_application_credential_entry_named_after_its_project(service, api
     assert response.status == 200 and len(await response.json()) == 2
 
 
-def test_entries_without_a_project_id_are_skipped(tmp_path):
+def test_entries_without_a_project_id_are_skipped_and_a_file_of_none_is_refused(tmp_path):
+    credential = {"auth": {"auth_url": "http://127.0.0.1:1/v3", "application_credential_id": "x",
+                           "application_credential_secret": "y"}, "auth_type": "v3applicationcredential"}
+    project_id = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
     clouds = tmp_path / "clouds.yaml"
-    clouds.write_text(yaml.safe_dump({"clouds": {"nameless": {"auth": {
-        "auth_url": "http://127.0.0.1:1/v3", "application_credential_id": "x",
-        "application_credential_secret": "y"}, "auth_type": "v3applicationcredential"}}}))
+    clouds.write_text(yaml.safe_dump({"clouds": {"nameless": credential, project_id: credential}}))
+    none = tmp_path / "none.yaml"
+    none.write_text(yaml.safe_dump({"clouds": {"nameless": credential}}))
 
-    assert CloudDirectory(clouds, api_timeout=5).project_ids == []
+    assert CloudDirectory(clouds, api_timeout=5).project_ids == [project_id]
+    with pytest.raises(CloudsFileError, match="names no project"):
+        CloudDirectory(none, api_timeout=5)
 
 
 async def test_one_keystone_authentication_serves_many_requests(service, api_client):
@@ -133,3 +138,21 @@ def test_a_reload_with_two_entries_for_one_project_keeps_the_last_good_file(proj
     assert not directory.knows(other.id)
     errors = [r for r in caplog.records if r.levelname == "ERROR"]
     assert len(errors) == 1 and "'admin-too'" in errors[0].getMessage()  # logged once, not per call
+
+
+async def test_after_a_bad_reload_the_api_is_not_ready_and_serves_the_last_good_projects(
+        service, api_client):
+    setup = service(servers=1)
+    client = await api_client(setup.settings)
+    good = setup.settings.clouds_file.read_text()
+    assert (await client.get("/readyz")).status == 200
+
+    setup.settings.clouds_file.write_text("clouds: {}\n")  # empty: no project at all
+    not_ready = await client.get("/readyz")
+    served = await client.get(f"/cloud/servers?project_id={setup.project_id}", headers=setup.headers())
+    setup.settings.clouds_file.write_text(good + "\n")  # fixed (and changed, so it is re-read)
+    ready_again = await client.get("/readyz")
+
+    assert not_ready.status == 503 and "clouds.yaml" in (await not_ready.json())["reason"]
+    assert served.status == 200
+    assert ready_again.status == 200
