@@ -1,13 +1,20 @@
-"""Fixtures shared by every test: a real Redis server and the OpenStack emulator over HTTP."""
+"""Fixtures shared by every test: a real Redis server, the OpenStack emulator over HTTP, and the
+API as a process of its own."""
+import sys
+import time
+import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
 from devtools.emulator_client import EmulatorClient, EmulatorProcess
-from devtools.localredis import LocalRedis
+from devtools.localredis import LocalRedis, free_port
+from devtools.processes import start_logged, stop_process
 from tests.openstack_helpers import EmulatedProject
+from tests.service_helpers import service_environ, write_service_files
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +76,37 @@ def project_factory(emulator: EmulatorClient, tmp_path: Path) -> Iterator[Callab
 def project(project_factory: Callable[..., EmulatedProject]) -> EmulatedProject:
     """A fresh project with three ACTIVE servers."""
     return project_factory(servers=3)
+
+
+@dataclass
+class LiveApi:
+    """The API as a process of its own, for clients that block (a generated client, a CLI)."""
+
+    url: str
+    token: str
+    project_id: str
+    directory: Path
+
+
+@pytest.fixture(scope="module")
+def live_api(emulator, redis_server, tmp_path_factory):
+    """``python -m app`` on a free port, over a project with two servers (one volume-booted)."""
+    directory = tmp_path_factory.mktemp("conformance")
+    project = EmulatedProject(emulator, emulator.create_project(servers=2), directory / "own.yaml")
+    clouds_file, tokens_file, tokens = write_service_files(directory, [project])
+    port = free_port()
+    environ = {**service_environ(redis_server.url, clouds_file, tokens_file), "PORT": str(port),
+               "CREATE_WAIT": "0", "WRITES_PER_MINUTE": "100000", "LIVE_READS_PER_MINUTE": "100000"}
+    process = start_logged([sys.executable, "-m", "app"], directory / "api.log", environ)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/readyz", timeout=1).close()
+            break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, "the API did not start"
+            time.sleep(0.1)
+    yield LiveApi(url, tokens["admin"], project.id, directory)
+    stop_process(process)
+    project.close()

@@ -3,17 +3,7 @@ phase (stateful too), and ``project_id`` pinned to a real project so requests ge
 check and reach the handlers. Bounded: a few examples per operation and a wall-clock limit."""
 import subprocess
 import sys
-import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
-
-from devtools.localredis import free_port
-from devtools.processes import start_logged, stop_process
-from tests.openstack_helpers import EmulatedProject
-from tests.service_helpers import service_environ, write_service_files
 
 RUN_LIMIT = 240  # seconds for the whole schemathesis run
 # Schema-valid requests the service refuses by design, each documented: a well-formed marker that
@@ -26,37 +16,6 @@ SEMANTIC_REFUSALS = "".join(
     f'[operations.checks.positive_data_acceptance]\nexpected-statuses = [{_ACCEPTED}, "{status}"]\n'
     for path, method, status in (("/cloud/servers", "GET", 400), ("/cloud/servers", "POST", 422),
                                  ("/cloud/webhooks", "POST", 422)))
-
-
-@dataclass
-class LiveApi:
-    url: str
-    token: str
-    project_id: str
-    directory: Path
-
-
-@pytest.fixture(scope="module")
-def live_api(emulator, redis_server, tmp_path_factory):
-    directory = tmp_path_factory.mktemp("conformance")
-    project = EmulatedProject(emulator, emulator.create_project(servers=2), directory / "own.yaml")
-    clouds_file, tokens_file, tokens = write_service_files(directory, [project])
-    port = free_port()
-    environ = {**service_environ(redis_server.url, clouds_file, tokens_file), "PORT": str(port),
-               "CREATE_WAIT": "0", "WRITES_PER_MINUTE": "100000", "LIVE_READS_PER_MINUTE": "100000"}
-    process = start_logged([sys.executable, "-m", "app"], directory / "api.log", environ)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/readyz", timeout=1).close()
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, "the API did not start"
-            time.sleep(0.1)
-    yield LiveApi(url, tokens["admin"], project.id, directory)
-    stop_process(process)
-    project.close()
 
 
 def test_every_answer_matches_the_openapi_document(live_api):

@@ -70,7 +70,6 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app[BODY_READERS] = asyncio.Semaphore(settings.body_reads_max)
     app[METRICS_REGISTRY] = new_registry()
     app[HTTP_METRICS] = HttpMetrics(app[METRICS_REGISTRY])
-    app[OPENAPI] = build_openapi()
     app.cleanup_ctx.append(_services_ctx)
     app.on_response_prepare.append(_name_the_server)
     app.on_shutdown.append(_end_event_streams)
@@ -97,4 +96,11 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
                         webhooks.redeliver)
     for path, kind in RESOURCE_PATHS.items():
         app.router.add_get(f"/cloud/{path}", resource_list_handler(kind))
+    app[OPENAPI] = build_openapi(_descriptions(app.router))
     return app
+
+
+def _descriptions(router: web.UrlDispatcher) -> dict[tuple[str, str], str]:
+    """Each route's description for the OpenAPI document: its handler's docstring."""
+    return {(route.method.lower(), route.resource.canonical): " ".join((route.handler.__doc__ or "").split())
+            for route in router.routes() if route.resource is not None and route.method != "HEAD"}

@@ -3,11 +3,13 @@
 Every status an operation can answer is declared; ``tests/test_openapi_conformance.py`` runs
 schemathesis against the live service to keep it so.
 """
+from collections.abc import Mapping
 from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from .openapi_conventions import apply_conventions
 from .schemas import (
     IDEMPOTENCY_KEY_PATTERN,
     ActionAnswerSchema,
@@ -52,6 +54,8 @@ _SNAPSHOT_HEADERS = {
 _CLOUD_ERRORS = {status: _PROBLEM for status in ("400", "401", "403", "404", "500", "503", "504")}
 _THROTTLED = {"429": {**_PROBLEM, "headers": _RETRY_AFTER}}
 _BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+_IF_NONE_MATCH = {"in": "header", "name": "If-None-Match", "required": False, "schema": {"type": "string"},
+                  "description": "an ETag of this list: 304 if it is still the list"}
 
 
 _CREATE_EXAMPLE = {
@@ -76,7 +80,7 @@ def _list_operation(summary: str, schema: str, query: type, tag: str) -> dict[st
     ok = {"description": summary, "headers": _SNAPSHOT_HEADERS,
           "content": _json({"type": "array", "items": schema})}
     return {"get": {"summary": summary, "tags": [tag], "security": _BEARER,
-                    "parameters": [{"in": "query", "schema": query}],
+                    "parameters": [{"in": "query", "schema": query}, _IF_NONE_MATCH],
                     "responses": {"200": ok, "304": {"description": "not modified"}, **_CLOUD_ERRORS}}}
 
 
@@ -197,17 +201,23 @@ def _webhook_operations(spec: APISpec) -> None:
 
 
 def _operations_endpoints(spec: APISpec) -> None:
-    for path, summary, extra in (
-            ("/healthz", "Liveness", {}),
-            ("/readyz", "Readiness (Redis reachable)", {"503": {"description": "Redis unreachable"}}),
-            ("/metrics", "Prometheus metrics", {}),
-            ("/cloud/openapi.json", "This document", {})):
-        spec.path(path, operations={"get": {"summary": summary, "tags": ["operations"],
-                                            "responses": {"200": {"description": "OK"}, **extra}}})
+    status = {"type": "object", "required": ["status"], "properties": {
+        "status": {"type": "string", "enum": ["ok", "unavailable"]},
+        "redis": {"type": "string"}, "reason": {"type": "string"}}}
+    for path, summary, ok, extra in (
+            ("/healthz", "Liveness", _json(status), {}),
+            ("/readyz", "Readiness (Redis reachable, clouds.yaml in force)", _json(status),
+             {"503": {"description": "not ready: Redis unreachable, or clouds.yaml rejected",
+                      "content": _json(status)}}),
+            ("/metrics", "Prometheus metrics",
+             {"text/plain": {"schema": {"type": "string"}}}, {}),
+            ("/cloud/openapi.json", "This document", _json({"type": "object"}), {})):
+        spec.path(path, operations={"get": {"summary": summary, "tags": ["operations"], "responses": {
+            "200": {"description": "OK", "content": ok}, **extra}}})
 
 
-def build_openapi() -> dict[str, Any]:
-    """The service's OpenAPI 3 document."""
+def build_openapi(descriptions: Mapping[tuple[str, str], str] | None = None) -> dict[str, Any]:
+    """The service's OpenAPI 3 document; ``descriptions`` of operations by (method, path)."""
     spec = APISpec(title="Cloud Servers API", version="0.1.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()],
                    info={"description": "Run OpenStack virtual machines without touching OpenStack."})
@@ -237,4 +247,6 @@ def build_openapi() -> dict[str, Any]:
         spec.path(f"/cloud/{path}", operations=_list_operation(
             f"List {path} (from the snapshot)", item, ProjectQuerySchema, tag))
     _operations_endpoints(spec)
-    return spec.to_dict()
+    document = spec.to_dict()
+    apply_conventions(document, descriptions or {})
+    return document

@@ -8,6 +8,7 @@ from redis.exceptions import RedisError
 from .appkeys import HTTP_METRICS, METRICS_REGISTRY, OPENAPI, SERVICES
 
 logger = logging.getLogger(__name__)
+_RETRY_AFTER = {"Retry-After": "5"}
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -21,12 +22,14 @@ async def readyz(request: web.Request) -> web.Response:
     directory.reload_if_changed()
     if directory.rejection is not None:
         return web.json_response({"status": "unavailable", "reason": f"clouds.yaml rejected: "
-                                  f"{directory.rejection}; the last good one is in force"}, status=503)
+                                  f"{directory.rejection}; the last good one is in force"},
+                                 status=503, headers=_RETRY_AFTER)
     try:
         await request.app[SERVICES].redis.ping()
     except (RedisError, OSError) as error:
         logger.warning("not ready: Redis does not answer: %s", error)
-        return web.json_response({"status": "unavailable", "redis": "unreachable"}, status=503)
+        return web.json_response({"status": "unavailable", "redis": "unreachable"}, status=503,
+                                 headers=_RETRY_AFTER)
     return web.json_response({"status": "ok", "redis": "ok"})
 
 
