@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # pyupgrade. mypy's (strict on app and workers) are in setup.cfg.
 RUFF := $(BIN)/ruff check --line-length 110 --target-version py311 --select E,F,W,I,B,UP,SIM
 
-.PHONY: install run test chaos lint fmt lock clean
+.PHONY: install run test chaos bench lint fmt lock clean
 
 install: $(INSTALLED)
 
@@ -31,12 +31,16 @@ test: install
 chaos: install
 	$(BIN)/python -m devtools.chaos
 
+# Measurements on real processes (bench/), about a minute; writes bench/RESULTS.md.
+bench: install
+	$(BIN)/python -m bench
+
 lint: install
-	$(RUFF) app workers emulator devtools tests
+	$(RUFF) app workers emulator devtools tests bench
 	$(BIN)/mypy app workers
 
 fmt: install
-	$(RUFF) --fix app workers emulator devtools tests
+	$(RUFF) --fix app workers emulator devtools tests bench
 
 # Refresh the lock files from setup.cfg: requirements.lock (the image) and requirements-dev.lock
 # (make install), for every platform.

@@ -10,6 +10,7 @@ from ..composition import Services
 from ..events.feed import EventFeed
 from ..settings import Settings
 from ..times import Clock
+from .compression import CompressedBodies
 from .http_metrics import HttpMetrics
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -21,4 +22,5 @@ METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 HTTP_METRICS = web.AppKey("http_metrics", HttpMetrics)
 OPENAPI = web.AppKey("openapi", dict[str, Any])
 EVENT_FEED = web.AppKey("event_feed", EventFeed)
+COMPRESSED_BODIES = web.AppKey("compressed_bodies", CompressedBodies)
 CALLER = web.RequestKey("caller", str)  # the token's name, for the access log (never the token)

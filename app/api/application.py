@@ -15,6 +15,7 @@ from .appkeys import (
     ACCESS,
     BODY_READERS,
     CLOCK,
+    COMPRESSED_BODIES,
     EVENT_FEED,
     HTTP_METRICS,
     METRICS_REGISTRY,
@@ -22,6 +23,7 @@ from .appkeys import (
     SERVICES,
     SETTINGS,
 )
+from .compression import CompressedBodies, compression_middleware
 from .http_metrics import HttpMetrics
 from .middlewares import metrics_middleware, problem_middleware, request_id_middleware
 from .openapi import build_openapi
@@ -64,13 +66,14 @@ async def _end_event_streams(app: web.Application) -> None:
 def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     """The Cloud Servers API; ``clock`` is the wall clock its snapshot ages and jobs are timed by."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[
-        request_id_middleware, metrics_middleware, problem_middleware])
+        request_id_middleware, metrics_middleware, compression_middleware, problem_middleware])
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[BODY_READERS] = asyncio.Semaphore(settings.body_reads_max)
     app[METRICS_REGISTRY] = new_registry()
     app[HTTP_METRICS] = HttpMetrics(app[METRICS_REGISTRY])
     app.cleanup_ctx.append(_services_ctx)
+    app[COMPRESSED_BODIES] = CompressedBodies()
     app.on_response_prepare.append(_name_the_server)
     app.on_shutdown.append(_end_event_streams)
     app.router.add_get("/healthz", operations.healthz)

@@ -7,14 +7,17 @@ from aiohttp import web
 from ..errors import InvalidRequest
 from ..snapshot.codec import encode, etag_of
 from ..snapshot.snapshot_store import Listing
+from .appkeys import COMPRESSED_BODIES
+from .compression import MIN_SIZE, accepts_gzip, gzip_etag
 
 JSON = "application/json"
 Item = dict[str, Any]
 
 
 def _matches(if_none_match: str, etag: str) -> bool:
+    """Whether ``If-None-Match`` names this version, in either representation."""
     candidates = {c.strip().removeprefix("W/") for c in if_none_match.split(",")}
-    return "*" in candidates or etag in candidates
+    return "*" in candidates or bool({etag, gzip_etag(etag)} & candidates)
 
 
 def listing_answer(request: web.Request, listing: Listing, now: float, *,
@@ -30,14 +33,19 @@ def listing_answer(request: web.Request, listing: Listing, now: float, *,
         if next_marker is not None:
             url = request.url.with_query({**request.query, "marker": next_marker})
             link = f'<{url.path_qs}>; rel="next"'
-    headers = {"ETag": etag, "X-Snapshot-Age": str(int(listing.age(now))),
-               "Cache-Control": "private, no-cache"}
+    compressed = len(body) >= MIN_SIZE and accepts_gzip(request)
+    headers = {"ETag": gzip_etag(etag) if compressed else etag,
+               "X-Snapshot-Age": str(int(listing.age(now))), "Cache-Control": "private, no-cache",
+               "Vary": "Accept-Encoding"}
     if listing.stale:
         headers["X-Snapshot-Stale"] = "true"
     if link:
         headers["Link"] = link
     if _matches(request.headers.get("If-None-Match", ""), etag):
         return web.Response(status=304, headers=headers)
+    if compressed:
+        headers["Content-Encoding"] = "gzip"
+        body = request.app[COMPRESSED_BODIES].get(headers["ETag"], body)
     return web.Response(body=body, content_type=JSON, charset="utf-8", headers=headers)
 
 

@@ -1,0 +1,1 @@
+"""``make bench``: measurements on real processes, written to ``bench/RESULTS.md``."""
