@@ -77,7 +77,8 @@ def _path_id(name: str, what: str) -> dict[str, Any]:
 
 
 def _list_operation(summary: str, schema: str, query: type, tag: str) -> dict[str, Any]:
-    ok = {"description": summary, "headers": _SNAPSHOT_HEADERS,
+    ok = {"description": summary, "headers": {**_SNAPSHOT_HEADERS, "Link": {
+              "schema": {"type": "string"}, "description": 'the next page, rel="next" (paged lists)'}},
           "content": _json({"type": "array", "items": schema})}
     return {"get": {"summary": summary, "tags": [tag], "security": _BEARER,
                     "parameters": [{"in": "query", "schema": query}, _IF_NONE_MATCH],
