@@ -103,23 +103,30 @@ def children_running(parent: int, module: str) -> list[int]:
     return found
 
 
-def test_make_run_starts_everything_then_stops_cleanly(tmp_path):
+def start_make_run(directory: Path, **overrides: str) -> tuple[subprocess.Popen, Path, dict[str, str], str]:
+    """``make run`` in ``directory`` on a free port; the process, its env file, what that file
+    holds, and the port asked for."""
     environ = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PORT")}
-    environ["PORT"] = str(free_port())
-    process = subprocess.Popen([sys.executable, "-m", "devtools.devrun"], cwd=tmp_path,
+    environ.update(PORT=str(free_port()), **overrides)
+    process = subprocess.Popen([sys.executable, "-m", "devtools.devrun"], cwd=directory,
                                env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    env_file = tmp_path / ".run" / "env"
+    env_file = directory / ".run" / "env"
+    deadline = time.monotonic() + 90
+    while not env_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise AssertionError("make run did not come up in 90 s:\n" + process.communicate()[0].decode())
+        time.sleep(0.1)
+    return process, env_file, read_env(env_file), environ["PORT"]
+
+
+def test_make_run_starts_everything_then_stops_cleanly(tmp_path):
+    process, env_file, env, port = start_make_run(tmp_path)
     try:
-        deadline = time.monotonic() + 90
-        while not env_file.exists():
-            assert process.poll() is None, process.stdout.read().decode()
-            assert time.monotonic() < deadline, "make run did not come up in 90 s"
-            time.sleep(0.1)
-        env = read_env(env_file)
 
         for key in ("API_URL", "EMULATOR_URL", "REDIS_URL"):
             assert "//127.0.0.1:" in env[key], key
-        assert env["API_URL"].endswith(environ["PORT"])
+        assert env["API_URL"].endswith(port)
         assert len(env["PROJECT_ID"]) == 32 and env["PROJECT_ID"] != env["OTHER_PROJECT_ID"]
         project = f"/cloud/servers?project_id={env['PROJECT_ID']}"
         status, servers = api_get(env, env["API_TOKEN"], project)
@@ -176,20 +183,10 @@ def test_make_run_with_a_clouds_file_runs_against_that_cloud(emulator, tmp_path)
     access = emulator.create_project(servers=2)
     clouds_file = tmp_path / "real-clouds.yaml"
     clouds_file.write_text(yaml.safe_dump({"clouds": {"production": access["cloud"]}}))
-    environ = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PORT")}
-    environ.update(PORT=str(free_port()), OS_CLIENT_CONFIG_FILE=str(clouds_file))
     run_dir = tmp_path / "checkout"
     run_dir.mkdir()
-    process = subprocess.Popen([sys.executable, "-m", "devtools.devrun"], cwd=run_dir,
-                               env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    env_file = run_dir / ".run" / "env"
+    process, _, env, _ = start_make_run(run_dir, OS_CLIENT_CONFIG_FILE=str(clouds_file))
     try:
-        deadline = time.monotonic() + 90
-        while not env_file.exists():
-            assert process.poll() is None, process.stdout.read().decode()
-            assert time.monotonic() < deadline, "make run did not come up in 90 s"
-            time.sleep(0.1)
-        env = read_env(env_file)
         status, servers = api_get(env, env["API_TOKEN"], f"/cloud/servers?project_id={access['project_id']}")
         emulators = children_running(process.pid, "emulator")
     finally:
