@@ -19,7 +19,7 @@ def settings_and_logging(serves_api: bool = False) -> Settings:
     try:
         settings = Settings.from_env()
         check_files(settings, serves_api)
-    except (SettingsError, CloudsFileError, TokenFileError) as error:
+    except (SettingsError, CloudsFileError, TokenFileError, OSError) as error:
         sys.exit(f"configuration error: {error}")
     configure_logging(settings.log_level)
     if settings.unknown_variables:

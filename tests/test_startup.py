@@ -4,6 +4,7 @@ import io
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 
@@ -91,3 +92,14 @@ def test_unknown_prefixed_variables_are_warned_about_once_at_start(files, monkey
     assert settings.unknown_variables == ("CLOUD_SERVERS_POLL_INTERVALL",)
     assert [(w["level"], "CLOUD_SERVERS_POLL_INTERVALL" in w["message"]) for w in warnings] == [
         ("WARNING", True)]
+
+
+def test_a_worker_metrics_port_in_use_ends_the_workers_with_one_line(files):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = run("workers", {**files, "WORKER_METRICS_PORT": str(taken.getsockname()[1])})
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1].startswith("configuration error: WORKER_METRICS_PORT")
+    assert "Traceback" not in result.stderr

@@ -55,9 +55,15 @@ def health_app(registry: CollectorRegistry, liveness: Liveness, redis: Redis) ->
 
 
 async def start_health_server(app: web.Application, host: str, port: int) -> web.AppRunner:
-    """Serve ``app`` on ``host:port`` (0: a free port, logged); stop with ``cleanup``."""
+    """Serve ``app`` on ``host:port`` (0: a free port, logged); stop with ``cleanup``. A port
+    that cannot be had ends the process with one line, as a bad setting does."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise SystemExit(f"configuration error: WORKER_METRICS_PORT: cannot listen on {host}:{port}: "
+                         f"{error.strerror}") from None
     logger.info("worker health and metrics on http://%s:%d", host, runner.addresses[0][1])
     return runner
