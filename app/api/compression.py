@@ -55,7 +55,8 @@ async def compression_middleware(request: web.Request, handler: Handler) -> web.
     if (isinstance(response, web.Response) and "Content-Encoding" not in response.headers
             and response.body is not None and isinstance(response.body, bytes | bytearray)
             and len(response.body) >= MIN_SIZE and response.content_type != "text/event-stream"):
-        response.headers.add("Vary", "Accept-Encoding")
+        if "Accept-Encoding" not in response.headers.get("Vary", ""):
+            response.headers.add("Vary", "Accept-Encoding")
         if accepts_gzip(request):
             response.enable_compression(web.ContentCoding.gzip)
     return response

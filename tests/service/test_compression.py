@@ -29,7 +29,7 @@ async def test_a_list_is_gzipped_for_a_client_that_takes_it(service, api_client)
                                                 setup.headers(**{"Accept-Encoding": "gzip;q=0"}))
 
     assert status == 200 and len(plain) > compression.MIN_SIZE
-    assert "Content-Encoding" not in plain_headers and plain_headers["Vary"] == "Accept-Encoding"
+    assert "Content-Encoding" not in plain_headers and plain_headers.getall("Vary") == ["Accept-Encoding"]
     assert gzip_headers["Content-Encoding"] == "gzip" and gzip_headers["Vary"] == "Accept-Encoding"
     assert gzip.decompress(packed) == plain and len(packed) < len(plain) / 3
     assert gzip_headers["ETag"] != plain_headers["ETag"] and gzip_headers["ETag"].endswith('-gzip"')
