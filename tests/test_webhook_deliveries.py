@@ -1,6 +1,8 @@
 """Deliveries in Redis: lanes keep one server's events in order, a lease hands a delivery on,
 and a subscription that fails everything for long enough is disabled."""
-from app.events.stream import StoredEvent
+from app import redis_layout as layout
+from app.events.server_events import ServerEvent
+from app.events.stream import EventStream, StoredEvent
 from app.webhooks.deliveries import DELIVERED, FAILED, AttemptResult, Delivery, DeliveryStore, retry_at
 from app.webhooks.dispatch import DISABLED, RETRIED, DeliveryPolicy, Dispatcher
 from app.webhooks.secret_box import SecretBox, generate_key
@@ -122,3 +124,22 @@ async def test_secrets_survive_a_key_rotation(redis):
 
     assert resealed == 1
     assert after.signing_secrets(await after.get(PROJECT, subscription.id)) == [secret]
+
+
+async def test_events_trimmed_before_their_fan_out_are_reported(redis, caplog):
+    clock, subscriptions, deliveries, _, subscription = await setup_stores(redis)
+    stream = EventStream(redis, clock)
+    dispatcher = Dispatcher(stream, subscriptions, deliveries, DeliveryPolicy((0.0,), 5 * DAY), clock)
+    await stream.append([ServerEvent(PROJECT, "server.status_changed", "a", "1", {})])
+    await deliveries.start_cursor(PROJECT, "0-0")
+    await redis.set(layout.webhook_cursor(PROJECT), "1-0")  # fanned out up to an entry now trimmed
+    clock.advance(1)
+    await stream.append([ServerEvent(PROJECT, "server.status_changed", "a", "2", {})])
+
+    taken = await dispatcher.fan_out(PROJECT)
+    clock.advance(1)
+    await stream.append([ServerEvent(PROJECT, "server.status_changed", "a", "3", {})])
+    taken_next = await dispatcher.fan_out(PROJECT)  # from a cursor the stream still holds
+
+    assert (taken, taken_next) == (2, 1)
+    assert [r.levelname for r in caplog.records if "trimmed" in r.getMessage()] == ["WARNING"]

@@ -53,6 +53,9 @@ class Dispatcher:
         events = await self._stream.after(project_id, cursor, FAN_OUT_BATCH)
         if not events:
             return 0
+        if await self._stream.lost_after(project_id, cursor):
+            logger.warning("events of project %s after %s were trimmed from its stream before they "
+                           "were fanned out to its webhooks; they are not delivered", project_id, cursor)
         subscriptions = [s for s in await self._subscriptions.of_project(project_id) if s.enabled]
         deliveries = [Delivery.of_event(subscription.id, event) for event in events
                       for subscription in subscriptions if _wanted(subscription, event)]
