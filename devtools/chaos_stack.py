@@ -24,7 +24,8 @@ from .processes import start_logged, stop_process
 SERVICE_SETTINGS = {"POLL_INTERVAL": "2", "POLL_LEASE": "6", "OPENSTACK_TIMEOUT": "4",
                     "JOB_VISIBILITY_TIMEOUT": "6", "BUILD_POLL_INTERVAL": "0.5",
                     "JOB_BACKOFF_MAX": "5", "SHUTDOWN_TIMEOUT": "2", "CREATE_WAIT": "2",
-                    "WRITES_PER_MINUTE": "100000", "LIVE_READS_PER_MINUTE": "100000"}
+                    "WRITES_PER_MINUTE": "100000", "LIVE_READS_PER_MINUTE": "100000",
+                    "WORKER_METRICS_PORT": "0"}  # several workers on one machine: any free port
 
 
 class ChaosStack:
