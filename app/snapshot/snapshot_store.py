@@ -1,11 +1,13 @@
 """The Redis snapshot: per project, the server list and the supporting resources, API-shaped.
 
 Each list is stored encoded, with its ETag and the time it was taken, so that answering an
-unfiltered list is one ``HGETALL`` and no re-encoding. Servers are also kept one by one (a hash
-plus a sorted set for the order); whenever they change, a script rebuilds the encoded list
-inside Redis, atomically with the change.
+unfiltered list needs no re-encoding; a process keeps the bodies it has read, so answering one it
+has read in this version is a read of three small fields (``HMGET``). Servers are also kept one by
+one (a hash plus a sorted set for the order); whenever they change, a script rebuilds the encoded
+list inside Redis, atomically with the change.
 """
 import json
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +19,8 @@ from ..openstack.translation import SERVICE_TASK_STATES
 from ..records import Resource, Server, created_time
 from ..redis_layout import ListingField
 from .codec import decode_server, encode, encode_server, etag_of
+
+CACHED_BODIES = 1024  # list bodies a process keeps (a few MB for 200-server lists)
 
 # KEYS: servers hash, order zset, listing hash. ARGV[1]: taken_at ('' keeps the current one).
 _REBUILD_SERVER_LIST = f"""
@@ -72,21 +76,43 @@ DELETING = "deleting"  # Nova's task state while a server is being deleted
 class SnapshotStore:
     """Reads and writes the snapshot of every project."""
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, cached_bodies: int = CACHED_BODIES) -> None:
         self._redis = redis
         self._rebuild = redis.register_script(_REBUILD_SERVER_LIST)
+        # Encoded list bodies this process has read, by list; each with the ETag it was read
+        # with. A body and its ETag are always written together, so a body is read again only
+        # when its ETag changed: a request costs a read of three small fields, not of the body.
+        self._bodies: OrderedDict[tuple[str, str], tuple[str, bytes]] = OrderedDict()
+        self._cached_bodies = cached_bodies
 
     async def listing(self, project_id: str, kind: str) -> Listing | None:
         """The stored list of one kind, or None if the project was never fetched."""
-        stored = await self._redis.hgetall(layout.listing(project_id, kind))
-        fields = {layout.text(name): value for name, value in stored.items()}
-        if ListingField.TAKEN_AT not in fields:
+        key = layout.listing(project_id, kind)
+        etag, taken_at, stale = await self._redis.hmget(key, [ListingField.ETAG, ListingField.TAKEN_AT,
+                                                              ListingField.STALE])
+        if taken_at is None:
             return None
-        body = fields[ListingField.BODY]  # kept as bytes: served as it is
-        return Listing(body=body if isinstance(body, bytes) else body.encode(),
-                       etag=layout.text(fields[ListingField.ETAG]),
-                       taken_at=float(fields[ListingField.TAKEN_AT]),
-                       stale=layout.text(fields.get(ListingField.STALE, b"0")) == "1")
+        cached = self._bodies.get((project_id, kind))
+        if cached is not None and etag is not None and cached[0] == layout.text(etag):
+            self._bodies.move_to_end((project_id, kind))
+            body = cached[1]
+        else:  # a list this process has not read in this version: all of it, in one read
+            stored = {layout.text(name): value for name, value in (await self._redis.hgetall(key)).items()}
+            if ListingField.TAKEN_AT not in stored:
+                return None
+            etag, taken_at, stale = (stored[ListingField.ETAG], stored[ListingField.TAKEN_AT],
+                                     stored.get(ListingField.STALE))
+            raw = stored[ListingField.BODY]  # kept as bytes: served as it is
+            body = raw if isinstance(raw, bytes) else raw.encode()
+            self._remember((project_id, kind), layout.text(etag), body)
+        return Listing(body=body, etag=layout.text(etag), taken_at=float(taken_at),
+                       stale=layout.text(stale or b"0") == "1")
+
+    def _remember(self, which: tuple[str, str], etag: str, body: bytes) -> None:
+        self._bodies[which] = (etag, body)
+        self._bodies.move_to_end(which)
+        if len(self._bodies) > self._cached_bodies:
+            self._bodies.popitem(last=False)
 
     async def flavor_ids(self, project_id: str) -> dict[str, str]:
         """Flavor name -> id, from the stored flavors (Nova embeds flavors by name from 2.47)."""
