@@ -1,0 +1,36 @@
+"""``python -m bench.bare``: the limit of the stack: a bare aiohttp handler that checks a bearer
+token and answers the same bytes from memory, in one process, as the API runs in one."""
+import argparse
+import hmac
+from pathlib import Path
+
+from aiohttp import web
+
+
+def bare_app(body: bytes, token: str) -> web.Application:
+    """One route: ``GET /cloud/servers`` answers ``body`` to the right bearer token."""
+    expected = f"Bearer {token}"
+
+    async def answer(request: web.Request) -> web.Response:
+        if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
+            raise web.HTTPUnauthorized()
+        return web.Response(body=body, content_type="application/json")
+
+    app = web.Application()
+    app.router.add_get("/cloud/servers", answer)
+    return app
+
+
+def main() -> None:
+    """Serve on 127.0.0.1 until stopped."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--body", type=Path, required=True)
+    parser.add_argument("--token", required=True)
+    arguments = parser.parse_args()
+    web.run_app(bare_app(arguments.body.read_bytes(), arguments.token), host="127.0.0.1",
+                port=arguments.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()
