@@ -47,6 +47,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help='cloud-wide faults, as the control API takes them: '
                              '\'{"throttle_count": 3, "retry_after": 2}\'')
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument("--without-cinder", action="store_true",
+                        help="leave Cinder out of the catalog (a cloud without block storage)")
     return parser.parse_args(argv)
 
 
@@ -57,7 +59,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         action_delay=args.action_delay,
         build_error_rate=args.build_error_rate, token_ttl=args.token_ttl,
         max_limit=args.max_limit, quota_instances=args.quota_instances,
-        random_seed=args.random_seed)
+        random_seed=args.random_seed, with_cinder=not args.without_cinder)
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -173,17 +173,20 @@ def _token_document(request: web.Request, cloud: Cloud, token: Token, user: User
         "project": {"id": project.id, "name": project.name, "domain": DOMAIN},
         "is_domain": False,
         "roles": ROLES,
-        "catalog": catalog(str(request.url.origin()), cloud.config.region, project.id),
+        "catalog": catalog(str(request.url.origin()), cloud.config.region, project.id,
+                           with_cinder=cloud.config.with_cinder),
         **extra,
     }
     return {"token": body}
 
 
-def catalog(origin: str, region: str, project_id: str) -> list[dict[str, Any]]:
+def catalog(origin: str, region: str, project_id: str, *, with_cinder: bool = True) -> list[dict[str, Any]]:
     """The service catalog: public and internal endpoints of each service, with the project's
     id in the URLs that carry one (Cinder's)."""
     entries = []
     for number, (kind, name, path) in enumerate(SERVICES):
+        if kind == "volumev3" and not with_cinder:
+            continue
         endpoints = [{"id": f"{number}{interface[0]}" * 4, "interface": interface,
                       "region": region, "region_id": region,
                       "url": f"{origin}{path.format(project_id=project_id)}"}

@@ -169,7 +169,7 @@ class OpenStackGateway:
         def read(connection: Connection) -> tuple[int, int] | None:
             try:
                 limits = connection.block_storage.get_limits().absolute
-            except sdk_errors.EndpointNotFound:
+            except (sdk_errors.EndpointNotFound, sdk_errors.ServiceDisabledException):
                 return None
             allowed = limits.max_total_volume_gigabytes
             return None if allowed is None or allowed < 0 else (allowed, limits.total_gigabytes_used or 0)

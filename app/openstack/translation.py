@@ -144,7 +144,7 @@ def _security_groups(connection: Connection) -> list[SecurityGroup]:
 def _volumes(connection: Connection) -> list[Volume]:
     try:
         volumes = list(connection.block_storage.volumes(details=True))
-    except sdk_errors.EndpointNotFound:  # a cloud without Cinder has no volumes to list
+    except (sdk_errors.EndpointNotFound, sdk_errors.ServiceDisabledException):  # no Cinder here
         return []
     return [{"id": v.id, "name": v.name, "size": v.size, "status": v.status,
              "attachments": [a["server_id"] for a in v.attachments or [] if a.get("server_id")],

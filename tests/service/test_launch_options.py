@@ -8,7 +8,9 @@ import sys
 from app import redis_layout as layout
 from app.events.stream import EventStream
 from app.logs import configure_logging
+from app.settings import Settings
 from tests.service.writing import create_body, finished_job, post_server
+from tests.service_helpers import ServiceSetup, service_environ, write_service_files
 
 SECRET = "chpasswd: {list: 'root:hunter2-do-not-log'}"
 USER_DATA = f"#cloud-config\n{SECRET}\nruncmd: [echo hello]\n"
@@ -215,3 +217,19 @@ async def test_a_boot_volume_frees_the_image_from_the_flavors_disk(service, api_
 
     assert on_disk.status == 422 and list((await on_disk.json())["errors"]) == ["flavor_id"]
     assert on_volume.status == 202
+
+
+async def test_a_cloud_without_cinder_lists_no_volumes_and_still_boots_from_volume(
+        start_emulator, project_factory, api_client, redis_server, tmp_path):
+    no_cinder = start_emulator("--without-cinder", "--build-delay", "1")
+    project = project_factory(servers=0, client=no_cinder)
+    clouds_file, tokens_file, tokens = write_service_files(tmp_path, [project])
+    settings = Settings.from_env(service_environ(redis_server.url, clouds_file, tokens_file))
+    client = await api_client(settings)
+    setup = ServiceSetup(settings, {}, [project], tokens)
+
+    volumes = await client.get(f"/cloud/volumes?project_id={project.id}", headers=setup.headers())
+    created = await post_server(client, setup, await create_body(client, setup, boot_volume={"size_gb": 2}))
+
+    assert volumes.status == 200 and await volumes.json() == []
+    assert created.status == 202  # the quota is not checked where Cinder is not in the catalog
