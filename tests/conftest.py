@@ -1,5 +1,7 @@
 """Fixtures shared by every test: a real Redis server, the OpenStack emulator over HTTP, and the
 API as a process of its own."""
+import io
+import logging
 import sys
 import time
 import urllib.request
@@ -10,6 +12,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from app.logs import configure_logging
 from devtools.emulator_client import EmulatorClient, EmulatorProcess
 from devtools.localredis import LocalRedis, free_port
 from devtools.processes import start_logged, stop_process
@@ -110,3 +113,36 @@ def live_api(emulator, redis_server, tmp_path_factory):
     yield LiveApi(url, tokens["admin"], project.id, directory)
     stop_process(process)
     project.close()
+
+
+class ServiceLog:
+    """What the service writes to stderr, from the moment a test starts capturing it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._monkeypatch = monkeypatch
+        self._stream = io.StringIO()
+
+    def capture(self) -> None:
+        """From now on, stderr is kept (pytest sets its own stderr up to the test's start, so
+        this is called from the test itself)."""
+        self._monkeypatch.setattr(sys, "stderr", self._stream)
+
+    def configure(self, level: str) -> None:
+        """Capture, and configure logging as the service does at start with ``LOG_LEVEL``."""
+        self.capture()
+        configure_logging(level)
+
+    def text(self) -> str:
+        """Everything written so far."""
+        return self._stream.getvalue()
+
+
+@pytest.fixture
+def service_log(monkeypatch: pytest.MonkeyPatch) -> Iterator[ServiceLog]:
+    """The service's log lines in a test; the root logger's handlers and level are put back
+    after it."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield ServiceLog(monkeypatch)
+    root.handlers[:] = handlers
+    root.setLevel(level)

@@ -1,8 +1,6 @@
 """Start-up: a configuration the service cannot use is one line on stderr and exit status 1,
 before anything listens; settings may carry the CLOUD_SERVERS_ prefix."""
-import io
 import json
-import logging
 import os
 import socket
 import subprocess
@@ -75,19 +73,13 @@ def test_not_a_number_and_infinity_are_refused(tmp_path, value):
                            "WEBHOOK_RETRY_SCHEDULE": f"0,{value}"})
 
 
-def test_unknown_prefixed_variables_are_warned_about_once_at_start(files, monkeypatch):
-    logs = io.StringIO()
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
+def test_unknown_prefixed_variables_are_warned_about_once_at_start(files, monkeypatch, service_log):
     for name, value in {**files, "CLOUD_SERVERS_POLL_INTERVALL": "3"}.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(sys, "stderr", logs)
-    try:
-        settings = settings_and_logging(serves_api=True)
-    finally:
-        root.handlers[:], _ = saved
-        root.setLevel(saved[1])
-    warnings = [json.loads(line) for line in logs.getvalue().splitlines()]
+    service_log.capture()
+
+    settings = settings_and_logging(serves_api=True)
+    warnings = [json.loads(line) for line in service_log.text().splitlines()]
 
     assert settings.unknown_variables == ("CLOUD_SERVERS_POLL_INTERVALL",)
     assert [(w["level"], "CLOUD_SERVERS_POLL_INTERVALL" in w["message"]) for w in warnings] == [

@@ -1,13 +1,9 @@
 """Launching what people launch: cloud-init user data (never shown back), security groups, and
 boot from volume; and the security-group and volume lists."""
 import base64
-import io
-import logging
-import sys
 
 from app import redis_layout as layout
 from app.events.stream import EventStream
-from app.logs import configure_logging
 from app.settings import Settings
 from tests.service.writing import create_body, finished_job, post_server
 from tests.service_helpers import ServiceSetup, service_environ, write_service_files
@@ -22,20 +18,12 @@ def inspect(project, server_id):
 
 
 async def test_user_data_reaches_nova_base64_encoded_and_is_never_shown_back(
-        service, api_client, workers_running, redis, monkeypatch):
+        service, api_client, workers_running, redis, service_log):
     setup = service(servers=0)
     client = await api_client(setup.settings)
     answers = []
-    logs = io.StringIO()
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    monkeypatch.setattr(sys, "stderr", logs)
-    configure_logging("DEBUG")  # as the service configures itself, with LOG_LEVEL=DEBUG
-    try:
-        job = await _create_with_user_data(client, setup, workers_running, answers)
-    finally:
-        root.handlers[:], _ = saved
-        root.setLevel(saved[1])
+    service_log.configure("DEBUG")  # as the service configures itself, with LOG_LEVEL=DEBUG
+    job = await _create_with_user_data(client, setup, workers_running, answers)
     stored = {key: value async for key in redis.scan_iter("cs:*") if await redis.type(key) == b"hash"
               for value in [await redis.hgetall(key)]}
     events = await EventStream(redis).read(setup.project_id)
@@ -45,11 +33,11 @@ async def test_user_data_reaches_nova_base64_encoded_and_is_never_shown_back(
         USER_DATA.encode()).decode()
     encoded = base64.b64encode(USER_DATA.encode()).decode()
     for text in (SECRET, encoded):
-        assert text not in logs.getvalue()
+        assert text not in service_log.text()
         assert not [a for a in answers if text in a]
         assert text not in repr(events)
         assert not [k for k, v in stored.items() if text.encode() in b"".join(v.values())]  # job done
-    assert '"level": "DEBUG"' in logs.getvalue()  # the scenario was logged, at DEBUG
+    assert '"level": "DEBUG"' in service_log.text()  # the scenario was logged, at DEBUG
 
 
 async def _create_with_user_data(client, setup, workers_running, answers):

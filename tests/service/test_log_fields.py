@@ -1,35 +1,23 @@
 """Log lines that Loki and Elasticsearch ingest as they are: the access line's parts, and the ids
 a line is about, are JSON fields of their own; a job's success is logged; the emulator's log is
 JSON lines too."""
-import io
 import json
-import logging
-import sys
 
-from app.logs import configure_logging
 from devtools.emulator_client import EmulatorProcess
 from tests.service.writing import create_body, finished_job, post_server
 
 
 async def test_access_and_job_lines_carry_their_parts_as_fields(service, api_client, workers_running,
-                                                                 monkeypatch):
+                                                                 service_log):
     setup = service(servers=0)
-    logs = io.StringIO()
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    monkeypatch.setattr(sys, "stderr", logs)
-    configure_logging("INFO")
-    try:
-        client = await api_client(setup.settings)
-        async with workers_running(setup.settings):
-            created = await (await post_server(client, setup, await create_body(client, setup))).json()
-            job = await finished_job(client, setup, created["job"]["href"])
-        await client.get(f"/cloud/servers/{job['server_id']}?project_id={setup.project_id}",
-                         headers=setup.headers("p0"))
-    finally:
-        root.handlers[:], _ = saved
-        root.setLevel(saved[1])
-    lines = [json.loads(line) for line in logs.getvalue().splitlines()]
+    service_log.configure("INFO")
+    client = await api_client(setup.settings)
+    async with workers_running(setup.settings):
+        created = await (await post_server(client, setup, await create_body(client, setup))).json()
+        job = await finished_job(client, setup, created["job"]["href"])
+    await client.get(f"/cloud/servers/{job['server_id']}?project_id={setup.project_id}",
+                     headers=setup.headers("p0"))
+    lines = [json.loads(line) for line in service_log.text().splitlines()]
 
     access = [line for line in lines if line["logger"] == "app.access"]
     show = next(line for line in access if line.get("route") == "/cloud/servers/{server_id}")

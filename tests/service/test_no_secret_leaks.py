@@ -1,13 +1,9 @@
 """Proof that no secret leaks: a whole scenario at DEBUG, then every log line and every answer is
 searched for every token, password and application-credential secret the test configured."""
 import asyncio
-import io
-import logging
-import sys
 
 import yaml
 
-from app.logs import configure_logging
 from tests.service.polling import eventually
 from tests.service.test_malformed_http import exchange
 from tests.service.webhook_helpers import subscribe, webhook_path
@@ -15,7 +11,7 @@ from tests.service.writing import create_body, finished_job, post_server
 
 
 async def test_no_token_password_or_secret_reaches_a_log_or_an_answer(service, api_client,
-                                                                     workers_running, monkeypatch,
+                                                                     workers_running, service_log,
                                                                      receiver):
     setup = service(projects=2, servers=1)
     password_project, credential_project = setup.projects
@@ -25,56 +21,48 @@ async def test_no_token_password_or_secret_reaches_a_log_or_an_answer(service, a
     secrets = [*setup.tokens.values(), password_project.access["password"],
                credential_project.access["application_credential_secret"],
                setup.settings.webhook_keys_file.read_text().strip()]
-    logs = io.StringIO()
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    monkeypatch.setattr(sys, "stderr", logs)
-    configure_logging("DEBUG")  # as the service configures itself, with LOG_LEVEL=DEBUG
+    service_log.configure("DEBUG")  # as the service configures itself, with LOG_LEVEL=DEBUG
     answers: list[str] = []
-    try:
-        client = await api_client(setup.settings)
+    client = await api_client(setup.settings)
 
-        async def keep(response) -> None:
-            answers.append(f"{response.status} {dict(response.headers)} {await response.text()}")
+    async def keep(response) -> None:
+        answers.append(f"{response.status} {dict(response.headers)} {await response.text()}")
 
-        hooks = await receiver()
-        webhook = await (await subscribe(client, setup, hooks.url)).json()
-        rotated = await (await client.post(webhook_path(setup, webhook["id"], "/rotate-secret"),
-                                           headers=setup.headers())).json()
-        secrets += [webhook["secret"], rotated["secret"]]  # answered once each, then never again
-        async with workers_running(setup.settings):
-            await keep(await client.post(webhook_path(setup, webhook["id"], "/ping"),
-                                         headers=setup.headers()))
-            for project in setup.projects:
-                body = await create_body(client, setup, project_index=setup.projects.index(project))
-                created = await post_server(client, setup, body, **{"Idempotency-Key": "leak-test"})
-                await keep(created)
-                answer = await created.json()
-                await finished_job(client, setup, answer["job"]["href"])
-                show = f"/cloud/servers/{answer['id']}?project_id={project.id}"
-                await keep(await client.get(show, headers=setup.headers()))
-                await keep(await client.get(f"/cloud/servers?project_id={project.id}",
-                                            headers=setup.headers()))
-                await keep(await client.delete(show, headers=setup.headers()))
-            for token in setup.tokens.values():
-                for authorization in (f"Bearer {token}x", f"Basic {token}", token):
-                    await keep(await client.get(f"/cloud/servers?project_id={password_project.id}",
-                                                headers={"Authorization": authorization}))
-                await keep(await client.get(f"/cloud/servers?project_id={password_project.id}"
-                                            f"&token={token}", headers=setup.headers()))
-            raw = (f"GET /cloud/servers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {setup.tokens['p0']}"
-                   "\x01\r\n\r\n").encode()
-            answers.append((await exchange(client.server.port, raw)).decode("latin-1"))
-            await asyncio.sleep(0.5)  # the jobs' deletes reach Nova, polls run
-            await eventually(lambda: asyncio.sleep(0, len(hooks.received) > 3))
-            for path in (webhook_path(setup, webhook["id"]), f"/cloud/webhooks?project_id={setup.project_id}",
-                         webhook_path(setup, webhook["id"], "/deliveries")):
-                await keep(await client.get(path, headers=setup.headers()))
-    finally:
-        root.handlers[:], _ = saved
-        root.setLevel(saved[1])
+    hooks = await receiver()
+    webhook = await (await subscribe(client, setup, hooks.url)).json()
+    rotated = await (await client.post(webhook_path(setup, webhook["id"], "/rotate-secret"),
+                                       headers=setup.headers())).json()
+    secrets += [webhook["secret"], rotated["secret"]]  # answered once each, then never again
+    async with workers_running(setup.settings):
+        await keep(await client.post(webhook_path(setup, webhook["id"], "/ping"),
+                                     headers=setup.headers()))
+        for project in setup.projects:
+            body = await create_body(client, setup, project_index=setup.projects.index(project))
+            created = await post_server(client, setup, body, **{"Idempotency-Key": "leak-test"})
+            await keep(created)
+            answer = await created.json()
+            await finished_job(client, setup, answer["job"]["href"])
+            show = f"/cloud/servers/{answer['id']}?project_id={project.id}"
+            await keep(await client.get(show, headers=setup.headers()))
+            await keep(await client.get(f"/cloud/servers?project_id={project.id}",
+                                        headers=setup.headers()))
+            await keep(await client.delete(show, headers=setup.headers()))
+        for token in setup.tokens.values():
+            for authorization in (f"Bearer {token}x", f"Basic {token}", token):
+                await keep(await client.get(f"/cloud/servers?project_id={password_project.id}",
+                                            headers={"Authorization": authorization}))
+            await keep(await client.get(f"/cloud/servers?project_id={password_project.id}"
+                                        f"&token={token}", headers=setup.headers()))
+        raw = (f"GET /cloud/servers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {setup.tokens['p0']}"
+               "\x01\r\n\r\n").encode()
+        answers.append((await exchange(client.server.port, raw)).decode("latin-1"))
+        await asyncio.sleep(0.5)  # the jobs' deletes reach Nova, polls run
+        await eventually(lambda: asyncio.sleep(0, len(hooks.received) > 3))
+        for path in (webhook_path(setup, webhook["id"]), f"/cloud/webhooks?project_id={setup.project_id}",
+                     webhook_path(setup, webhook["id"], "/deliveries")):
+            await keep(await client.get(path, headers=setup.headers()))
 
-    logged = logs.getvalue()
+    logged = service_log.text()
     assert len(logged.splitlines()) > 20 and '"level": "DEBUG"' in logged  # the scenario was logged
     for secret in secrets:
         assert secret not in logged
