@@ -24,6 +24,7 @@ from .openstack.clouds import CloudDirectory
 from .openstack.gateway import OpenStackGateway
 from .redis_epoch import RedisEpoch
 from .settings import Settings
+from .snapshot.change_feed import ChangeFollower
 from .snapshot.reads import ProjectReader
 from .snapshot.recording import ServerRecorder
 from .snapshot.recovery import PollRecovery
@@ -47,6 +48,7 @@ class Services:
     redis: Redis
     gateway: OpenStackGateway
     snapshot: SnapshotStore
+    snapshot_changes: ChangeFollower
     events: EventStream
     recorder: ServerRecorder
     schedule: PollSchedule
@@ -122,7 +124,8 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
                             DeliveryPolicy(schedule=settings.webhook_retry_schedule,
                                            disable_after=settings.webhook_disable_after), clock)
     return Services(settings=settings, clock=clock, redis=redis, gateway=gateway,
-                    snapshot=snapshot, events=events, recorder=recorder, schedule=schedule,
+                    snapshot=snapshot, snapshot_changes=ChangeFollower(redis, snapshot.cache),
+                    events=events, recorder=recorder, schedule=schedule,
                     refresher=refresher, reader=reader, jobs=jobs, queue=queue, writer=writer,
                     executor=executor, epoch=RedisEpoch(redis), subscriptions=subscriptions,
                     deliveries=deliveries, dispatcher=dispatcher,

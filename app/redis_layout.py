@@ -34,6 +34,8 @@ poll schedule is shared by all projects and tagged ``{schedule}``; the job hint 
 | ``cs:{schedule}:due`` | zset | project id, scored by when it is next due (or its lease ends) | none |
 | ``cs:{schedule}:owner`` | hash | project id -> the claim token of the worker polling it | none |
 
+The channel ``cs:snapshot-changes`` carries the id of each project whose lists were written.
+
 ``<kind>`` is ``servers``, ``flavors``, ``images``, ``networks`` or ``keypairs``; a job's times
 are UNIX seconds, its ``request`` the validated create request as JSON.
 """
@@ -54,6 +56,7 @@ JOBS_READY = f"{PREFIX}:{{jobs}}:ready"
 EPOCH = f"{PREFIX}:epoch"
 WEBHOOK_PROJECTS = f"{PREFIX}:{{webhooks}}:projects"
 WORKER_HEARTBEATS = f"{PREFIX}:{{workers}}:heartbeats"
+SNAPSHOT_CHANGES = f"{PREFIX}:snapshot-changes"  # a pub/sub channel, not a key
 ATTEMPTS_MAX_LENGTH = 1000  # the delivery log kept per subscription
 JOB_GROUP = "runners"
 

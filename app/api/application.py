@@ -23,9 +23,9 @@ from .appkeys import (
     SERVICES,
     SETTINGS,
 )
-from .compression import CompressedBodies, compression_middleware
+from .compression import CompressedBodies
 from .http_metrics import HttpMetrics
-from .middlewares import metrics_middleware, problem_middleware, request_id_middleware
+from .middlewares import edge_middleware
 from .openapi import build_openapi
 from .resource_lists import RESOURCE_PATHS, resource_list_handler
 from .serving import SERVER_NAME
@@ -51,9 +51,11 @@ async def _services_ctx(app: web.Application) -> AsyncIterator[None]:
 
         stop = asyncio.Event()
         watch = asyncio.create_task(services.epoch.watch(count_loss, stop))
+        changes = asyncio.create_task(services.snapshot_changes.follow())
         yield
+        changes.cancel()
         stop.set()
-        await watch
+        await asyncio.gather(watch, changes, return_exceptions=True)
         await app[EVENT_FEED].close()
 
 
@@ -65,8 +67,7 @@ async def _end_event_streams(app: web.Application) -> None:
 
 def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     """The Cloud Servers API; ``clock`` is the wall clock its snapshot ages and jobs are timed by."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[
-        request_id_middleware, metrics_middleware, compression_middleware, problem_middleware])
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[edge_middleware])
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[BODY_READERS] = asyncio.Semaphore(settings.body_reads_max)

@@ -1,8 +1,10 @@
 """Who may ask what, at the edge: the bearer token, then the request's project."""
+import functools
+import re
 from typing import Any
 
 from aiohttp import web
-from marshmallow import Schema
+from marshmallow import Schema, ValidationError
 
 from ..access.tokens import ApiToken
 from ..errors import InvalidRequest
@@ -34,9 +36,32 @@ async def authorized_query(request: web.Request, schema: Schema,
     caller's ``limit`` (writes, live reads).
     """
     caller = caller_of(request)
-    query: dict[str, Any] = schema.load(single_valued(request))
+    query: dict[str, Any]
+    if _plain_project_query(request) and _loads_project_alone(schema):
+        query = {"project_id": request.query["project_id"]}  # what loading it would give
+    else:
+        query = schema.load(single_valued(request))
     await check_project(request, caller, query["project_id"], limit)
     return query
+
+
+_CANONICAL_PROJECT_ID = re.compile("[0-9a-f]{32}")  # as a ProjectId field loads it
+
+
+def _plain_project_query(request: web.Request) -> bool:
+    """Whether the query is ``?project_id=`` alone, in canonical form (the hot path: no schema)."""
+    query = request.query
+    return len(query) == 1 and _CANONICAL_PROJECT_ID.fullmatch(query.get("project_id", "")) is not None
+
+
+@functools.cache
+def _loads_project_alone(schema: Schema) -> bool:
+    """Whether ``schema`` loads a canonical project id alone as just that (no defaults added)."""
+    sample = {"project_id": "0" * 32}
+    try:
+        return bool(schema.load(sample) == sample)
+    except ValidationError:
+        return False
 
 
 def single_valued(request: web.Request) -> dict[str, str]:

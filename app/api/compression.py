@@ -2,11 +2,8 @@
 kept in a small per-process cache; other answers above a small size are compressed as sent."""
 import gzip
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 MIN_SIZE = 1024  # bytes: smaller answers are not worth the CPU
 CACHED_BODIES = 256  # compressed list versions kept per process
@@ -47,11 +44,9 @@ class CompressedBodies:
         return compressed
 
 
-@web.middleware
-async def compression_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+def compress_for(request: web.Request, response: web.StreamResponse) -> None:
     """gzip a plain answer above ``MIN_SIZE`` for a client that takes it (lists come compressed
     already; event streams are never compressed)."""
-    response = await handler(request)
     if (isinstance(response, web.Response) and "Content-Encoding" not in response.headers
             and response.body is not None and isinstance(response.body, bytes | bytearray)
             and len(response.body) >= MIN_SIZE and response.content_type != "text/event-stream"):
@@ -59,4 +54,3 @@ async def compression_middleware(request: web.Request, handler: Handler) -> web.
             response.headers.add("Vary", "Accept-Encoding")
         if accepts_gzip(request):
             response.enable_compression(web.ContentCoding.gzip)
-    return response

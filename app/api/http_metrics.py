@@ -31,6 +31,17 @@ class HttpMetrics:
         self.redis_data_losses = Counter("redis_data_losses", "Times Redis was found to have lost "
                                          "its data (its epoch key changed)", namespace=NAMESPACE,
                                          registry=registry)
+        self._answers: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def answered(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count and time one answer (the labelled series are looked up once, then kept)."""
+        series = self._answers.get((method, route, status))
+        if series is None:
+            series = (self.requests.labels(method, route, str(status)),
+                      self.latency.labels(method, route))
+            self._answers[(method, route, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     def openstack_call(self, service: str, outcome: str, seconds: float) -> None:
         """Observe one OpenStack call (the gateway's observer)."""

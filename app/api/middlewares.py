@@ -1,7 +1,8 @@
-"""The middlewares every request passes: request id, metrics and access log, problem documents."""
+"""The one middleware every request passes: request id, problem documents, gzip, metrics and the
+access log (one middleware, since each layer of them costs a coroutine per request)."""
 import logging
+import os
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
@@ -12,6 +13,7 @@ from ..errors import ServiceError
 from ..logs import request_id_var
 from ..redis_failures import out_of_memory
 from .appkeys import CALLER, HTTP_METRICS
+from .compression import compress_for
 from .problems import field_errors, problem, service_problem
 
 logger = logging.getLogger(__name__)
@@ -20,42 +22,40 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware
-async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Echo ``X-Request-Id`` (or make one) on every answer, and put it in the logs' context."""
+async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Answer the request with ``X-Request-Id`` (echoed, or made) in its headers and the logs'
+    context; errors become problem documents; gzip for a client that takes it; then count, time
+    and log the answer by route (the query string is not logged)."""
+    started = time.perf_counter()
     supplied = request.headers.get("X-Request-Id", "")
-    request_id = supplied if 0 < len(supplied) <= 128 and supplied.isprintable() else uuid.uuid4().hex
-    token = request_id_var.set(request_id)
+    request_id = supplied if 0 < len(supplied) <= 128 and supplied.isprintable() else os.urandom(16).hex()
+    context = request_id_var.set(request_id)
+    status = 500
     try:
         try:
             response = await handler(request)
-        except web.HTTPException as error:  # raised past the problem middleware (3xx)
-            error.headers["X-Request-Id"] = request_id
-            raise
+        except web.HTTPException as error:
+            if error.status < 400:  # a redirect: raised on, for aiohttp to send
+                status = error.status
+                error.headers["X-Request-Id"] = request_id
+                raise
+            response = _http_problem(request, error)
+        except Exception as error:
+            response = _problem_for(request, error)
+        compress_for(request, response)
         response.headers["X-Request-Id"] = request_id
-        return response
-    finally:
-        request_id_var.reset(token)
-
-
-@web.middleware
-async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count, time and log every answer by route (the query string is not logged)."""
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
         status = response.status
         return response
-    except web.HTTPException as error:
-        status = error.status
-        raise
     finally:
-        resource = request.match_info.route.resource
-        route = resource.canonical if resource is not None else "unmatched"
-        elapsed = time.perf_counter() - started
-        metrics = request.app[HTTP_METRICS]
-        metrics.requests.labels(request.method, route, str(status)).inc()
-        metrics.latency.labels(request.method, route).observe(elapsed)
+        _log_answer(request, status, time.perf_counter() - started)
+        request_id_var.reset(context)
+
+
+def _log_answer(request: web.Request, status: int, elapsed: float) -> None:
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    request.app[HTTP_METRICS].answered(request.method, route, status, elapsed)
+    if access_log.isEnabledFor(logging.INFO):
         access_log.info("%s %s %d %.1f ms", request.method, request.path, status, elapsed * 1000,
                         extra={"fields": {"method": request.method, "route": route,
                                           "path": request.path, "status": status,
@@ -63,17 +63,21 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
                                           "caller": request.get(CALLER)}})
 
 
-@web.middleware
-async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Domain errors, validation errors and HTTP errors become problem documents."""
-    try:
-        return await handler(request)
-    except ValidationError as error:
+def _http_problem(request: web.Request, error: web.HTTPException) -> web.Response:
+    return problem(request, error.status, error.reason, error.text or error.reason,
+                   headers={k: v for k, v in error.headers.items()
+                            if k.lower() in ("www-authenticate", "allow", "retry-after")})
+
+
+def _problem_for(request: web.Request, error: Exception) -> web.Response:
+    """Domain errors, validation errors and Redis failures as problem documents; anything else
+    is logged with its traceback and answered as a 500."""
+    if isinstance(error, ValidationError):
         return problem(request, 400, "Invalid request", "The request has invalid parameters.",
                        errors=field_errors(error), kind="invalid-request")
-    except ServiceError as error:
+    if isinstance(error, ServiceError):
         return service_problem(request, error)
-    except RedisError as error:
+    if isinstance(error, RedisError):
         if out_of_memory(error):
             logger.error("Redis is full, refusing %s %s", request.method, request.path)
             return problem(request, 503, "Service Unavailable",
@@ -83,13 +87,6 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return problem(request, 503, "Service Unavailable",
                        "The service's store is unreachable; try again shortly.",
                        kind="store-unavailable", headers={"Retry-After": "5"})
-    except web.HTTPException as error:
-        if error.status < 400:
-            raise
-        return problem(request, error.status, error.reason, error.text or error.reason,
-                       headers={k: v for k, v in error.headers.items()
-                                if k.lower() in ("www-authenticate", "allow", "retry-after")})
-    except Exception:
-        logger.exception("unexpected error answering %s %s", request.method, request.path)
-        return problem(request, 500, "Internal Server Error",
-                       "The server failed to answer; the request id identifies it in the logs.")
+    logger.exception("unexpected error answering %s %s", request.method, request.path)
+    return problem(request, 500, "Internal Server Error",
+                   "The server failed to answer; the request id identifies it in the logs.")

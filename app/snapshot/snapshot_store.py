@@ -1,16 +1,12 @@
 """The Redis snapshot: per project, the server list and the supporting resources, API-shaped.
 
 Each list is stored encoded, with its ETag and the time it was taken, so that answering an
-unfiltered list needs no re-encoding; a process keeps the bodies it has read, so answering one it
-has read in this version is a read of three small fields (``HMGET``). Servers are also kept one by
-one (a hash plus a sorted set for the order); whenever they change, a script rebuilds the encoded
-list inside Redis, atomically with the change.
+unfiltered list needs no re-encoding. Servers are also kept one by one (a hash plus a sorted set
+for the order); whenever they change, a script rebuilds the encoded list inside Redis, atomically
+with the change. Every write is then published on the change channel, so that the processes
+keeping lists (``listing_cache``) read the project's lists again.
 """
-import json
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from redis.asyncio import Redis
 
@@ -19,8 +15,9 @@ from ..openstack.translation import SERVICE_TASK_STATES
 from ..records import Resource, Server, created_time
 from ..redis_layout import ListingField
 from .codec import decode_server, encode, encode_server, etag_of
+from .listing_cache import Listing, ListingCache
 
-CACHED_BODIES = 1024  # list bodies a process keeps (a few MB for 200-server lists)
+__all__ = ["DELETING", "Listing", "SnapshotStore"]
 
 # KEYS: servers hash, order zset, listing hash. ARGV[1]: taken_at ('' keeps the current one).
 _REBUILD_SERVER_LIST = f"""
@@ -46,25 +43,6 @@ return #parts
 """
 
 
-@dataclass(frozen=True)
-class Listing:
-    """An encoded list as the snapshot holds it."""
-
-    body: bytes
-    etag: str
-    taken_at: float
-    stale: bool
-
-    def age(self, now: float) -> float:
-        """Seconds since the list was last confirmed against OpenStack."""
-        return max(0.0, now - self.taken_at)
-
-    def items(self) -> list[dict[str, Any]]:
-        """The decoded list (for filtering and paging)."""
-        items: list[dict[str, Any]] = json.loads(self.body)
-        return items
-
-
 def _created_score(server: Server) -> float:
     created = created_time(server)
     return 0.0 if created is None else created
@@ -76,27 +54,28 @@ DELETING = "deleting"  # Nova's task state while a server is being deleted
 class SnapshotStore:
     """Reads and writes the snapshot of every project."""
 
-    def __init__(self, redis: Redis, cached_bodies: int = CACHED_BODIES) -> None:
+    def __init__(self, redis: Redis, cache: ListingCache | None = None) -> None:
         self._redis = redis
         self._rebuild = redis.register_script(_REBUILD_SERVER_LIST)
-        # Encoded list bodies this process has read, by list; each with the ETag it was read
-        # with. A body and its ETag are always written together, so a body is read again only
-        # when its ETag changed: a request costs a read of three small fields, not of the body.
-        self._bodies: OrderedDict[tuple[str, str], tuple[str, bytes]] = OrderedDict()
-        self._cached_bodies = cached_bodies
+        self.cache = cache or ListingCache()
 
     async def listing(self, project_id: str, kind: str) -> Listing | None:
-        """The stored list of one kind, or None if the project was never fetched."""
+        """The stored list of one kind, or None if the project was never fetched.
+
+        A list confirmed by the change channel costs no Redis read; one whose body this process
+        has costs a read of three small fields; any other, one read of all of it.
+        """
+        confirmed = self.cache.confirmed(project_id, kind)
+        if confirmed is not None:
+            return confirmed
+        mark = self.cache.reading()
         key = layout.listing(project_id, kind)
         etag, taken_at, stale = await self._redis.hmget(key, [ListingField.ETAG, ListingField.TAKEN_AT,
                                                               ListingField.STALE])
         if taken_at is None:
             return None
-        cached = self._bodies.get((project_id, kind))
-        if cached is not None and etag is not None and cached[0] == layout.text(etag):
-            self._bodies.move_to_end((project_id, kind))
-            body = cached[1]
-        else:  # a list this process has not read in this version: all of it, in one read
+        body = None if etag is None else self.cache.body(project_id, kind, layout.text(etag))
+        if body is None:  # a list this process has not read in this version: all of it, in one read
             stored = {layout.text(name): value for name, value in (await self._redis.hgetall(key)).items()}
             if ListingField.TAKEN_AT not in stored:
                 return None
@@ -104,15 +83,14 @@ class SnapshotStore:
                                      stored.get(ListingField.STALE))
             raw = stored[ListingField.BODY]  # kept as bytes: served as it is
             body = raw if isinstance(raw, bytes) else raw.encode()
-            self._remember((project_id, kind), layout.text(etag), body)
-        return Listing(body=body, etag=layout.text(etag), taken_at=float(taken_at),
-                       stale=layout.text(stale or b"0") == "1")
+        listing = Listing(body=body, etag=layout.text(etag), taken_at=float(taken_at),
+                          stale=layout.text(stale or b"0") == "1")
+        self.cache.keep(project_id, kind, listing, mark)
+        return listing
 
-    def _remember(self, which: tuple[str, str], etag: str, body: bytes) -> None:
-        self._bodies[which] = (etag, body)
-        self._bodies.move_to_end(which)
-        if len(self._bodies) > self._cached_bodies:
-            self._bodies.popitem(last=False)
+    async def _published(self, project_id: str) -> None:
+        """Tell every process keeping the project's lists that they changed."""
+        await self._redis.publish(layout.SNAPSHOT_CHANGES, project_id)
 
     async def flavor_ids(self, project_id: str) -> dict[str, str]:
         """Flavor name -> id, from the stored flavors (Nova embeds flavors by name from 2.47)."""
@@ -216,6 +194,7 @@ class SnapshotStore:
             await self._rebuild(keys=[servers_key, order_key, layout.listing(project_id, "servers")],
                                 args=["" if taken_at is None else repr(taken_at)], client=pipe)
             await pipe.execute()
+        await self._published(project_id)
 
     async def replace_resources(self, project_id: str, kind: str, items: list[Resource],
                                 taken_at: float) -> None:
@@ -224,6 +203,7 @@ class SnapshotStore:
         await self._redis.hset(layout.listing(project_id, kind), mapping={
             ListingField.BODY: body, ListingField.ETAG: etag_of(body),
             ListingField.TAKEN_AT: repr(taken_at), ListingField.STALE: "0"})
+        await self._published(project_id)
 
     async def mark_stale(self, project_id: str) -> None:
         """Flag every stored list of the project as stale (OpenStack could not be reached)."""
@@ -231,3 +211,4 @@ class SnapshotStore:
             for kind in layout.LIST_KINDS:
                 pipe.hset(layout.listing(project_id, kind), ListingField.STALE, "1")
             await pipe.execute()
+        await self._published(project_id)
