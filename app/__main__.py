@@ -1,6 +1,6 @@
 """``cloud-servers-api``: serve the API (the default), or the operator's commands:
 
-    cloud-servers-api [serve]
+    cloud-servers-api [serve]            (WEB_CONCURRENCY processes share PORT with SO_REUSEPORT)
     cloud-servers-api tokens add (--project P [--project Q] | --all-projects) [--name N] [--file F]
     cloud-servers-api tokens list [--file F]
     cloud-servers-api tokens revoke NAME [--file F]
@@ -21,14 +21,16 @@ from .access.tokens import TokenFileError
 from .api.application import create_app
 from .api.serving import ApiRunner
 from .config_check import ERROR, check_config
+from .process_group import serve_processes
 from .settings import Settings
 from .startup import settings_and_logging
 
 logger = logging.getLogger("app")
 
 
-async def serve(settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM, then let requests in flight finish for the shutdown timeout."""
+async def serve(settings: Settings, shared_port: bool = False) -> None:
+    """Serve until SIGINT or SIGTERM, then let requests in flight finish for the shutdown timeout;
+    ``shared_port``: one of several processes bound to the port (``SO_REUSEPORT``)."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -36,8 +38,8 @@ async def serve(settings: Settings) -> None:
     runner = ApiRunner(create_app(settings), shutdown_timeout=settings.shutdown_timeout)
     await runner.setup()
     try:
-        await web.TCPSite(runner, settings.listen_host, settings.port).start()
-        logger.info("serving on %s:%s", settings.listen_host, settings.port)
+        await web.TCPSite(runner, settings.listen_host, settings.port, reuse_port=shared_port).start()
+        logger.info("serving on %s:%s (pid %d)", settings.listen_host, settings.port, os.getpid())
         await stop.wait()
     finally:
         await runner.cleanup()
@@ -46,7 +48,8 @@ async def serve(settings: Settings) -> None:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cloud-servers-api", description="The Cloud Servers API.")
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("serve", help="serve the API (the default)")
+    serving = commands.add_parser("serve", help="serve the API (the default)")
+    serving.add_argument("--shared-port", action="store_true", help=argparse.SUPPRESS)
     check = commands.add_parser("check-config", help="check the settings, clouds.yaml and tokens file")
     check.add_argument("--authenticate", action="store_true",
                        help="also authenticate each project with Keystone")
@@ -102,7 +105,13 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(_tokens(arguments))
     if arguments.command == "check-config":
         sys.exit(_check(arguments))
-    asyncio.run(serve(settings_and_logging(serves_api=True)))
+    settings = settings_and_logging(serves_api=True)
+    if getattr(arguments, "shared_port", False):
+        asyncio.run(serve(settings, shared_port=True))
+    elif settings.web_concurrency > 1:
+        sys.exit(serve_processes(settings.web_concurrency))
+    else:
+        asyncio.run(serve(settings))
 
 
 if __name__ == "__main__":

@@ -7,8 +7,9 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import cast
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
 from .access.rate_limits import RateLimiter
 from .access.scope import LIVE_READS, WRITES, ProjectAccess
@@ -23,7 +24,7 @@ from .jobs.writer import ServerWriter
 from .openstack.clouds import CloudDirectory
 from .openstack.gateway import OpenStackGateway
 from .redis_epoch import RedisEpoch
-from .settings import Settings
+from .settings import CLUSTER_SCHEMES, Settings
 from .snapshot.change_feed import ChangeFollower
 from .snapshot.reads import ProjectReader
 from .snapshot.recording import ServerRecorder
@@ -72,7 +73,18 @@ class Services:
 
 
 def open_redis(settings: Settings) -> Redis:
-    """A Redis client for the configured server (closed by the caller with ``aclose``)."""
+    """A Redis client for the configured server or cluster (closed by the caller with ``aclose``).
+
+    ``redis+cluster://`` (or ``rediss+cluster://``) names one node of a Redis Cluster: redis-py's
+    cluster client finds the others and routes each command by its key's slot. The stores keep
+    every multi-key command within one hash tag, so the same code runs on both.
+    """
+    for scheme in CLUSTER_SCHEMES:
+        if settings.redis_url.startswith(scheme):
+            url = settings.redis_url.replace("+cluster", "", 1)
+            cluster = RedisCluster.from_url(url, health_check_interval=2, socket_connect_timeout=5,
+                                            socket_timeout=10)
+            return cast(Redis, cluster)  # the commands the stores use, on the cluster's client
     # A connection idle for 2 s is PINGed before use, so one a Redis restart closed is replaced
     # before a command is sent on it (commands are not retried: a write might apply twice).
     return Redis.from_url(settings.redis_url, health_check_interval=2,

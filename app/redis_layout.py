@@ -2,7 +2,9 @@
 
 Per-project keys carry the project id as a hash tag, ``{<project_id>}``, so all keys of a
 project live in one Redis Cluster slot and multi-key scripts on them stay legal there. The
-poll schedule is shared by all projects and tagged ``{schedule}``; the job hint ``{jobs}``.
+poll schedule is spread over ``SCHEDULE_BUCKETS`` buckets, each its own hash tag
+``{schedule:<bucket>}`` (a project's bucket: CRC-32 of its id), so that scheduling is shared by
+every shard of a cluster; the job hint is tagged ``{jobs}``.
 
 | key | type | holds (fields: the classes below) | TTL |
 |---|---|---|---|
@@ -31,14 +33,15 @@ poll schedule is shared by all projects and tagged ``{schedule}``; the job hint 
 | ``cs:epoch`` | string | a random id written once: its change means Redis lost its data | none |
 | ``cs:{workers}:heartbeats`` | zset | worker id, scored by the time of its latest heartbeat | none |
 | ``cs:{jobs}:ready`` | zset | projects that may have queued jobs (a hint; workers also sweep) | none |
-| ``cs:{schedule}:due`` | zset | project id, scored by when it is next due (or its lease ends) | none |
-| ``cs:{schedule}:owner`` | hash | project id -> the claim token of the worker polling it | none |
+| ``cs:{schedule:<bucket>}:due`` | zset | project id, scored by when it is next due (lease end) | none |
+| ``cs:{schedule:<bucket>}:owner`` | hash | project id -> the claim token of the worker polling it | none |
 
 The channel ``cs:snapshot-changes`` carries the id of each project whose lists were written.
 
 ``<kind>`` is ``servers``, ``flavors``, ``images``, ``networks`` or ``keypairs``; a job's times
 are UNIX seconds, its ``request`` the validated create request as JSON.
 """
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,8 +53,7 @@ EVENTS_MAX_LENGTH = 10_000
 SERVER_JOBS_KEPT = 100  # a server's latest jobs listed by GET /cloud/jobs?server_id=
 IDEMPOTENCY_TTL = 24 * 3600  # the contract's window for replaying an Idempotency-Key
 
-SCHEDULE_DUE = f"{PREFIX}:{{schedule}}:due"
-SCHEDULE_OWNER = f"{PREFIX}:{{schedule}}:owner"
+SCHEDULE_BUCKETS = 16  # fixed: a project's bucket must not move while workers run
 JOBS_READY = f"{PREFIX}:{{jobs}}:ready"
 EPOCH = f"{PREFIX}:epoch"
 WEBHOOK_PROJECTS = f"{PREFIX}:{{webhooks}}:projects"
@@ -161,8 +163,8 @@ LAYOUT = (
     KeySpec("cs:epoch", "string", None, False),
     KeySpec("cs:{workers}:heartbeats", "zset", None, False),
     KeySpec("cs:{jobs}:ready", "zset", None, False),
-    KeySpec("cs:{schedule}:due", "zset", None, False),
-    KeySpec("cs:{schedule}:owner", "hash", None, False),
+    KeySpec("cs:{schedule:<bucket>}:due", "zset", None, False),
+    KeySpec("cs:{schedule:<bucket>}:owner", "hash", None, False),
 )
 
 
@@ -179,6 +181,21 @@ def text_fields(stored: Mapping[Any, Any] | None) -> dict[str, str]:
 def rate_limit(token_digest: str, limit: str) -> str:
     """String: a token's GCRA bucket for one limit (``writes``, ``live reads``)."""
     return f"{PREFIX}:{{rate:{token_digest}}}:{limit.replace(' ', '-')}"
+
+
+def schedule_bucket(project_id: str) -> int:
+    """The schedule bucket a project is kept in."""
+    return zlib.crc32(project_id.encode()) % SCHEDULE_BUCKETS
+
+
+def schedule_due(bucket: int) -> str:
+    """Sorted set: one bucket's projects by when each is next due (or its lease ends)."""
+    return f"{PREFIX}:{{schedule:{bucket}}}:due"
+
+
+def schedule_owner(bucket: int) -> str:
+    """Hash: one bucket's projects being polled -> the claim token of the worker polling each."""
+    return f"{PREFIX}:{{schedule:{bucket}}}:owner"
 
 
 def _project_key(project_id: str, suffix: str) -> str:

@@ -10,6 +10,7 @@ from .redis_layout import IDEMPOTENCY_TTL
 from .webhooks.secret_box import SecretBox, SecretKeysError
 
 # Standard Webhooks' schedule: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h.
+CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")  # REDIS_URL of a Redis Cluster
 WEBHOOK_RETRY_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 
 
@@ -26,6 +27,7 @@ class Settings:
     tokens_file: Path | None = None
     listen_host: str = "127.0.0.1"
     port: int = 8080
+    web_concurrency: int = 1  # API processes sharing the port (SO_REUSEPORT)
     poll_interval: float = 30.0
     full_resync_every: int = 10
     resources_interval: float = 300.0
@@ -75,6 +77,7 @@ class Settings:
             tokens_file=reader.path("API_TOKENS_FILE"),
             listen_host=reader.text("LISTEN_HOST", "127.0.0.1"),
             port=reader.integer("PORT", 8080, minimum=0, maximum=65535),
+            web_concurrency=reader.integer("WEB_CONCURRENCY", 1, minimum=1, maximum=64),
             poll_interval=reader.seconds("POLL_INTERVAL", 30.0),
             full_resync_every=reader.integer("FULL_RESYNC_EVERY", 10, minimum=1),
             resources_interval=reader.seconds("RESOURCES_INTERVAL", 300.0),
@@ -115,8 +118,11 @@ class Settings:
             log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             unknown_variables=reader.unknown_prefixed(),
         )
-        if not settings.redis_url.startswith(("redis://", "rediss://", "unix://")):
-            raise SettingsError("REDIS_URL must start with redis://, rediss:// or unix://")
+        if not settings.redis_url.startswith(("redis://", "rediss://", "unix://", *CLUSTER_SCHEMES)):
+            raise SettingsError("REDIS_URL must start with redis://, rediss://, unix://, "
+                                "redis+cluster:// or rediss+cluster://")
+        if settings.web_concurrency > 1 and settings.port == 0:
+            raise SettingsError("WEB_CONCURRENCY above 1 needs a fixed PORT: the processes share it")
         if settings.poll_lease <= settings.openstack_timeout:
             raise SettingsError("POLL_LEASE must be longer than OPENSTACK_TIMEOUT, or a slow poll "
                                 "would outlive its lease and another worker would poll too")

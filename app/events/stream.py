@@ -4,6 +4,7 @@ The stream appends an id only once among its latest ``EVENTS_MAX_LENGTH`` events
 drop any older repeat by its id. Each entry's Redis stream id (``<ms>-<n>``) is its position:
 webhook fan-out and ``GET /cloud/events`` resume from one.
 """
+import asyncio
 import itertools
 import json
 import re
@@ -11,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 
 from .. import redis_layout as layout
 from ..redis_layout import EventField
@@ -20,6 +21,7 @@ from .server_events import ServerEvent
 
 POSITION_PATTERN = r"[0-9]{1,20}-[0-9]{1,20}"
 START = "0-0"  # before the first entry of any stream
+CLUSTER_POLL = 0.1  # seconds between reads of the streams with listeners, on a cluster
 
 
 @dataclass(frozen=True)
@@ -120,11 +122,28 @@ class EventStream:
         the first one; positions are ``{project id: position}``."""
         streams: dict[Any, Any] = {layout.events(project_id): position
                                    for project_id, position in positions.items()}
-        answer: Any = await self._redis.xread(streams, count=count,
-                                              block=max(1, int(block * 1000)))
+        answer: Any
+        if len(streams) > 1 and isinstance(self._redis, RedisCluster):
+            answer = await self._poll_each(streams, block, count)
+        else:
+            answer = await self._redis.xread(streams, count=count, block=max(1, int(block * 1000)))
         projects = {layout.events(project_id): project_id for project_id in positions}
         return [stored(projects[layout.text(key)], entry)
                 for key, entries in answer or [] for entry in entries]
+
+    async def _poll_each(self, streams: dict[Any, Any], block: float, count: int) -> list[Any]:
+        """On a cluster, where one read may not span projects (slots): every stream read without
+        blocking, in one pipeline, every ``CLUSTER_POLL`` seconds until one has events."""
+        deadline = time.monotonic() + block
+        while True:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key, position in streams.items():
+                    pipe.xread({key: position}, count=count)
+                answers = await pipe.execute()
+            found = [stream for answer in answers for stream in answer or []]
+            if found or time.monotonic() >= deadline:
+                return found
+            await asyncio.sleep(CLUSTER_POLL)
 
 
 def stored(project_id: str, entry: tuple[Any, Any]) -> StoredEvent:

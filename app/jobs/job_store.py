@@ -16,22 +16,23 @@ from .job import FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 # One step, so that nothing is ever half-written (also when Redis is out of memory: a script's
 # first write is refused, or all of them are done).
 # KEYS: the job; its server's job index, the queue to put it in, the Idempotency-Key to claim
-# first ('' for none). ARGV: ttl, kept index entries, 'new' or 'existing' (an update of a record
-# Redis lost is dropped), the job id, its creation time, the key's value and ttl, field/values.
+# first (the job's own key for none). ARGV: ttl, kept index entries, 'new' or 'existing' (an
+# update of a record Redis lost is dropped), the job id, its creation time, the key's value and
+# ttl, field/values.
 # Returns 0 when the key was already claimed (nothing written) or the record is gone.
 _WRITE = f"""
 if ARGV[3] == 'existing' and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if KEYS[4] ~= '' and not redis.call('SET', KEYS[4], ARGV[6], 'NX', 'EX', ARGV[7]) then
+if KEYS[4] ~= KEYS[1] and not redis.call('SET', KEYS[4], ARGV[6], 'NX', 'EX', ARGV[7]) then
   return 0
 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 8))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
-if KEYS[2] ~= '' then
+if KEYS[2] ~= KEYS[1] then
   redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
   redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[2]) - 1)
   redis.call('EXPIRE', KEYS[2], ARGV[1])
 end
-if KEYS[3] ~= '' then
+if KEYS[3] ~= KEYS[1] then
   redis.call('XADD', KEYS[3], '*', '{QueueField.JOB}', ARGV[4],
              '{QueueField.KIND}', redis.call('HGET', KEYS[1], '{JobField.KIND}'))
 end
@@ -91,10 +92,12 @@ class JobStore:
                      new: bool = False, queue: str = "", claim: KeyClaim | None = None) -> bool:
         """Write fields of the record in one step; a server id (new or newly known) indexes the
         job under it."""
+        record = layout.job(job.project_id, job.id)
         index = layout.server_jobs(job.project_id, server_id) if server_id else ""
         claim = claim or KeyClaim("", "", 0)
+        # A key not used is named by the record's own: every key stays in the project's slot.
         written = await self._write_script(
-            keys=[layout.job(job.project_id, job.id), index, queue, claim.key],
+            keys=[record, index or record, queue or record, claim.key or record],
             args=[self._retention, layout.SERVER_JOBS_KEPT, "new" if new else "existing", job.id,
                   repr(job.created_at), claim.value, claim.ttl,
                   *(v for pair in fields.items() for v in pair)])

@@ -3,8 +3,11 @@
 A claim moves a due project's time forward by the lease and records the claimant's token; the
 claimant reschedules it when done, but only if the claim is still its own. A worker that dies
 simply never reschedules: when its lease runs out the project is due again and another worker
-claims it. Both keys share the ``{schedule}`` hash tag, so the scripts also run on a Cluster.
+claims it. Projects are spread over buckets, each a due set and an owner hash under one hash
+tag, so the scripts run on a Cluster and the buckets spread over its shards; a claim visits the
+buckets from a rotating start, so no bucket is favoured.
 """
+import random
 import uuid
 
 from redis.asyncio import Redis
@@ -51,40 +54,68 @@ class PollSchedule:
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
         self._expedite = redis.register_script(_EXPEDITE)
+        self._first_bucket = random.randrange(layout.SCHEDULE_BUCKETS)
 
     async def register(self, project_ids: list[str], now: float) -> None:
         """Make projects known (due now); projects already scheduled keep their time."""
-        if project_ids:
-            await self._redis.zadd(layout.SCHEDULE_DUE, dict.fromkeys(project_ids, now), nx=True)
+        for bucket, projects in _by_bucket(project_ids).items():
+            await self._redis.zadd(layout.schedule_due(bucket), dict.fromkeys(projects, now), nx=True)
 
     async def forget(self, project_ids: list[str]) -> None:
         """Stop polling projects that are no longer configured."""
-        if project_ids:
-            await self._redis.zrem(layout.SCHEDULE_DUE, *project_ids)
+        for bucket, projects in _by_bucket(project_ids).items():
+            await self._redis.zrem(layout.schedule_due(bucket), *projects)
 
     async def scheduled(self) -> list[str]:
         """Every project on the schedule."""
-        return [layout.text(p) for p in await self._redis.zrange(layout.SCHEDULE_DUE, 0, -1)]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for bucket in range(layout.SCHEDULE_BUCKETS):
+                pipe.zrange(layout.schedule_due(bucket), 0, -1)
+            buckets = await pipe.execute()
+        return [layout.text(p) for projects in buckets for p in projects]
 
     async def claim(self, now: float, lease: float, limit: int) -> dict[str, str]:
         """Claim up to ``limit`` due projects for ``lease`` seconds: project -> claim token."""
         prefix = uuid.uuid4().hex
-        flat = await self._claim(keys=[layout.SCHEDULE_DUE, layout.SCHEDULE_OWNER],
-                                 args=[repr(now), repr(lease), limit, prefix])
-        return {layout.text(flat[i]): layout.text(flat[i + 1]) for i in range(0, len(flat), 2)}
+        claimed: dict[str, str] = {}
+        start = self._first_bucket
+        self._first_bucket = (start + 1) % layout.SCHEDULE_BUCKETS
+        for step in range(layout.SCHEDULE_BUCKETS):
+            if len(claimed) >= limit:
+                break
+            bucket = (start + step) % layout.SCHEDULE_BUCKETS
+            flat = await self._claim(keys=[layout.schedule_due(bucket), layout.schedule_owner(bucket)],
+                                     args=[repr(now), repr(lease), limit - len(claimed), prefix])
+            claimed.update({layout.text(flat[i]): layout.text(flat[i + 1])
+                            for i in range(0, len(flat), 2)})
+        return claimed
 
     async def release(self, project_id: str, token: str, next_due: float) -> bool:
         """Reschedule a claimed project; False if the claim was lost (the lease ran out)."""
-        released = await self._release(keys=[layout.SCHEDULE_DUE, layout.SCHEDULE_OWNER],
-                                        args=[project_id, token, repr(next_due)])
+        released = await self._release(keys=_keys_of(project_id), args=[project_id, token, repr(next_due)])
         return bool(released)
 
     async def expedite(self, project_id: str, now: float) -> bool:
         """Make a scheduled project due now, unless a worker is polling it."""
-        return bool(await self._expedite(keys=[layout.SCHEDULE_DUE, layout.SCHEDULE_OWNER],
-                                         args=[project_id, repr(now)]))
+        return bool(await self._expedite(keys=_keys_of(project_id), args=[project_id, repr(now)]))
 
     async def next_due(self) -> float | None:
         """The earliest due time on the schedule."""
-        first = await self._redis.zrange(layout.SCHEDULE_DUE, 0, 0, withscores=True)
-        return float(first[0][1]) if first else None
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for bucket in range(layout.SCHEDULE_BUCKETS):
+                pipe.zrange(layout.schedule_due(bucket), 0, 0, withscores=True)
+            firsts = await pipe.execute()
+        times = [float(first[0][1]) for first in firsts if first]
+        return min(times) if times else None
+
+
+def _keys_of(project_id: str) -> list[str]:
+    bucket = layout.schedule_bucket(project_id)
+    return [layout.schedule_due(bucket), layout.schedule_owner(bucket)]
+
+
+def _by_bucket(project_ids: list[str]) -> dict[int, list[str]]:
+    buckets: dict[int, list[str]] = {}
+    for project_id in project_ids:
+        buckets.setdefault(layout.schedule_bucket(project_id), []).append(project_id)
+    return buckets

@@ -19,8 +19,22 @@ from .listing_cache import Listing, ListingCache
 
 __all__ = ["DELETING", "Listing", "SnapshotStore"]
 
-# KEYS: servers hash, order zset, listing hash. ARGV[1]: taken_at ('' keeps the current one).
-_REBUILD_SERVER_LIST = f"""
+# KEYS: servers hash, order zset, listing hash (one project: one cluster slot). ARGV[1]: '1' to
+# replace every server; ARGV[2]: taken_at ('' keeps the current one); ARGV[3]: the number n of
+# servers written, then n (id, JSON, order score) triples, then the ids of servers removed.
+# The change and the rebuilt list are one script: atomic, and legal in a cluster.
+_CHANGE_SERVERS = f"""
+if ARGV[1] == '1' then redis.call('DEL', KEYS[1], KEYS[2]) end
+local next_arg = 4
+for _ = 1, tonumber(ARGV[3]) do
+  redis.call('HSET', KEYS[1], ARGV[next_arg], ARGV[next_arg + 1])
+  redis.call('ZADD', KEYS[2], ARGV[next_arg + 2], ARGV[next_arg])
+  next_arg = next_arg + 3
+end
+for removed = next_arg, #ARGV do
+  redis.call('HDEL', KEYS[1], ARGV[removed])
+  redis.call('ZREM', KEYS[2], ARGV[removed])
+end
 local ids = redis.call('ZREVRANGE', KEYS[2], 0, -1)
 local parts = {{}}
 for start = 1, #ids, 500 do
@@ -33,11 +47,11 @@ for start = 1, #ids, 500 do
 end
 local body = '[' .. table.concat(parts, ',') .. ']'
 local etag = '"' .. redis.sha1hex(body) .. '"'
-if ARGV[1] == '' then
+if ARGV[2] == '' then
   redis.call('HSET', KEYS[3], '{ListingField.BODY}', body, '{ListingField.ETAG}', etag)
 else
   redis.call('HSET', KEYS[3], '{ListingField.BODY}', body, '{ListingField.ETAG}', etag,
-             '{ListingField.TAKEN_AT}', ARGV[1], '{ListingField.STALE}', '0')
+             '{ListingField.TAKEN_AT}', ARGV[2], '{ListingField.STALE}', '0')
 end
 return #parts
 """
@@ -56,7 +70,7 @@ class SnapshotStore:
 
     def __init__(self, redis: Redis, cache: ListingCache | None = None) -> None:
         self._redis = redis
-        self._rebuild = redis.register_script(_REBUILD_SERVER_LIST)
+        self._change = redis.register_script(_CHANGE_SERVERS)
         self.cache = cache or ListingCache()
 
     async def listing(self, project_id: str, kind: str) -> Listing | None:
@@ -174,26 +188,18 @@ class SnapshotStore:
     async def change_servers(self, project_id: str, upserts: Iterable[Server],
                              removals: Iterable[str], *, replace_all: bool = False,
                              taken_at: float | None = None) -> None:
-        """Write servers and remove others, and rebuild the list, in one transaction.
+        """Write servers and remove others, and rebuild the list, in one script (atomically).
 
         ``replace_all`` drops every server not in ``upserts``; ``taken_at`` (a poll's time)
         marks the list fresh, while a single write-through leaves its age alone.
         """
-        servers_key, order_key = layout.servers(project_id), layout.server_order(project_id)
         written = list(upserts)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            if replace_all:
-                pipe.delete(servers_key, order_key)
-            if written:
-                pipe.hset(servers_key, mapping={s["id"]: encode_server(s) for s in written})
-                pipe.zadd(order_key, {s["id"]: _created_score(s) for s in written})
-            removed = list(removals)
-            if removed:
-                pipe.hdel(servers_key, *removed)
-                pipe.zrem(order_key, *removed)
-            await self._rebuild(keys=[servers_key, order_key, layout.listing(project_id, "servers")],
-                                args=["" if taken_at is None else repr(taken_at)], client=pipe)
-            await pipe.execute()
+        triples = [value for server in written
+                   for value in (server["id"], encode_server(server), repr(_created_score(server)))]
+        await self._change(keys=[layout.servers(project_id), layout.server_order(project_id),
+                                 layout.listing(project_id, "servers")],
+                           args=["1" if replace_all else "0", "" if taken_at is None else repr(taken_at),
+                                 len(written), *triples, *removals])
         await self._published(project_id)
 
     async def replace_resources(self, project_id: str, kind: str, items: list[Resource],

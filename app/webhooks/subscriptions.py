@@ -17,15 +17,14 @@ from .secret_box import SecretBox, new_secret
 ROTATION_OVERLAP = 24 * 3600.0  # how long a replaced secret keeps signing
 GONE = "The endpoint answered 410 Gone."
 
-# KEYS: the project's subscriptions, the new one, the projects with subscriptions, the cursor.
-# ARGV: limit, id, creation time, stream position, project id, then field, value pairs.
+# KEYS: the project's subscriptions, the new one, the cursor (one project: one cluster slot).
+# ARGV: limit, id, creation time, stream position, then field, value pairs.
 # Answers 0 if the project is at its limit.
 _CREATE = """
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+redis.call('HSET', KEYS[2], unpack(ARGV, 5))
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
-redis.call('SADD', KEYS[3], ARGV[5])
-redis.call('SET', KEYS[4], ARGV[4], 'NX')
+redis.call('SET', KEYS[3], ARGV[4], 'NX')
 return 1
 """
 # KEYS: the subscription. ARGV: the sealed secrets expected, then the new ones. 1 if replaced.
@@ -105,10 +104,13 @@ class SubscriptionStore:
                                     created_at=self._clock(),
                                     sealed_secrets=self._seal([{"secret": secret, "expires_at": None}]))
         stored = _fields(subscription)
+        # First the project joins the set the senders fan out to (another slot on a cluster):
+        # a subscription is never without it, and a project there without one costs nothing.
+        await self._redis.sadd(layout.WEBHOOK_PROJECTS, project_id)
         made = await self._create(
             keys=[layout.webhooks(project_id), layout.webhook(project_id, subscription.id),
-                  layout.WEBHOOK_PROJECTS, layout.webhook_cursor(project_id)],
-            args=[limit, subscription.id, repr(subscription.created_at), position, project_id,
+                  layout.webhook_cursor(project_id)],
+            args=[limit, subscription.id, repr(subscription.created_at), position,
                   *[value for pair in stored.items() for value in pair]])
         if not made:
             raise SubscriptionLimit(f"The project has {limit} subscriptions, as many as it may.")

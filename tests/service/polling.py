@@ -4,6 +4,9 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from app import redis_layout as layout
+from app.api.appkeys import SERVICES
+
 Value = TypeVar("Value")
 
 
@@ -18,3 +21,15 @@ async def eventually(check: Callable[[], Awaitable[Value]], timeout: float = 10.
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s (last: {value!r})")
         await asyncio.sleep(interval)
+
+
+async def changed_behind_the_api(client, redis, project_id: str) -> None:
+    """A test wrote a project's lists in Redis directly: publish it, as the service's writers do,
+    and wait until the API has heard (it answers kept lists without reading Redis until then)."""
+    cache = client.app[SERVICES].snapshot.cache
+    await redis.publish(layout.SNAPSHOT_CHANGES, project_id)
+
+    async def heard() -> bool:
+        return not any(cache.confirmed(project_id, kind) for kind in layout.LIST_KINDS)
+
+    await eventually(heard, timeout=5, interval=0.005)

@@ -9,7 +9,7 @@ from app import redis_layout as layout
 from app.events.stream import EventStream
 from app.jobs.idempotency import IdempotencyStore, KeyUse
 from app.redis_layout import ListingField
-from tests.service.polling import eventually
+from tests.service.polling import changed_behind_the_api, eventually
 from tests.service.test_job_durability import _with_project
 from tests.service.writing import create_body, finished_job, nova_servers_named, post_server
 
@@ -198,8 +198,10 @@ async def test_an_image_missing_from_an_older_snapshot_is_looked_up_again_before
     images_listing = layout.listing(setup.project_id, "images")
 
     await redis.hset(images_listing, ListingField.TAKEN_AT, repr(time.time()))
+    await changed_behind_the_api(client, redis, setup.project_id)
     fresh = await post_server(client, setup, body)  # a snapshot just taken is trusted
     await redis.hset(images_listing, ListingField.TAKEN_AT, repr(time.time() - 60))
+    await changed_behind_the_api(client, redis, setup.project_id)
     older = await post_server(client, setup, body)
 
     assert fresh.status == 422 and "image_id" in (await fresh.json(content_type=None))["errors"]

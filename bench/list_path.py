@@ -1,0 +1,133 @@
+"""The list path side by side: the API (one process, and ``WEB_CONCURRENCY`` processes), a bare
+aiohttp handler answering the same bytes (the limit of the stack) and a live proxy calling
+openstacksdk per request (the design the snapshot replaces); plus the show path against a raw
+openstacksdk ``get_server``, Redis's bytes per server and the API's memory."""
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import openstack
+import redis
+from openstack.config import OpenStackConfig
+
+from devtools.emulator_client import EmulatorClient
+from devtools.localredis import free_port
+from devtools.processes import start_logged, stop_process
+
+from .stack import Api, Projects, get_json, load, make_projects, start_api, wait_for
+
+SMALL, BIG = 200, 2000
+CONNECTIONS, SECONDS, RUNS = 64, 5.0, 3
+PAGE = 50
+Figures = dict[str, float]
+
+
+def _serve(module: str, log: Path, projects: Projects,
+           *arguments: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    process = start_logged([sys.executable, "-m", module, "--port", str(port), *arguments], log,
+                           {"OS_CLIENT_CONFIG_FILE": str(projects.clouds_file)})
+    return process, f"http://127.0.0.1:{port}"
+
+
+def _median(runs: list[Figures]) -> Figures:
+    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def _bytes_per_server(redis_url: str, api: Api, projects: Projects, index: int, count: int) -> float:
+    """Redis's memory for a project's snapshot (taken by the first list), per server."""
+    client = redis.Redis.from_url(redis_url)
+    before = int(client.info("memory")["used_memory"])
+    get_json(f"{api.url}/cloud/servers?project_id={projects.ids[index]}", projects.token)
+    after = int(client.info("memory")["used_memory"])
+    client.close()
+    return (after - before) / count
+
+
+def measure_lists(workdir: Path, redis_url: str, emulator: EmulatorClient,
+                  processes: int) -> dict[str, Any]:
+    """Every list variant, interleaved run by run; the medians, with memory figures."""
+    projects = make_projects(workdir / "lists", emulator, [SMALL, BIG])
+    api = start_api(projects, redis_url, workdir / "api.log", live_reads_per_minute=1_000_000)
+    multi = start_api(projects, redis_url, workdir / "api-multi.log", web_concurrency=processes)
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        per_server = _bytes_per_server(redis_url, api, projects, 1, BIG)
+        auth = {"Authorization": f"Bearer {projects.token}", "Accept-Encoding": "identity"}
+        bodies = {}
+        for index, count in ((0, SMALL), (1, BIG)):
+            url = f"{api.url}/cloud/servers?project_id={projects.ids[index]}"
+            with urllib.request.urlopen(urllib.request.Request(url, headers=auth), timeout=30) as answer:
+                bodies[count] = answer.read()
+            (workdir / f"body-{count}.json").write_bytes(bodies[count])
+        bare = {}
+        for count in (SMALL, BIG):
+            process, url = _serve("bench.bare", workdir / f"bare-{count}.log", projects, "--body",
+                                  str(workdir / f"body-{count}.json"), "--token", projects.token)
+            started.append(process)
+            bare[count] = f"{url}/cloud/servers"
+        proxy, proxy_url = _serve("bench.live_proxy", workdir / "proxy.log", projects, "--cloud", "bench-0",
+                                  "--token", projects.token)
+        started.append(proxy)
+        for url in (*bare.values(), f"{proxy_url}/cloud/servers"):
+            wait_for(url, {"Authorization": auth["Authorization"]})
+        small_url = f"{api.url}/cloud/servers?project_id={projects.ids[0]}"
+        marker = get_json(f"{small_url}&limit={PAGE}", projects.token)[-1]["id"]
+        variants = {
+            f"API, {SMALL} servers": (small_url, auth),
+            f"API, {SMALL} servers, gzip": (small_url, {**auth, "Accept-Encoding": "gzip"}),
+            f"API, {processes} processes (`WEB_CONCURRENCY`), {SMALL} servers":
+                (f"{multi.url}/cloud/servers?project_id={projects.ids[0]}", auth),
+            f"bare aiohttp, the {SMALL}-server bytes": (bare[SMALL], auth),
+            f"API, {SMALL} servers, `limit={PAGE}`": (f"{small_url}&limit={PAGE}", auth),
+            f"API, {SMALL} servers, `limit={PAGE}&marker=`":
+                (f"{small_url}&limit={PAGE}&marker={marker}", auth),
+            f"API, {BIG:,} servers": (f"{api.url}/cloud/servers?project_id={projects.ids[1]}", auth),
+            f"bare aiohttp, the {BIG:,}-server bytes": (bare[BIG], auth),
+        }
+        runs: dict[str, list[Figures]] = {name: [] for name in variants}
+        for _ in range(RUNS):
+            for name, (url, headers) in variants.items():
+                runs[name].append(load(url, headers, CONNECTIONS, SECONDS))
+        figures = {name: _median(results) for name, results in runs.items()}
+        figures[f"live proxy (openstacksdk per request), {SMALL} servers"] = load(
+            f"{proxy_url}/cloud/servers", auth, CONNECTIONS, SECONDS)
+        show = _measure_show(api, projects)
+        return {"lists": figures, "show": show, "bytes_per_server": per_server,
+                "api_rss_mib": _rss_kib(api.process.pid) / 1024, "projects": projects}
+    finally:
+        for process in started:
+            stop_process(process)
+        multi.stop()
+        api.stop()
+
+
+def _measure_show(api: Api, projects: Projects) -> dict[str, float]:
+    """``GET /cloud/servers/{id}`` one at a time against openstacksdk's ``get_server`` on a reused
+    connection: the medians of their latencies."""
+    server_id = get_json(f"{api.url}/cloud/servers?project_id={projects.ids[0]}&limit=1",
+                         projects.token)[0]["id"]
+    ours = load(f"{api.url}/cloud/servers/{server_id}?project_id={projects.ids[0]}",
+                {"Authorization": f"Bearer {projects.token}"}, 1, SECONDS)
+    config = OpenStackConfig(config_files=[str(projects.clouds_file)], load_envvars=False)
+    connection = openstack.connection.Connection(config=config.get_one("bench-0"))
+    connection.compute.get_server(server_id)  # the token and the endpoint, as a warm service has
+    latencies = []
+    deadline = time.monotonic() + SECONDS
+    while time.monotonic() < deadline:
+        began = time.perf_counter()
+        connection.compute.get_server(server_id)
+        latencies.append(1000 * (time.perf_counter() - began))
+    connection.close()
+    return {"api_p50_ms": ours["p50_ms"], "raw_p50_ms": statistics.median(latencies)}
