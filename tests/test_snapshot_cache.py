@@ -52,7 +52,7 @@ async def test_the_cache_keeps_a_bounded_number_of_bodies(redis):
         await store.replace_resources(project, "flavors", FLAVORS, 100.0)
         etags.append((await store.listing(project, "flavors")).etag)
 
-    kept = [store.cache.body(project, "flavors", etag) is not None
+    kept = [store.cache.kept(project, "flavors", etag) is not None
             for project, etag in zip(projects, etags, strict=True)]
     assert kept == [False, True, True]
 
@@ -162,7 +162,7 @@ def test_a_read_begun_before_a_change_is_kept_but_not_confirmed():
     later = cache.reading()
     cache.keep("another", "flavors", listing, later)
 
-    assert cache.confirmed(PROJECT, "flavors") is None and cache.body(PROJECT, "flavors", '"a"') == b"[]"
+    assert cache.confirmed(PROJECT, "flavors") is None and cache.kept(PROJECT, "flavors", '"a"') == listing
     assert cache.confirmed("another", "flavors") == listing
 
 

@@ -52,12 +52,15 @@ class Poller:
         self._registered_at = float("-inf")
         self._metrics = metrics
         self._aged_at = float("-inf")
+        self._slot_freed = asyncio.Event()  # a poll ended: claim again now, not after the pause
+        # Polls at once: twice the OpenStack threads, so that a thread is never idle while a
+        # poll does its Redis work (the rest wait for a thread, within their lease).
+        self._in_flight = 2 * settings.openstack_threads
 
     async def run(self, stop: asyncio.Event, drain_timeout: float = 10.0,
                   beat: Callable[[], None] = lambda: None) -> None:
         """Claim and poll until ``stop`` is set; then let running polls finish for a bounded time."""
-        scheduler = aiojobs.Scheduler(limit=self._settings.openstack_threads,
-                                      pending_limit=self._settings.openstack_threads,
+        scheduler = aiojobs.Scheduler(limit=self._in_flight, pending_limit=self._in_flight,
                                       close_timeout=drain_timeout)
         try:
             await self.register()
@@ -69,7 +72,7 @@ class Poller:
                     self._aged_at = time.monotonic()
                 return await self._pause()
 
-            await run_rounds(one_round, stop, logger, "no polls claimed", beat)
+            await run_rounds(one_round, stop, logger, "no polls claimed", beat, self._slot_freed)
         finally:
             await scheduler.wait_and_close(drain_timeout)
 
@@ -83,7 +86,7 @@ class Poller:
         if (self._directory.reload_if_changed()
                 or time.monotonic() - self._registered_at > REGISTER_INTERVAL):
             await self.register()
-        free = self._settings.openstack_threads - scheduler.active_count
+        free = self._in_flight - scheduler.active_count
         if free <= 0:
             return
         claimed = await self._schedule.claim(self._clock(), self._settings.poll_lease, free)
@@ -97,6 +100,12 @@ class Poller:
         return min(MAX_TICK, max(0.05, due - self._clock()))
 
     async def _poll(self, project_id: str, token: str) -> None:
+        try:
+            await self._poll_once(project_id, token)
+        finally:
+            self._slot_freed.set()
+
+    async def _poll_once(self, project_id: str, token: str) -> None:
         project_id_var.set(project_id)
         settings = self._settings
         started = time.monotonic()

@@ -1,7 +1,6 @@
 """The loop every worker runs: a round, then a pause, until stopped; a failing round is logged
 (Redis down: one line, no traceback) and tried again after a second."""
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -11,11 +10,15 @@ FAILED_PAUSE = 1.0
 
 
 async def run_rounds(one_round: Callable[[], Awaitable[float]], stop: asyncio.Event,
-                     logger: logging.Logger, idle: str, beat: Callable[[], None]) -> None:
+                     logger: logging.Logger, idle: str, beat: Callable[[], None],
+                     wake: asyncio.Event | None = None) -> None:
     """Run ``one_round`` (which answers the seconds to pause after it) until ``stop`` is set,
     calling ``beat`` after each (the worker's liveness); ``idle`` says what does not happen
-    while Redis cannot be used (``no jobs taken``)."""
+    while Redis cannot be used (``no jobs taken``). ``wake``, when set, ends a pause early (a
+    slot came free)."""
     while not stop.is_set():
+        if wake is not None:
+            wake.clear()
         try:
             pause = await one_round()
         except RedisError as error:  # down or restarting: one line a second, no traceback
@@ -26,5 +29,14 @@ async def run_rounds(one_round: Callable[[], Awaitable[float]], stop: asyncio.Ev
             pause = FAILED_PAUSE
         beat()
         if pause > 0:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), pause)
+            await _pause(pause, stop, wake)
+
+
+async def _pause(seconds: float, stop: asyncio.Event, wake: asyncio.Event | None) -> None:
+    """Until ``seconds`` pass, ``stop`` is set or ``wake`` is."""
+    waits = {asyncio.ensure_future(event.wait()) for event in (stop, wake) if event is not None}
+    try:
+        await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()

@@ -7,6 +7,7 @@ published, the channel is lost, or ``confirm_for`` seconds pass (a bound should 
 be missed). Reads race with changes; a read that began before a change to its project was
 heard is kept for its body but not confirmed.
 """
+import functools
 import json
 import time
 from collections import OrderedDict
@@ -34,7 +35,12 @@ class Listing:
         return max(0.0, now - self.taken_at)
 
     def items(self) -> list[dict[str, Any]]:
-        """The decoded list (for filtering and paging)."""
+        """The decoded list (for filtering and paging), decoded once per kept list; the items
+        are shared: read them, do not change them."""
+        return list(self._decoded)
+
+    @functools.cached_property
+    def _decoded(self) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = json.loads(self.body)
         return items
 
@@ -66,13 +72,13 @@ class ListingCache:
             return None
         return kept.listing
 
-    def body(self, project_id: str, kind: str, etag: str) -> bytes | None:
-        """The kept body of this version of the list, if this process has it."""
+    def kept(self, project_id: str, kind: str, etag: str) -> Listing | None:
+        """The kept list, if this process has this version of it (its body, whatever its age)."""
         kept = self._kept.get((project_id, kind))
         if kept is None or kept.listing.etag != etag:
             return None
         self._kept.move_to_end((project_id, kind))
-        return kept.listing.body
+        return kept.listing
 
     def reading(self) -> int:
         """A mark to take before reading a list from Redis, for ``keep``."""

@@ -113,6 +113,8 @@ class ProjectReader:
                                            "down) and it is not in the snapshot.")
             return await self._snapshot_copy(project_id, before, unknown)
         server = server_from_nova(record, await self._snapshot.flavor_ids(project_id))
+        if server == before:  # as stored: nothing to write through, no event
+            return ServerView(before, stale=False, age=None)
         try:
             await self._recorder.record(project_id, server)
         except RedisError as error:

@@ -24,6 +24,13 @@ __all__ = ["DELETING", "Listing", "SnapshotStore"]
 # servers written, then n (id, JSON, order score) triples, then the ids of servers removed.
 # The change and the rebuilt list are one script: atomic, and legal in a cluster.
 _CHANGE_SERVERS = f"""
+if ARGV[1] ~= '1' and #ARGV == 3 and redis.call('HEXISTS', KEYS[3], '{ListingField.BODY}') == 1 then
+  -- nothing changed (an idle poll): the list stays as it is, only its time moves
+  if ARGV[2] ~= '' then
+    redis.call('HSET', KEYS[3], '{ListingField.TAKEN_AT}', ARGV[2], '{ListingField.STALE}', '0')
+  end
+  return 0
+end
 if ARGV[1] == '1' then redis.call('DEL', KEYS[1], KEYS[2]) end
 local next_arg = 4
 for _ = 1, tonumber(ARGV[3]) do
@@ -88,8 +95,10 @@ class SnapshotStore:
                                                               ListingField.STALE])
         if taken_at is None:
             return None
-        body = None if etag is None else self.cache.body(project_id, kind, layout.text(etag))
-        if body is None:  # a list this process has not read in this version: all of it, in one read
+        kept = None if etag is None else self.cache.kept(project_id, kind, layout.text(etag))
+        if kept is not None:
+            body = kept.body
+        else:  # a list this process has not read in this version: all of it, in one read
             stored = {layout.text(name): value for name, value in (await self._redis.hgetall(key)).items()}
             if ListingField.TAKEN_AT not in stored:
                 return None
@@ -99,6 +108,8 @@ class SnapshotStore:
             body = raw if isinstance(raw, bytes) else raw.encode()
         listing = Listing(body=body, etag=layout.text(etag), taken_at=float(taken_at),
                           stale=layout.text(stale or b"0") == "1")
+        if listing == kept:
+            listing = kept  # the same: keep the one whose items are decoded already
         self.cache.keep(project_id, kind, listing, mark)
         return listing
 

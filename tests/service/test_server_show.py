@@ -28,6 +28,21 @@ async def test_show_is_live_and_written_through_to_the_list(listed_service, redi
     assert {s["id"]: s["status"] for s in relisted}[server_id] == "SHUTOFF"
 
 
+async def test_a_server_shown_as_stored_writes_nothing(listed_service, redis):
+    """The show path's cost is Nova's: an unchanged server is not written through again."""
+    setup, client, listed = listed_service
+    await client.get(show_path(setup, listed[0]["id"]), headers=setup.headers())
+
+    async def snapshot_writes() -> int:  # each write is published on the change channel
+        return int((await redis.info("commandstats")).get("cmdstat_publish", {}).get("calls", 0))
+
+    before = await snapshot_writes()
+    shown = await client.get(show_path(setup, listed[0]["id"]), headers=setup.headers())
+    after = await snapshot_writes()
+
+    assert shown.status == 200 and (await shown.json()) == listed[0] and after == before
+
+
 async def test_a_change_seen_live_is_recorded_as_an_event(listed_service, redis):
     setup, client, listed = listed_service
     server_id = listed[0]["id"]
