@@ -2,23 +2,32 @@
 token and answers the same bytes from memory, in one process, as the API runs in one."""
 import argparse
 import hmac
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
 
 
-def bare_app(body: bytes, token: str) -> web.Application:
-    """One route: ``GET /cloud/servers`` answers ``body`` to the right bearer token."""
+def bearer_app(token: str, body: Callable[[], Awaitable[bytes]]) -> web.Application:
+    """One route: ``GET /cloud/servers`` answers what ``body`` gives to the right bearer token."""
     expected = f"Bearer {token}"
 
     async def answer(request: web.Request) -> web.Response:
         if not hmac.compare_digest(request.headers.get("Authorization", ""), expected):
             raise web.HTTPUnauthorized()
-        return web.Response(body=body, content_type="application/json")
+        return web.Response(body=await body(), content_type="application/json")
 
     app = web.Application()
     app.router.add_get("/cloud/servers", answer)
     return app
+
+
+def bare_app(body: bytes, token: str) -> web.Application:
+    """``GET /cloud/servers`` answers ``body``, from memory."""
+    async def same_bytes() -> bytes:
+        return body
+
+    return bearer_app(token, same_bytes)
 
 
 def main() -> None:
