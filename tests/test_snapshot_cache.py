@@ -190,6 +190,19 @@ def test_confirmation_ends_after_its_bound():
     assert confirmed == listing and cache.confirmed(PROJECT, "flavors") is None
 
 
+def test_a_lost_channel_confirms_no_read_begun_before_it_even_of_a_project_changed_earlier():
+    cache = ListingCache(confirm_for=60.0)
+    listing = Listing(body=b"[]", etag='"a"', taken_at=1.0, stale=False)
+    cache.follow()
+    cache.changed(PROJECT)  # heard before the read began
+    mark = cache.reading()
+    cache.lose()
+    cache.follow()
+    cache.keep(PROJECT, "flavors", listing, mark)
+
+    assert cache.confirmed(PROJECT, "flavors") is None
+
+
 def test_a_new_subscription_confirms_nothing_read_before_it():
     """redis-py may resubscribe a dropped connection by itself: changes in between were missed."""
     cache = ListingCache(confirm_for=60.0)

@@ -11,6 +11,7 @@ from ..events.feed import EventFeed
 from ..settings import Settings
 from ..times import Clock
 from .compression import CompressedBodies
+from .decoded_lists import DecodedLists
 from .http_metrics import HttpMetrics
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -23,4 +24,5 @@ HTTP_METRICS = web.AppKey("http_metrics", HttpMetrics)
 OPENAPI = web.AppKey("openapi", dict[str, Any])
 EVENT_FEED = web.AppKey("event_feed", EventFeed)
 COMPRESSED_BODIES = web.AppKey("compressed_bodies", CompressedBodies)
+DECODED_LISTS = web.AppKey("decoded_lists", DecodedLists)
 CALLER = web.RequestKey("caller", str)  # the token's name, for the access log (never the token)

@@ -16,6 +16,7 @@ from .appkeys import (
     BODY_READERS,
     CLOCK,
     COMPRESSED_BODIES,
+    DECODED_LISTS,
     EVENT_FEED,
     HTTP_METRICS,
     METRICS_REGISTRY,
@@ -24,6 +25,7 @@ from .appkeys import (
     SETTINGS,
 )
 from .compression import CompressedBodies
+from .decoded_lists import DecodedLists
 from .http_metrics import HttpMetrics
 from .middlewares import edge_middleware
 from .openapi import build_openapi
@@ -75,6 +77,7 @@ def create_app(settings: Settings, clock: Clock = time.time) -> web.Application:
     app[HTTP_METRICS] = HttpMetrics(app[METRICS_REGISTRY])
     app.cleanup_ctx.append(_services_ctx)
     app[COMPRESSED_BODIES] = CompressedBodies()
+    app[DECODED_LISTS] = DecodedLists()
     app.on_response_prepare.append(_name_the_server)
     app.on_shutdown.append(_end_event_streams)
     app.router.add_get("/healthz", operations.healthz)

@@ -7,7 +7,7 @@ from aiohttp import web
 from ..errors import InvalidRequest
 from ..snapshot.codec import encode, etag_of
 from ..snapshot.snapshot_store import Listing
-from .appkeys import COMPRESSED_BODIES
+from .appkeys import COMPRESSED_BODIES, DECODED_LISTS
 from .compression import MIN_SIZE, accepts_gzip, gzip_etag
 
 JSON = "application/json"
@@ -26,7 +26,7 @@ def listing_answer(request: web.Request, listing: Listing, now: float, *,
     """The list as stored (one encoded body), or filtered and paged with an RFC 8288 next link."""
     body, etag, link = listing.body, listing.etag, None
     if keep is not None or limit is not None or marker is not None:
-        items = [item for item in listing.items() if keep is None or keep(item)]
+        items = [item for item in request.app[DECODED_LISTS].items(listing) if keep is None or keep(item)]
         items, next_marker = _page(items, limit, marker, key)
         body = encode(items).encode()
         etag = etag_of(body)

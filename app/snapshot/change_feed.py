@@ -5,7 +5,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
@@ -13,6 +13,7 @@ from .. import redis_layout as layout
 from .listing_cache import ListingCache
 
 logger = logging.getLogger(__name__)
+UNEXPECTED_PAUSE = 5.0  # seconds before following again after an unexpected failure
 
 
 class ChannelSilent(RedisError):
@@ -43,13 +44,19 @@ class ChangeFollower:
                 if self._cache.following:
                     logger.warning("lost the snapshot change channel, reading every list from "
                                    "Redis until it is back: %s", error)
+                pause = self._heartbeat
+            except Exception:  # a bug: the lists are read from Redis meanwhile, which is safe
+                logger.exception("following the snapshot change channel failed; trying again")
+                pause = UNEXPECTED_PAUSE
             finally:
                 self._cache.lose()
-            await asyncio.sleep(self._heartbeat)
+            await asyncio.sleep(pause)
 
     async def _follow_once(self) -> None:
         # Reads block with no timeout of redis-py's own (a ping task watches the channel
         # instead): on Python 3.11 a cancellation that meets a read timeout can be lost.
+        if isinstance(self._redis, RedisCluster):
+            await self._redis.initialize()  # its pub/sub needs the slots known (idempotent)
         async with self._redis.pubsub() as pubsub:
             await pubsub.subscribe(layout.SNAPSHOT_CHANGES)
             _honour_cancellation()

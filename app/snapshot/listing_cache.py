@@ -7,7 +7,6 @@ published, the channel is lost, or ``confirm_for`` seconds pass (a bound should 
 be missed). Reads race with changes; a read that began before a change to its project was
 heard is kept for its body but not confirmed.
 """
-import functools
 import json
 import time
 from collections import OrderedDict
@@ -35,12 +34,7 @@ class Listing:
         return max(0.0, now - self.taken_at)
 
     def items(self) -> list[dict[str, Any]]:
-        """The decoded list (for filtering and paging), decoded once per kept list; the items
-        are shared: read them, do not change them."""
-        return list(self._decoded)
-
-    @functools.cached_property
-    def _decoded(self) -> list[dict[str, Any]]:
+        """The decoded list (for filtering and paging)."""
         items: list[dict[str, Any]] = json.loads(self.body)
         return items
 
@@ -129,4 +123,4 @@ class ListingCache:
             kept.confirmed_until = 0.0
 
     def _last_change(self, project_id: str) -> int:
-        return self._changed_at.get(project_id, self._forgotten_up_to)
+        return max(self._changed_at.get(project_id, 0), self._forgotten_up_to)

@@ -108,8 +108,6 @@ class SnapshotStore:
             body = raw if isinstance(raw, bytes) else raw.encode()
         listing = Listing(body=body, etag=layout.text(etag), taken_at=float(taken_at),
                           stale=layout.text(stale or b"0") == "1")
-        if listing == kept:
-            listing = kept  # the same: keep the one whose items are decoded already
         self.cache.keep(project_id, kind, listing, mark)
         return listing
 

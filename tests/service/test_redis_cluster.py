@@ -8,6 +8,7 @@ import pytest
 from redis.asyncio import Redis, RedisCluster
 
 from app import redis_layout as layout
+from app.api.appkeys import SERVICES
 from app.events.server_events import ServerEvent
 from app.events.stream import START, EventStream
 from devtools.localredis import LocalRedisCluster
@@ -51,6 +52,12 @@ async def test_reads_jobs_and_two_pollers_run_on_a_cluster(cluster, cluster_clie
     delete_href = deleted.headers["Link"].partition(">")[0].removeprefix("<")
     delete_job = await finished_job(client, setup, delete_href, timeout=60)
     project_ids = [p.id for p in setup.projects]
+    cache = client.app[SERVICES].snapshot.cache
+
+    async def following_the_change_channel() -> bool:
+        return cache.following
+
+    await eventually(following_the_change_channel, timeout=10)
 
     async def each_polled_by_the_workers_three_times():
         polls = listings_by_project(emulator, project_ids, after)
