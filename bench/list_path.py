@@ -23,7 +23,6 @@ from .stack import Api, Projects, get_json, load, make_projects, start_api, wait
 SMALL, BIG = 200, 2000
 CONNECTIONS, SECONDS, RUNS = 64, 5.0, 3
 PAGE = 50
-Figures = dict[str, float]
 
 
 def _serve(module: str, log: Path, projects: Projects,
@@ -34,8 +33,9 @@ def _serve(module: str, log: Path, projects: Projects,
     return process, f"http://127.0.0.1:{port}"
 
 
-def _median(runs: list[Figures]) -> Figures:
-    return {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    return {key: statistics.median(run[key] for run in runs) if key != "generator" else runs[0][key]
+            for key in runs[0]}
 
 
 def _rss_kib(pid: int) -> int:
@@ -96,13 +96,13 @@ def measure_lists(workdir: Path, redis_url: str, emulator: EmulatorClient,
             f"API, {BIG:,} servers": (f"{api.url}/cloud/servers?project_id={projects.ids[1]}", auth),
             f"bare aiohttp, the {BIG:,}-server bytes": (bare[BIG], auth),
         }
-        runs: dict[str, list[Figures]] = {name: [] for name in variants}
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
         for _ in range(RUNS):
             for name, (url, headers) in variants.items():
                 runs[name].append(load(url, headers, CONNECTIONS, SECONDS))
         figures = {name: _median(results) for name, results in runs.items()}
         figures[f"live proxy (openstacksdk per request), {SMALL} servers"] = load(
-            f"{proxy_url}/cloud/servers", auth, CONNECTIONS, SECONDS)
+            f"{proxy_url}/cloud/servers", auth, CONNECTIONS, SECONDS, "aiohttp")  # slower than a run
         show = _measure_show(api, projects)
         return {"lists": figures, "show": show, "bytes_per_server": per_server,
                 "api_rss_mib": _rss_kib(api.process.pid) / 1024, "projects": projects}
@@ -119,7 +119,7 @@ def _measure_show(api: Api, projects: Projects) -> dict[str, float]:
     server_id = get_json(f"{api.url}/cloud/servers?project_id={projects.ids[0]}&limit=1",
                          projects.token)[0]["id"]
     ours = load(f"{api.url}/cloud/servers/{server_id}?project_id={projects.ids[0]}",
-                {"Authorization": f"Bearer {projects.token}"}, 1, SECONDS)
+                {"Authorization": f"Bearer {projects.token}"}, 1, SECONDS, "aiohttp")  # Python, as raw
     config = OpenStackConfig(config_files=[str(projects.clouds_file)], load_envvars=False)
     connection = openstack.connection.Connection(config=config.get_one("bench-0"))
     connection.compute.get_server(server_id)  # the token and the endpoint, as a warm service has

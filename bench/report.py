@@ -13,7 +13,7 @@ def _met(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
-def _list_section(lists: dict[str, dict[str, float]], processes: int) -> list[str]:
+def _list_section(lists: dict[str, dict[str, Any]], processes: int) -> list[str]:
     small, bare_small = lists[f"API, {SMALL} servers"], lists[f"bare aiohttp, the {SMALL}-server bytes"]
     big, bare_big = lists[f"API, {BIG:,} servers"], lists[f"bare aiohttp, the {BIG:,}-server bytes"]
     multi = lists[f"API, {processes} processes (`WEB_CONCURRENCY`), {SMALL} servers"]
@@ -35,11 +35,18 @@ def _list_section(lists: dict[str, dict[str, float]], processes: int) -> list[st
         f"- Against the live proxy (openstacksdk per request): "
         f"{small['requests_per_second'] / proxy['requests_per_second']:,.0f}× the requests/s, "
         f"{proxy['p99_ms'] / small['p99_ms']:,.0f}× lower p99.",
-        "- Caveat: the load generator is Python (aiohttp) in one process on the same 2 cores. At "
-        "these rates it saturates a core itself, so the bare handler's figure is a floor of the "
-        "stack's limit, not its ceiling, and a ratio near 1 means \"as fast as this generator "
-        "can ask\". wrk would measure higher ceilings; it cannot be installed from the package "
-        "registries this harness may use.", ""]
+        _generator_caveat(small["generator"]), ""]
+
+
+def _generator_caveat(generator: str) -> str:
+    if generator == "wrk":
+        return ("- Load from wrk with one thread (the live proxy's from the aiohttp generator, which "
+                "awaits answers slower than a run). wrk, the server under test and Redis share the "
+                "2 cores.")
+    return ("- Caveat: wrk was not on PATH (`apt-get install wrk`), so the load came from the aiohttp "
+            "generator, which saturates a core itself at these rates: the bare handler's figure is "
+            "then a floor of the stack's limit, and a ratio near 1 means \"as fast as this "
+            "generator can ask\".")
 
 
 def _profile_section(profile: list[tuple[str, float]] | None) -> list[str]:
@@ -66,7 +73,8 @@ def write_results(environment: dict[str, Any], lists: dict[str, Any],
         "# Benchmarks (`make bench`)", "",
         f"Run {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; "
         + ", ".join(f"{k} {v}" for k, v in environment.items()) + ". "
-        f"Load generator: `bench.load` (aiohttp) in its own process; {SECONDS:g} s a run; "
+        f"Load generator: `bench.load` ({lists['lists'][f'API, {SMALL} servers']['generator']}) in "
+        f"its own process; {SECONDS:g} s a run; "
         f"list figures are medians of {RUNS} runs, the variants interleaved run by run.", "",
         *_list_section(lists["lists"], processes),
         "## `GET /cloud/servers/{id}` against openstacksdk", "",

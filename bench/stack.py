@@ -111,11 +111,12 @@ def get_json(url: str, token: str) -> Any:
         return json.loads(answer.read())
 
 
-def load(url: str, headers: dict[str, str], connections: int, seconds: float) -> dict[str, float]:
-    """Drive ``url`` from the load generator's own process; its figures."""
+def load(url: str, headers: dict[str, str], connections: int, seconds: float,
+         generator: str = "auto") -> dict[str, Any]:
+    """Drive ``url`` from the load generator's own process (``bench.load``); its figures."""
     header_arguments = [a for k, v in headers.items() for a in ("--header", f"{k}: {v}")]
     arguments = [sys.executable, "-m", "bench.load", url, "--connections", str(connections),
-                 "--seconds", str(seconds), *header_arguments]
-    result: dict[str, float] = json.loads(
+                 "--seconds", str(seconds), "--generator", generator, *header_arguments]
+    result: dict[str, Any] = json.loads(
         subprocess.run(arguments, capture_output=True, text=True, check=True).stdout)
     return result

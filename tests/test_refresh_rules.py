@@ -24,8 +24,10 @@ class ScriptedGateway:
 
     def __init__(self, servers):
         self.servers = servers
+        self.recovering = []
 
-    async def list_servers(self, project_id, changes_since=None):
+    async def list_servers(self, project_id, changes_since=None, recovering=True):
+        self.recovering.append(recovering)
         return list(self.servers)
 
     async def list_resources(self, project_id, kind):
@@ -84,3 +86,37 @@ async def test_a_pending_delete_keeps_deleting_through_a_full_listing(redis, del
     await refresher.refresh(PROJECT)
 
     assert (await snapshot.server(PROJECT, "a"))["task_state"] == shown
+
+
+async def test_a_listing_of_unchanged_servers_only_moves_the_lists_time(redis):
+    """changes-since reaches back past the watermark, so an idle project's latest servers are
+    listed again every poll: they are not written again, and the list is not rebuilt."""
+    stored = api_server("a", "ACTIVE", "2026-01-01T00:00:05Z", "2026-01-01T00:00:00Z")
+    refresher, snapshot = await refresher_with(
+        redis, [nova_record("a", "ACTIVE", "2026-01-01T00:00:05Z")], [stored])
+    await redis.hset(layout.listing(PROJECT, "servers"), "taken_at", "1.0")
+
+    async def server_writes() -> int:  # each server written is one ZADD (its place in the list)
+        return int((await redis.info("commandstats")).get("cmdstat_zadd", {}).get("calls", 0))
+
+    before = await server_writes()
+    await refresher.refresh(PROJECT)
+
+    assert await server_writes() == before
+    assert await snapshot.server(PROJECT, "a") == stored
+    assert float(await redis.hget(layout.listing(PROJECT, "servers"), "taken_at")) > 1.0
+    assert await EventStream(redis).read(PROJECT) == []
+
+
+@pytest.mark.parametrize("failures, recovering", [(0, False), (3, True)])
+async def test_only_a_failing_projects_listing_asks_to_end_its_backoff(redis, failures, recovering):
+    """The after-success check (is the project backing off?) is one Redis read per poll: skipped
+    when the poll state just read says the project is not failing."""
+    await refresher_with(redis, [], [])
+    await redis.hset(layout.poll_state(PROJECT), PollField.FAILURES, failures)
+    gateway = ScriptedGateway([])
+
+    await ProjectRefresher(redis, gateway, SnapshotStore(redis), EventStream(redis),
+                           RefreshPolicy()).refresh(PROJECT)
+
+    assert gateway.recovering == [recovering]

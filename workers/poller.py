@@ -67,11 +67,11 @@ class Poller:
             await self.register()
 
             async def one_round() -> float:
-                await self._claim_round(scheduler)
+                busy = await self._claim_round(scheduler)
                 if time.monotonic() - self._aged_at > AGES_INTERVAL:
                     self._metrics.snapshot_ages.set(await self._refresher.ages(self._directory.project_ids))
                     self._aged_at = time.monotonic()
-                return await self._pause()
+                return MAX_TICK if busy else await self._pause()  # busy: the next freed slot wakes it
 
             await run_rounds(one_round, stop, logger, "no polls claimed", beat, self._slot_freed)
         finally:
@@ -82,17 +82,19 @@ class Poller:
         await self._schedule.register(self._directory.project_ids, self._clock())
         self._registered_at = time.monotonic()
 
-    async def _claim_round(self, scheduler: aiojobs.Scheduler) -> None:
+    async def _claim_round(self, scheduler: aiojobs.Scheduler) -> bool:
+        """Claim due projects for the free slots; whether every slot is now taken."""
         # Registering again now and then also rebuilds a schedule that Redis lost.
         if (self._directory.reload_if_changed()
                 or time.monotonic() - self._registered_at > REGISTER_INTERVAL):
             await self.register()
         free = self._in_flight - scheduler.active_count
         if free <= 0:
-            return
+            return True
         claimed = await self._schedule.claim(self._clock(), self._settings.poll_lease, free)
         for project_id, token in claimed.items():
             await scheduler.spawn(self._poll(project_id, token))
+        return len(claimed) == free
 
     async def _pause(self) -> float:
         due = await self._schedule.next_due()

@@ -37,21 +37,17 @@ async def authorized_query(request: web.Request, schema: Schema,
     """
     caller = caller_of(request)
     query: dict[str, Any]
-    if _plain_project_query(request) and _loads_project_alone(schema):
-        query = {"project_id": request.query["project_id"]}  # what loading it would give
+    plain = _PLAIN_PROJECT_QUERY.fullmatch(request.query_string)
+    if plain is not None and _loads_project_alone(schema):
+        query = {"project_id": plain.group(1)}  # what loading it would give
     else:
         query = schema.load(single_valued(request))
     await check_project(request, caller, query["project_id"], limit)
     return query
 
 
-_CANONICAL_PROJECT_ID = re.compile("[0-9a-f]{32}")  # as a ProjectId field loads it
-
-
-def _plain_project_query(request: web.Request) -> bool:
-    """Whether the query is ``?project_id=`` alone, in canonical form (the hot path: no schema)."""
-    query = request.query
-    return len(query) == 1 and _CANONICAL_PROJECT_ID.fullmatch(query.get("project_id", "")) is not None
+# ``?project_id=`` alone, in the canonical form a ProjectId field loads (the hot path: no schema)
+_PLAIN_PROJECT_QUERY = re.compile("project_id=([0-9a-f]{32})")
 
 
 @functools.cache

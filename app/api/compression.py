@@ -1,5 +1,6 @@
 """gzip for clients that accept it: a stored list is compressed once per version (its ETag) and
 kept in a small per-process cache; other answers above a small size are compressed as sent."""
+import functools
 import gzip
 from collections import OrderedDict
 
@@ -12,7 +13,12 @@ LEVEL = 6
 
 def accepts_gzip(request: web.BaseRequest) -> bool:
     """Whether the client takes gzip (``Accept-Encoding: gzip``, not refused with ``q=0``)."""
-    for coding in request.headers.get("Accept-Encoding", "").lower().split(","):
+    return _takes_gzip(request.headers.get("Accept-Encoding", ""))
+
+
+@functools.lru_cache(maxsize=64)  # clients send a handful of distinct values
+def _takes_gzip(accept_encoding: str) -> bool:
+    for coding in accept_encoding.lower().split(","):
         name, _, parameters = coding.strip().partition(";")
         if name.strip() in ("gzip", "*"):
             return parameters.replace(" ", "") not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
@@ -47,10 +53,12 @@ class CompressedBodies:
 def compress_for(request: web.Request, response: web.StreamResponse) -> None:
     """gzip a plain answer above ``MIN_SIZE`` for a client that takes it (lists come compressed
     already; event streams are never compressed)."""
+    vary = response.headers.get("Vary", "")
+    if "Accept-Encoding" in vary:  # the answer was made for this client's encoding (a list)
+        return
     if (isinstance(response, web.Response) and "Content-Encoding" not in response.headers
             and response.body is not None and isinstance(response.body, bytes | bytearray)
             and len(response.body) >= MIN_SIZE and response.content_type != "text/event-stream"):
-        if "Accept-Encoding" not in response.headers.get("Vary", ""):
-            response.headers.add("Vary", "Accept-Encoding")
+        response.headers.add("Vary", "Accept-Encoding")
         if accepts_gzip(request):
             response.enable_compression(web.ContentCoding.gzip)

@@ -2,6 +2,7 @@
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from ..metrics_registry import DURATION_BUCKETS, NAMESPACE
+from .answer_tally import AnswerTally
 
 
 class HttpMetrics:
@@ -9,11 +10,7 @@ class HttpMetrics:
     streams, and the workers alive (from their heartbeats)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.requests = Counter("http_requests", "HTTP requests answered",
-                                ["method", "route", "status"], namespace=NAMESPACE, registry=registry)
-        self.latency = Histogram("http_request_duration_seconds", "Time to answer a request",
-                                 ["method", "route"], buckets=DURATION_BUCKETS, namespace=NAMESPACE,
-                                 registry=registry)
+        self.answers = AnswerTally(registry)
         self.stale_answers = Counter("snapshot_stale_answers", "Answers served from a stale snapshot",
                                      ["kind"], namespace=NAMESPACE, registry=registry)
         self.event_streams = Gauge("event_streams_open", "GET /cloud/events streams open now",
@@ -31,17 +28,7 @@ class HttpMetrics:
         self.redis_data_losses = Counter("redis_data_losses", "Times Redis was found to have lost "
                                          "its data (its epoch key changed)", namespace=NAMESPACE,
                                          registry=registry)
-        self._answers: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
-
-    def answered(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count and time one answer (the labelled series are looked up once, then kept)."""
-        series = self._answers.get((method, route, status))
-        if series is None:
-            series = (self.requests.labels(method, route, str(status)),
-                      self.latency.labels(method, route))
-            self._answers[(method, route, status)] = series
-        series[0].inc()
-        series[1].observe(seconds)
+        self.answered = self.answers.answered  # count and time one answer
 
     def openstack_call(self, service: str, outcome: str, seconds: float) -> None:
         """Observe one OpenStack call (the gateway's observer)."""

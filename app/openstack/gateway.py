@@ -67,7 +67,7 @@ class OpenStackGateway:
         self._observe = observer
 
     async def _call(self, project_id: str, action: Callable[[Connection], Result], what: str,
-                    service: str = COMPUTE) -> Result:
+                    service: str = COMPUTE, recovering: bool = True) -> Result:
         started = time.monotonic()
         try:
             result = await self._run(project_id, action, what)
@@ -75,7 +75,7 @@ class OpenStackGateway:
             self._observe(service, _outcome(error), time.monotonic() - started)
             raise
         self._observe(service, "ok", time.monotonic() - started)
-        if self._after_success is not None:
+        if recovering and self._after_success is not None:
             try:
                 await self._after_success(project_id)
             except Exception as error:  # e.g. Redis unreachable: the call itself succeeded
@@ -103,10 +103,13 @@ class OpenStackGateway:
             raise OpenStackUnavailable(f"OpenStack failed {what}: {type(error).__name__}") from None
         return result
 
-    async def list_servers(self, project_id: str, changes_since: str | None = None) -> list[NovaRecord]:
-        """Nova's server records (every page), optionally only those changed since a time."""
+    async def list_servers(self, project_id: str, changes_since: str | None = None, *,
+                           recovering: bool = True) -> list[NovaRecord]:
+        """Nova's server records (every page), optionally only those changed since a time;
+        ``recovering=False`` skips the after-success callback (the caller knows the project is
+        not failing)."""
         return await self._call(project_id, lambda c: _list_servers(c, changes_since),
-                                "listing servers")
+                                "listing servers", recovering=recovering)
 
     async def get_server(self, project_id: str, server_id: str) -> NovaRecord:
         """Nova's record of one server; ``NotFound`` if Nova does not know it in this project."""

@@ -6,6 +6,7 @@ time (one-second resolution), and each window reaches back ``overlap`` seconds, 
 the same second as the watermark is not missed. A partial record (a cell that is down) or a
 missing key never counts as a deletion: the server keeps its last known state.
 """
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ class PollState:
     watermark: str | None
     cycle: int
     resources_due: float
+    failures: int = 0  # polls failed in a row
 
 
 class ProjectRefresher:
@@ -63,7 +65,8 @@ class ProjectRefresher:
         state = layout.text_fields(stored)
         return PollState(watermark=state.get(PollField.WATERMARK) or None,
                          cycle=int(state.get(PollField.CYCLE, 0)),
-                         resources_due=float(state.get(PollField.RESOURCES_DUE, 0)))
+                         resources_due=float(state.get(PollField.RESOURCES_DUE, 0)),
+                         failures=int(state.get(PollField.FAILURES) or 0))
 
     async def refresh(self, project_id: str) -> None:
         """One poll: resources when due, then servers (incrementally or in full)."""
@@ -111,12 +114,14 @@ class ProjectRefresher:
     async def _refresh_servers(self, project_id: str, state: PollState, full: bool,
                                started: float) -> str | None:
         since = None if full else _minus_seconds(state.watermark, self._policy.overlap)
-        records = await self._gateway.list_servers(project_id, changes_since=since)
-        before = await self._snapshot.servers(project_id)
+        # A project known not to be failing has no poll backoff for the call's success to end.
+        records = await self._gateway.list_servers(project_id, changes_since=since,
+                                                   recovering=state.failures > 0)
+        before, flavor_ids = await asyncio.gather(self._snapshot.servers(project_id),
+                                                  self._snapshot.flavor_ids(project_id))
         if not full and await self._snapshot.has_orphaned_tasks(project_id, before):
             full = True  # rare: a job of ours failed and could not show Nova's record again
             records = await self._gateway.list_servers(project_id)
-        flavor_ids = await self._snapshot.flavor_ids(project_id)
         upserts: list[Server] = []
         removals: list[str] = []
         seen: set[str | None] = set()
@@ -128,7 +133,8 @@ class ProjectRefresher:
                 server = server_from_nova(record, flavor_ids)
                 if not _older(server, before.get(server["id"])):
                     upserts.append(server)
-        upserts = await self._snapshot.with_pending_tasks(project_id, upserts, before)
+        upserts = [server for server in await self._snapshot.with_pending_tasks(project_id, upserts, before)
+                   if server != before.get(server["id"])]  # the overlap lists unchanged servers again
         if full:  # absent from a complete listing means gone; partial records are kept as known
             removals += [server_id for server_id, server in before.items()
                          if server_id not in seen and not _recent(server, started)]

@@ -20,20 +20,22 @@ from .listing_cache import Listing, ListingCache
 __all__ = ["DELETING", "Listing", "SnapshotStore"]
 
 # KEYS: servers hash, order zset, listing hash (one project: one cluster slot). ARGV[1]: '1' to
-# replace every server; ARGV[2]: taken_at ('' keeps the current one); ARGV[3]: the number n of
-# servers written, then n (id, JSON, order score) triples, then the ids of servers removed.
-# The change and the rebuilt list are one script: atomic, and legal in a cluster.
+# replace every server; ARGV[2]: taken_at ('' keeps the current one); ARGV[3]: the project id;
+# ARGV[4]: the number n of servers written, then n (id, JSON, order score) triples, then the ids
+# of servers removed. The change, the rebuilt list and its publication on the change channel are
+# one script: atomic (a process that hears of the change reads it), and legal in a cluster.
 _CHANGE_SERVERS = f"""
-if ARGV[1] ~= '1' and #ARGV == 3 and redis.call('HEXISTS', KEYS[3], '{ListingField.BODY}') == 1 then
+if ARGV[1] ~= '1' and #ARGV == 4 and redis.call('HEXISTS', KEYS[3], '{ListingField.BODY}') == 1 then
   -- nothing changed (an idle poll): the list stays as it is, only its time moves
   if ARGV[2] ~= '' then
     redis.call('HSET', KEYS[3], '{ListingField.TAKEN_AT}', ARGV[2], '{ListingField.STALE}', '0')
+    redis.call('PUBLISH', '{layout.SNAPSHOT_CHANGES}', ARGV[3])
   end
   return 0
 end
 if ARGV[1] == '1' then redis.call('DEL', KEYS[1], KEYS[2]) end
-local next_arg = 4
-for _ = 1, tonumber(ARGV[3]) do
+local next_arg = 5
+for _ = 1, tonumber(ARGV[4]) do
   redis.call('HSET', KEYS[1], ARGV[next_arg], ARGV[next_arg + 1])
   redis.call('ZADD', KEYS[2], ARGV[next_arg + 2], ARGV[next_arg])
   next_arg = next_arg + 3
@@ -60,6 +62,7 @@ else
   redis.call('HSET', KEYS[3], '{ListingField.BODY}', body, '{ListingField.ETAG}', etag,
              '{ListingField.TAKEN_AT}', ARGV[2], '{ListingField.STALE}', '0')
 end
+redis.call('PUBLISH', '{layout.SNAPSHOT_CHANGES}', ARGV[3])
 return #parts
 """
 
@@ -208,8 +211,7 @@ class SnapshotStore:
         await self._change(keys=[layout.servers(project_id), layout.server_order(project_id),
                                  layout.listing(project_id, "servers")],
                            args=["1" if replace_all else "0", "" if taken_at is None else repr(taken_at),
-                                 len(written), *triples, *removals])
-        await self._published(project_id)
+                                 project_id, len(written), *triples, *removals])
 
     async def replace_resources(self, project_id: str, kind: str, items: list[Resource],
                                 taken_at: float) -> None:
