@@ -1,6 +1,6 @@
 """``python -m bench``: Redis, the seeded emulator, the API and the workers as real processes on
-127.0.0.1, driven by a load generator in a process of its own (``bench.load``, aiohttp: wrk is
-not installable from the package registries); writes ``bench/RESULTS.md``.
+127.0.0.1, driven by a load generator in a process of its own (wrk when it is on ``PATH``, else
+``bench.load``'s aiohttp client; the results name the one used); writes ``bench/RESULTS.md``.
 
 Measured side by side in one run: the list path (200 and 2,000 servers, paging, gzip, several
 processes) against a bare aiohttp handler answering the same bytes and a live proxy calling
@@ -23,7 +23,7 @@ from devtools.localredis import LocalRedis
 from .jobs import measure_jobs
 from .list_path import CONNECTIONS, measure_lists
 from .polling import measure_poller
-from .profiling import profile_list
+from .profiling import Profile, profile_list
 from .report import write_results
 from .stack import Projects, start_api
 
@@ -63,7 +63,7 @@ def _timed(section: str, measure: Callable[[], Result]) -> Result:
     return result
 
 
-def _profile(workdir: Path, redis_url: str, projects: Projects) -> list[tuple[str, float]] | None:
+def _profile(workdir: Path, redis_url: str, projects: Projects) -> Profile | None:
     api = start_api(projects, redis_url, workdir / "profiled-api.log")
     try:
         url = f"{api.url}/cloud/servers?project_id={projects.ids[0]}"

@@ -2,6 +2,7 @@
 per poll, the same thread pool calling openstacksdk directly, and how soon a change made in Nova
 is seen in the list."""
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -17,24 +18,21 @@ from openstack.config import OpenStackConfig
 from devtools.emulator_client import EmulatorClient
 from devtools.processes import stop_process
 
-from .stack import Projects, get_json, make_projects, start_api, start_workers
+from .stack import Projects, get_json, make_projects, start_api, start_workers, wait_until_warm
 
 WORKERS, THREADS = 2, 8  # worker processes; OPENSTACK_THREADS of each
 WINDOW = 15.0  # seconds measured, once every project has been polled
 FRESHNESS_SAMPLES, FRESHNESS_INTERVAL = 20, 5.0
-WARM_POLLS = 4  # polls per project, on average, before the window
 
 
 def _nova_requests(emulator: EmulatorClient, after: int) -> list[dict[str, Any]]:
     return [r for r in emulator.requests(after=after) if r["service"] == "compute"]
 
 
-def _warm(emulator: EmulatorClient, projects: Projects, after: int) -> bool:
-    """Every project polled, and polled WARM_POLLS times on average: each worker has then made
-    its connections (a token and a catalog per project), as the raw baseline makes its own first."""
-    polls = [r["project_id"] for r in _nova_requests(emulator, after)
-             if r["path"].endswith("/servers/detail")]
-    return set(polls) >= set(projects.ids) and len(polls) >= WARM_POLLS * len(projects.ids)
+def _polled_everything(emulator: EmulatorClient, projects: Projects, after: int) -> bool:
+    listed = {r["project_id"] for r in _nova_requests(emulator, after)
+              if r["path"].endswith("/servers/detail")}
+    return listed >= set(projects.ids)
 
 
 def measure_poller(workdir: Path, redis_url: str, emulator: EmulatorClient,
@@ -47,37 +45,49 @@ def measure_poller(workdir: Path, redis_url: str, emulator: EmulatorClient,
     workers = start_workers(projects, redis_url, logs, poll_interval=0.5, openstack_threads=THREADS)
     try:
         deadline = time.monotonic() + 600
-        while not _warm(emulator, projects, started):  # the first, full fetches and connections
+        while not _polled_everything(emulator, projects, started):  # the first, full fetches
             if time.monotonic() > deadline:
-                raise RuntimeError("the workers did not warm up in 10 minutes")
+                raise RuntimeError("the workers did not poll every project in 10 minutes")
             time.sleep(1)
-        time.sleep(2)
+        wait_until_warm(emulator)
         after = emulator.last_request_seq()
+        cpu_before = sum(cpu_seconds(worker.pid) for worker in workers)
         time.sleep(WINDOW)
+        cpu = sum(cpu_seconds(worker.pid) for worker in workers) - cpu_before
         window = _nova_requests(emulator, after)
     finally:
         for worker in workers:
             stop_process(worker, timeout=20)
     polls = [r for r in window if r["path"].endswith("/servers/detail")]
-    raw = _raw_calls_per_second(projects)
+    raw, raw_cpu_ms = _raw_calls_per_second(projects)
     freshness = _measure_freshness(workdir, redis_url, emulator, projects)
     return {"projects": count, "polls_per_second": len(polls) / WINDOW,
             "nova_requests_per_poll": len(window) / max(1, len(polls)),
-            "raw_calls_per_second": raw, **freshness}
+            "poll_cpu_ms": 1000 * cpu / max(1, len(polls)),
+            "raw_calls_per_second": raw, "raw_call_cpu_ms": raw_cpu_ms, **freshness}
 
 
-def _raw_calls_per_second(projects: Projects) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _raw_calls_per_second(projects: Projects) -> tuple[float, float]:
     """Two processes, each with the workers' thread pool, listing changed servers of the projects
-    in turn through openstacksdk (connections made first, as the workers keep theirs)."""
+    in turn through openstacksdk (connections made first, as the workers keep theirs): calls per
+    second, and the CPU milliseconds a call cost its process."""
     arguments = [sys.executable, "-m", "bench.polling", str(projects.clouds_file), str(THREADS),
                  str(WINDOW)]
     children = [subprocess.Popen(arguments, stdout=subprocess.PIPE, text=True) for _ in range(WORKERS)]
-    return sum(float(json.loads(child.communicate(timeout=900)[0])["calls_per_second"])
-               for child in children)
+    results = [json.loads(child.communicate(timeout=900)[0]) for child in children]
+    return (sum(r["calls_per_second"] for r in results),
+            statistics.mean(r["cpu_ms_per_call"] for r in results))
 
 
-def raw_calls(clouds_file: str, threads: int, seconds: float) -> float:
-    """openstacksdk's ``servers(changes-since)`` per second over every cloud, ``threads`` at once."""
+def raw_calls(clouds_file: str, threads: int, seconds: float) -> dict[str, float]:
+    """openstacksdk's ``servers(changes-since)`` per second over every cloud, ``threads`` at once,
+    and the process's CPU per call."""
     config = OpenStackConfig(config_files=[clouds_file], load_envvars=False)
     connections = [openstack.connection.Connection(config=config.get_one(cloud))
                    for cloud in config.get_cloud_names()]
@@ -86,6 +96,7 @@ def raw_calls(clouds_file: str, threads: int, seconds: float) -> float:
         list(pool.map(lambda c: c.compute.get_endpoint(), connections))  # tokens and catalogs
         calls = 0
         deadline = time.monotonic() + seconds
+        cpu_began = time.process_time()
 
         def call(connection: openstack.connection.Connection) -> None:
             list(connection.compute.servers(changes_since=since))
@@ -95,7 +106,8 @@ def raw_calls(clouds_file: str, threads: int, seconds: float) -> float:
             list(pool.map(call, batch))
             calls += len(batch)
             connections = connections[len(batch):] + batch
-    return calls / seconds
+        cpu = time.process_time() - cpu_began
+    return {"calls_per_second": calls / seconds, "cpu_ms_per_call": 1000 * cpu / max(1, calls)}
 
 
 def _measure_freshness(workdir: Path, redis_url: str, emulator: EmulatorClient,
@@ -143,4 +155,4 @@ def _percentile(ordered: list[float], share: float) -> float:
 
 
 if __name__ == "__main__":  # one process of the raw baseline
-    print(json.dumps({"calls_per_second": raw_calls(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))}))
+    print(json.dumps(raw_calls(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]))))

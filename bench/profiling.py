@@ -8,11 +8,13 @@ from pathlib import Path
 from .stack import load
 
 SECONDS, RATE, TOP = 6, 250, 12
+Profile = tuple[list[tuple[str, float]], float]  # the top functions' shares; the service's share
 
 
 def profile_list(workdir: Path, pid: int, url: str, headers: dict[str, str],
-                 connections: int) -> list[tuple[str, float]] | None:
-    """The ``TOP`` functions by own samples while ``url`` is under load; None without py-spy."""
+                 connections: int) -> Profile | None:
+    """The ``TOP`` functions by own samples while ``url`` is under load, and the share of samples
+    spent in the service's own code (``app/``); None without py-spy."""
     output = workdir / "profile.txt"
     spy_binary = Path(sys.executable).with_name("py-spy")
     if not spy_binary.exists():
@@ -30,4 +32,5 @@ def profile_list(workdir: Path, pid: int, url: str, headers: dict[str, str],
         frames = stack.split(";")
         total += int(count)
         own[frames[-1] or "(idle)"] += int(count)
-    return [(frame, count / total) for frame, count in own.most_common(TOP)]
+    ours = sum(count for frame, count in own.items() if " (app/" in frame)
+    return [(frame, count / total) for frame, count in own.most_common(TOP)], ours / total

@@ -120,3 +120,18 @@ def load(url: str, headers: dict[str, str], connections: int, seconds: float,
     result: dict[str, Any] = json.loads(
         subprocess.run(arguments, capture_output=True, text=True, check=True).stdout)
     return result
+
+
+def wait_until_warm(emulator: EmulatorClient, seconds: float = 5.0, share: float = 0.01,
+                    timeout: float = 1800.0) -> None:
+    """Until the workers' token requests are under ``share`` of what the emulator sees in a
+    window of ``seconds``: each worker then holds a token and a catalog for nearly every project,
+    as it does in its steady state (and as the raw baselines do before they are timed)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        first = emulator.last_request_seq()
+        time.sleep(seconds)
+        seen = emulator.last_request_seq() - first
+        if seen > 0 and len(emulator.requests(service="identity", after=first)) <= share * seen:
+            return
+    raise RuntimeError(f"the workers were still fetching tokens after {timeout:g} s")

@@ -75,6 +75,7 @@ class Cloud:
         self.subnets: dict[str, Subnet] = {}
         self.keypairs: dict[tuple[str, str], Keypair] = {}
         self.servers: dict[str, Server] = {}
+        self._servers_of: dict[str, dict[str, Server]] = {}  # by project, then id: a list is O(project)
         self.deleted_servers: dict[str, Server] = {}
         self.build_error_rates: dict[str, float] = {}
         self.volumes: dict[str, Volume] = {}
@@ -229,7 +230,7 @@ class Cloud:
         now = self.clock.now()
         self._purge_tombstones(now)
         result = []
-        for server in [s for s in self.servers.values() if s.project_id == project_id]:
+        for server in list(self._servers_of.get(project_id, {}).values()):
             self._settle(server, now)
             if server.vm_state != "deleted":
                 result.append(server)
@@ -269,6 +270,7 @@ class Cloud:
             fails = not self._make_boot_volume(server, request.new_volume)
         lifecycle.plan_build(server, self.config.build_delay, fails)
         self.servers[server.id] = server
+        self._servers_of.setdefault(project_id, {})[server.id] = server
         return server
 
     def _make_boot_volume(self, server: Server, wanted: NewVolume) -> bool:
@@ -310,6 +312,7 @@ class Cloud:
         lifecycle.settle(server, now, self.allocate_addresses)
         if server.vm_state == "deleted" and server.id in self.servers:
             del self.servers[server.id]
+            del self._servers_of[server.project_id][server.id]
             self.deleted_servers[server.id] = server
             self._release_volumes(server)
 

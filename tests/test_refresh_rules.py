@@ -69,7 +69,8 @@ async def test_a_full_listing_keeps_a_server_created_moments_ago(redis):
 
     await refresher.refresh(PROJECT)
 
-    assert set(await snapshot.servers(PROJECT)) == {"new"}
+    stored, _ = await snapshot.servers_and_flavor_ids(PROJECT)
+    assert set(stored) == {"new"}
     assert [(e["type"], e["server_id"]) for e in await EventStream(redis).read(PROJECT)] == [
         ("server.deleted", "old")]
 
@@ -106,6 +107,30 @@ async def test_a_listing_of_unchanged_servers_only_moves_the_lists_time(redis):
     assert await snapshot.server(PROJECT, "a") == stored
     assert float(await redis.hget(layout.listing(PROJECT, "servers"), "taken_at")) > 1.0
     assert await EventStream(redis).read(PROJECT) == []
+
+
+async def test_an_idle_poll_sends_four_redis_commands(redis):
+    """Its state, then the stored servers with the flavors list's small fields (one pipeline),
+    then one script that moves the list's time and records the poll's progress."""
+    stored = api_server("a", "ACTIVE", "2026-01-01T00:00:05Z", "2026-01-01T00:00:00Z")
+    refresher, _ = await refresher_with(
+        redis, [nova_record("a", "ACTIVE", "2026-01-01T00:00:05Z")], [stored])
+
+    async def commands() -> dict[str, int]:
+        return {name.removeprefix("cmdstat_"): stats["calls"]
+                for name, stats in (await redis.info("commandstats")).items()}
+
+    before = await commands()
+    await refresher.refresh(PROJECT)
+    after = await commands()
+
+    made = {name: calls - before.get(name, 0) for name, calls in after.items()
+            if calls != before.get(name, 0) and name != "info"}
+    # sent: HGETALL, then HGETALL and HMGET in one pipeline, then EVALSHA; run by the script:
+    # HSET of the poll state, HEXISTS and HSET of the list (its time), PUBLISH of the change
+    assert made == {"hgetall": 2, "hmget": 1, "evalsha": 1, "hset": 2, "hexists": 1, "publish": 1}
+    state = layout.text_fields(await redis.hgetall(layout.poll_state(PROJECT)))
+    assert (state[PollField.CYCLE], state[PollField.WATERMARK]) == ("2", "2026-01-01T00:00:05Z")
 
 
 @pytest.mark.parametrize("failures, recovering", [(0, False), (3, True)])

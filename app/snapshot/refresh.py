@@ -6,7 +6,6 @@ time (one-second resolution), and each window reaches back ``overlap`` seconds, 
 the same second as the watermark is not missed. A partial record (a cell that is down) or a
 missing key never counts as a deletion: the server keeps its last known state.
 """
-import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -75,11 +74,7 @@ class ProjectRefresher:
         if state.resources_due <= started:
             await self.refresh_resources(project_id, started)
         full = state.watermark is None or state.cycle % self._policy.full_resync_every == 0
-        watermark = await self._refresh_servers(project_id, state, full, started)
-        await self._redis.hset(layout.poll_state(project_id), mapping={
-            PollField.WATERMARK: watermark or "", PollField.CYCLE: state.cycle + 1,
-            PollField.FAILURES: 0, PollField.LAST_ERROR: "",
-            PollField.LAST_SUCCESS: repr(self._clock())})
+        await self._refresh_servers(project_id, state, full, started)
 
     async def refresh_resources(self, project_id: str, now: float) -> None:
         """Re-list flavors, images, networks and keypairs."""
@@ -112,13 +107,14 @@ class ProjectRefresher:
         return int(failures)
 
     async def _refresh_servers(self, project_id: str, state: PollState, full: bool,
-                               started: float) -> str | None:
+                               started: float) -> None:
+        """Read the servers Nova changed (all of them when ``full``) and write what differs, with
+        the poll's progress."""
         since = None if full else _minus_seconds(state.watermark, self._policy.overlap)
         # A project known not to be failing has no poll backoff for the call's success to end.
         records = await self._gateway.list_servers(project_id, changes_since=since,
                                                    recovering=state.failures > 0)
-        before, flavor_ids = await asyncio.gather(self._snapshot.servers(project_id),
-                                                  self._snapshot.flavor_ids(project_id))
+        before, flavor_ids = await self._snapshot.servers_and_flavor_ids(project_id)
         if not full and await self._snapshot.has_orphaned_tasks(project_id, before):
             full = True  # rare: a job of ours failed and could not show Nova's record again
             records = await self._gateway.list_servers(project_id)
@@ -136,14 +132,17 @@ class ProjectRefresher:
         upserts = [server for server in await self._snapshot.with_pending_tasks(project_id, upserts, before)
                    if server != before.get(server["id"])]  # the overlap lists unchanged servers again
         if full:  # absent from a complete listing means gone; partial records are kept as known
-            removals += [server_id for server_id, server in before.items()
-                         if server_id not in seen and not _recent(server, started)]
+            removals += [server_id for server_id in before
+                         if server_id not in seen and not _recent(before[server_id], started)]
         if state.cycle > 0:  # the first fetch is the baseline, not a burst of "created" events
             await self._events.append(changes_between(project_id, before, upserts, removals))
         kept = {r.get("id") for r in records if is_partial(r)}
+        watermark = _latest(state.watermark, [str(r["updated"]) for r in records if r.get("updated")])
         await self._snapshot.change_servers(
-            project_id, upserts, [r for r in removals if r not in kept], taken_at=started)
-        return _latest(state.watermark, [str(r["updated"]) for r in records if r.get("updated")])
+            project_id, upserts, [r for r in removals if r not in kept], taken_at=started,
+            poll_state={PollField.WATERMARK: watermark or "", PollField.CYCLE: str(state.cycle + 1),
+                        PollField.FAILURES: "0", PollField.LAST_ERROR: "",
+                        PollField.LAST_SUCCESS: repr(self._clock())})
 
 
 def _older(server: Server, stored: Server | None) -> bool:

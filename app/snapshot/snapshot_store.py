@@ -6,7 +6,7 @@ for the order); whenever they change, a script rebuilds the encoded list inside 
 with the change. Every write is then published on the change channel, so that the processes
 keeping lists (``listing_cache``) read the project's lists again.
 """
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from redis.asyncio import Redis
 
@@ -16,16 +16,24 @@ from ..records import Resource, Server, created_time
 from ..redis_layout import ListingField
 from .codec import decode_server, encode, encode_server, etag_of
 from .listing_cache import Listing, ListingCache
+from .stored_servers import StoredServers
 
-__all__ = ["DELETING", "Listing", "SnapshotStore"]
+__all__ = ["DELETING", "Listing", "SnapshotStore", "StoredServers"]
+_HEAD = [ListingField.ETAG, ListingField.TAKEN_AT, ListingField.STALE]  # a list's small fields
 
-# KEYS: servers hash, order zset, listing hash (one project: one cluster slot). ARGV[1]: '1' to
-# replace every server; ARGV[2]: taken_at ('' keeps the current one); ARGV[3]: the project id;
-# ARGV[4]: the number n of servers written, then n (id, JSON, order score) triples, then the ids
-# of servers removed. The change, the rebuilt list and its publication on the change channel are
-# one script: atomic (a process that hears of the change reads it), and legal in a cluster.
+# KEYS: servers hash, order zset, listing hash, poll state hash (one project: one cluster slot).
+# ARGV[1]: '1' to replace every server; ARGV[2]: taken_at ('' keeps the current one); ARGV[3]: the
+# project id; ARGV[4]: the number n of servers written; ARGV[5]: the number m of poll state values
+# (field, value, field, value…), then those m values, then n (id, JSON, order score) triples, then
+# the ids of servers removed. The change, the poll's progress, the rebuilt list and its publication
+# on the change channel are one script: atomic (a process that hears of the change reads it), one
+# round trip, and legal in a cluster.
 _CHANGE_SERVERS = f"""
-if ARGV[1] ~= '1' and #ARGV == 4 and redis.call('HEXISTS', KEYS[3], '{ListingField.BODY}') == 1 then
+local state_values = tonumber(ARGV[5])
+if state_values > 0 then redis.call('HSET', KEYS[4], unpack(ARGV, 6, 5 + state_values)) end
+local first_server = 6 + state_values
+if ARGV[1] ~= '1' and #ARGV == first_server - 1
+    and redis.call('HEXISTS', KEYS[3], '{ListingField.BODY}') == 1 then
   -- nothing changed (an idle poll): the list stays as it is, only its time moves
   if ARGV[2] ~= '' then
     redis.call('HSET', KEYS[3], '{ListingField.TAKEN_AT}', ARGV[2], '{ListingField.STALE}', '0')
@@ -34,7 +42,7 @@ if ARGV[1] ~= '1' and #ARGV == 4 and redis.call('HEXISTS', KEYS[3], '{ListingFie
   return 0
 end
 if ARGV[1] == '1' then redis.call('DEL', KEYS[1], KEYS[2]) end
-local next_arg = 5
+local next_arg = first_server
 for _ = 1, tonumber(ARGV[4]) do
   redis.call('HSET', KEYS[1], ARGV[next_arg], ARGV[next_arg + 1])
   redis.call('ZADD', KEYS[2], ARGV[next_arg + 2], ARGV[next_arg])
@@ -67,6 +75,10 @@ return #parts
 """
 
 
+def _flavor_ids(flavors: Listing | None) -> dict[str, str]:
+    return {f["name"]: f["id"] for f in flavors.items()} if flavors else {}
+
+
 def _created_score(server: Server) -> float:
     created = created_time(server)
     return 0.0 if created is None else created
@@ -93,9 +105,15 @@ class SnapshotStore:
         if confirmed is not None:
             return confirmed
         mark = self.cache.reading()
+        head = await self._redis.hmget(layout.listing(project_id, kind), _HEAD)
+        return await self._listing_from(project_id, kind, head, mark)
+
+    async def _listing_from(self, project_id: str, kind: str, head: Sequence[bytes | str | None],
+                            mark: int) -> Listing | None:
+        """The list whose small fields were read as ``head`` after ``mark``: its body kept by
+        this process, or else read in full."""
+        etag, taken_at, stale = head
         key = layout.listing(project_id, kind)
-        etag, taken_at, stale = await self._redis.hmget(key, [ListingField.ETAG, ListingField.TAKEN_AT,
-                                                              ListingField.STALE])
         if taken_at is None:
             return None
         kept = None if etag is None else self.cache.kept(project_id, kind, layout.text(etag))
@@ -120,13 +138,21 @@ class SnapshotStore:
 
     async def flavor_ids(self, project_id: str) -> dict[str, str]:
         """Flavor name -> id, from the stored flavors (Nova embeds flavors by name from 2.47)."""
-        listing = await self.listing(project_id, "flavors")
-        return {f["name"]: f["id"] for f in listing.items()} if listing else {}
+        return _flavor_ids(await self.listing(project_id, "flavors"))
 
-    async def servers(self, project_id: str) -> dict[str, Server]:
-        """Every stored server of the project, by id."""
-        stored = await self._redis.hgetall(layout.servers(project_id))
-        return {layout.text(k): decode_server(v) for k, v in stored.items()}
+    async def servers_and_flavor_ids(self, project_id: str) -> tuple[StoredServers, dict[str, str]]:
+        """Every stored server of the project, by id, and flavor name -> id from the stored
+        flavors (Nova embeds flavors by name from 2.47): one round trip when the flavors list
+        is one this process keeps."""
+        flavors = self.cache.confirmed(project_id, "flavors")
+        mark = self.cache.reading()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(layout.servers(project_id))
+            pipe.hmget(layout.listing(project_id, "flavors"), _HEAD)
+            stored, head = await pipe.execute()
+        if flavors is None:
+            flavors = await self._listing_from(project_id, "flavors", head, mark)
+        return StoredServers(stored), _flavor_ids(flavors)
 
     async def server(self, project_id: str, server_id: str) -> Server | None:
         """One stored server."""
@@ -167,14 +193,13 @@ class SnapshotStore:
         """The server's action job has ended."""
         await self._redis.delete(layout.acting(project_id, server_id))
 
-    async def has_orphaned_tasks(self, project_id: str, servers: Mapping[str, Server]) -> bool:
+    async def has_orphaned_tasks(self, project_id: str, servers: StoredServers) -> bool:
         """Whether one of the project's stored ``servers`` shows a task of ours (deleting,
         powering-off…) with no job of ours under way (it failed and could not show Nova's record
         again): then only a full listing sets it right, since an incremental one does not hold a
         server Nova did not change."""
-        for server in servers.values():
-            if (server["task_state"] in SERVICE_TASK_STATES
-                    and not await self.delete_pending(project_id, server["id"])
+        for server in servers.with_task_state_in(SERVICE_TASK_STATES):
+            if (not await self.delete_pending(project_id, server["id"])
                     and await self.pending_action(project_id, server["id"]) is None):
                 return True
         return False
@@ -199,19 +224,22 @@ class SnapshotStore:
 
     async def change_servers(self, project_id: str, upserts: Iterable[Server],
                              removals: Iterable[str], *, replace_all: bool = False,
-                             taken_at: float | None = None) -> None:
+                             taken_at: float | None = None,
+                             poll_state: Mapping[str, str] | None = None) -> None:
         """Write servers and remove others, and rebuild the list, in one script (atomically).
 
         ``replace_all`` drops every server not in ``upserts``; ``taken_at`` (a poll's time)
-        marks the list fresh, while a single write-through leaves its age alone.
+        marks the list fresh, while a single write-through leaves its age alone; ``poll_state``
+        fields are set on the project's poll state with the change (a poll's progress).
         """
         written = list(upserts)
         triples = [value for server in written
                    for value in (server["id"], encode_server(server), repr(_created_score(server)))]
+        state = [value for field in (poll_state or {}).items() for value in field]
         await self._change(keys=[layout.servers(project_id), layout.server_order(project_id),
-                                 layout.listing(project_id, "servers")],
+                                 layout.listing(project_id, "servers"), layout.poll_state(project_id)],
                            args=["1" if replace_all else "0", "" if taken_at is None else repr(taken_at),
-                                 project_id, len(written), *triples, *removals])
+                                 project_id, len(written), len(state), *state, *triples, *removals])
 
     async def replace_resources(self, project_id: str, kind: str, items: list[Resource],
                                 taken_at: float) -> None:
