@@ -13,6 +13,8 @@ from typing import Any
 
 import redis
 
+from app.redis_layout import RESOURCE_KINDS
+from app.settings import Settings
 from devtools.emulator_client import EmulatorClient, EmulatorProcess
 from devtools.localredis import LocalRedis
 from devtools.processes import start_logged, stop_process
@@ -23,10 +25,11 @@ from .stack import wait_until_warm
 RESULTS = Path(__file__).with_name("SCALE.md")
 WINDOW = 30.0
 TARGET_PROJECTS = 100_000
-# Flavors, images, networks, keypairs, security groups and volumes: six lists a project's
-# resources refresh asks for, every RESOURCES_INTERVAL. The run lists them once (the first fetch)
-# so that its windows measure server polls alone; the projection adds their refresh.
-RESOURCE_LISTS, RESOURCES_INTERVAL, RUN_RESOURCES_INTERVAL = 6, 300, 86_400
+# A project's resources refresh lists each kind (flavors, images…) once every RESOURCES_INTERVAL.
+# The run lists them once (the first fetch) so that its windows measure server polls alone; the
+# projection adds their refresh at the service's default interval.
+RESOURCE_LISTS, RESOURCES_INTERVAL = len(RESOURCE_KINDS), Settings.resources_interval
+RUN_RESOURCES_INTERVAL = 86_400
 
 
 def _workers(count: int, workdir: Path, environ: dict[str, str], tag: str) -> list[Any]:
@@ -164,7 +167,7 @@ def _projection(per_project: float, measured: dict[str, float]) -> list[str]:
                "masters (`redis+cluster://`; the schedule's 16 buckets spread the claims)."))
     resources = TARGET_PROJECTS * RESOURCE_LISTS / RESOURCES_INTERVAL
     lines.append(f"- The supporting resources: {RESOURCE_LISTS} lists a project every "
-                 f"`RESOURCES_INTERVAL` ({RESOURCES_INTERVAL} s by default) is {resources:,.0f} "
+                 f"`RESOURCES_INTERVAL` ({RESOURCES_INTERVAL:g} s by default) is {resources:,.0f} "
                  "requests/s over Nova, Glance, Neutron and Cinder, as much as the idle server polls "
                  f"at a {RESOURCES_INTERVAL / RESOURCE_LISTS:.0f}-s poll interval. At this scale, "
                  f"raise it: at 3,600 s it is {TARGET_PROJECTS * RESOURCE_LISTS / 3600:,.0f} requests/s.")

@@ -148,10 +148,11 @@ class SnapshotStore:
         mark = self.cache.reading()
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hgetall(layout.servers(project_id))
-            pipe.hmget(layout.listing(project_id, "flavors"), _HEAD)
-            stored, head = await pipe.execute()
+            if flavors is None:  # else confirmed by the change channel: nothing to read
+                pipe.hmget(layout.listing(project_id, "flavors"), _HEAD)
+            stored, *head = await pipe.execute()
         if flavors is None:
-            flavors = await self._listing_from(project_id, "flavors", head, mark)
+            flavors = await self._listing_from(project_id, "flavors", head[0], mark)
         return StoredServers(stored), _flavor_ids(flavors)
 
     async def server(self, project_id: str, server_id: str) -> Server | None:
