@@ -93,7 +93,8 @@ def open_redis(settings: Settings) -> Redis:
 
 def open_directory(settings: Settings) -> CloudDirectory:
     """The configured clouds.yaml, read (``CloudsFileError`` if it cannot be used)."""
-    return CloudDirectory(settings.clouds_file, api_timeout=settings.openstack_timeout)
+    return CloudDirectory(settings.clouds_file, api_timeout=settings.openstack_timeout,
+                          connections_per_host=settings.openstack_threads)
 
 
 def open_gateway(settings: Settings) -> OpenStackGateway:

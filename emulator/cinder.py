@@ -84,7 +84,7 @@ def _own_project(request: web.Request) -> str:
 async def list_volumes(request: web.Request) -> web.Response:
     """``GET /v3/{project}/volumes[/detail]``: the project's volumes, newest first."""
     project_id = _own_project(request)
-    volumes = sorted((v for v in request.config_dict[CLOUD].volumes.values() if v.project_id == project_id),
+    volumes = sorted((v for v in request.config_dict[CLOUD].volumes.group(project_id)),
                      key=lambda v: v.created_at, reverse=True)
     bodies = [volume_body(v, str(request.url.origin())) for v in volumes]
     if not request.path.endswith("/detail"):
@@ -105,7 +105,7 @@ async def show_limits(request: web.Request) -> web.Response:
     """``GET /v3/{project}/limits``: the project's volume quota and what it uses."""
     cloud = request.config_dict[CLOUD]
     project = cloud.projects[_own_project(request)]
-    volumes = [v for v in cloud.volumes.values() if v.project_id == project.id]
+    volumes = cloud.volumes.group(project.id)
     return web.json_response({"limits": {"rate": [], "absolute": {
         "maxTotalVolumeGigabytes": project.quota_volume_gb, "maxTotalVolumes": -1,
         "maxTotalSnapshots": 10, "maxTotalBackups": 10, "maxTotalBackupGigabytes": 1000,

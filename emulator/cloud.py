@@ -27,6 +27,7 @@ from .cloud_records import (
     VolumeAttachment,
 )
 from .config import EmulatorConfig
+from .grouped import Grouped
 
 DEFAULT_DOMAIN = "default"
 
@@ -58,6 +59,11 @@ class ServerRequest:
     user_data: str | None = None  # base64
 
 
+def _network_viewer(network: Network) -> str | None:
+    """The one project that sees the network, or None if every project does."""
+    return None if network.shared or network.external else network.project_id
+
+
 class Cloud:
     """Projects, identities, images, networks and servers of one emulated cloud."""
 
@@ -65,21 +71,23 @@ class Cloud:
         self.config = config
         self.clock = clock
         self._random = random.Random(config.random_seed)
-        self.projects: dict[str, Project] = {}
-        self.users: dict[str, User] = {}
-        self.app_credentials: dict[str, ApplicationCredential] = {}
+        self.projects: Grouped[str, Project] = Grouped(lambda project: project.name)
+        self.users: Grouped[str, User] = Grouped(lambda user: user.name)
+        self.app_credentials: Grouped[str, ApplicationCredential] = Grouped(lambda c: c.user_id)
         self.tokens: dict[str, Token] = {}
         self.flavors: dict[str, Flavor] = {}
-        self.images: dict[str, Image] = {}
-        self.networks: dict[str, Network] = {}
-        self.subnets: dict[str, Subnet] = {}
-        self.keypairs: dict[tuple[str, str], Keypair] = {}
+        # Each grouped by the project that sees it (None: every project sees it).
+        self.images: Grouped[str, Image] = Grouped(
+            lambda image: None if image.visibility in ("public", "community") else image.owner)
+        self.networks: Grouped[str, Network] = Grouped(_network_viewer)
+        self.subnets: Grouped[str, Subnet] = Grouped(lambda s: _network_viewer(self.networks[s.network_id]))
+        self.keypairs: Grouped[tuple[str, str], Keypair] = Grouped(lambda keypair: keypair.user_id)
         self.servers: dict[str, Server] = {}
         self._servers_of: dict[str, dict[str, Server]] = {}  # by project, then id: a list is O(project)
         self.deleted_servers: dict[str, Server] = {}
         self.build_error_rates: dict[str, float] = {}
-        self.volumes: dict[str, Volume] = {}
-        self.security_groups: dict[str, SecurityGroup] = {}
+        self.volumes: Grouped[str, Volume] = Grouped(lambda volume: volume.project_id)
+        self.security_groups: Grouped[str, SecurityGroup] = Grouped(lambda group: group.project_id)
 
     # -- identifiers ---------------------------------------------------------------
     def new_uuid(self) -> str:
@@ -97,7 +105,7 @@ class Cloud:
     # -- identity ------------------------------------------------------------------
     def add_project(self, name: str, quota_instances: int | None = None) -> ProjectAccess:
         """Create a project with one member user and one application credential."""
-        if any(p.name == name for p in self.projects.values()):
+        if self.projects.group(name):
             raise ValueError(f"project {name!r} exists")
         project = Project(
             id=self.new_uuid().replace("-", ""),
@@ -122,16 +130,14 @@ class Cloud:
         """Look a user up by id, or by name within a domain (by id or name)."""
         if user_id:
             return self.users.get(user_id)
-        for user in self.users.values():
-            if user.name == name and domain in (user.domain_id, "Default", None):
-                return user
-        return None
+        return next((user for user in self.users.group(name)
+                     if domain in (user.domain_id, "Default", None)), None)
 
     def find_project(self, project_id: str | None, name: str | None) -> Project | None:
         """Look a project up by id or by name."""
         if project_id:
             return self.projects.get(project_id)
-        return next((p for p in self.projects.values() if p.name == name), None)
+        return next(iter(self.projects.group(name)), None)
 
     def issue_token(self, user: User, project: Project, methods: list[str]) -> Token:
         """Issue a project-scoped token that expires after the configured TTL."""
@@ -202,12 +208,11 @@ class Cloud:
 
     def find_security_group(self, project_id: str, name_or_id: str) -> list[SecurityGroup]:
         """The project's security groups with this id or name (Neutron allows repeated names)."""
-        return [g for g in self.security_groups.values()
-                if g.project_id == project_id and name_or_id in (g.id, g.name)]
+        return [g for g in self.security_groups.group(project_id) if name_or_id in (g.id, g.name)]
 
     def used_gigabytes(self, project_id: str) -> int:
         """Volume gigabytes counted against the project's quota."""
-        return sum(v.size for v in self.volumes.values() if v.project_id == project_id)
+        return sum(v.size for v in self.volumes.group(project_id))
 
     def allocate_addresses(self, server: Server) -> None:
         """Give the server a fixed address on the first subnet of each of its networks."""

@@ -69,7 +69,7 @@ async def list_images(request: web.Request) -> web.Response:
     """``GET /v2/images``: newest first; ``next`` is given whenever a page is full."""
     cloud = request.config_dict[CLOUD]
     query = request.query
-    images = [i for i in cloud.images.values()
+    images = [i for i in cloud.images.group(request["project_id"])
               if _visible(i, request["project_id"], query.get("visibility"))
               and all(str(getattr(i, f)) == query[f] for f in _FILTERS if f in query)]
     images.sort(key=lambda i: (i.created_at, i.id), reverse=True)

@@ -153,8 +153,8 @@ def _authenticate_application_credential(
         user_ref = ref.get("user", {})
         owner = cloud.find_user(user_ref.get("id"), user_ref.get("name"),
                                 (user_ref.get("domain") or {}).get("name"))
-        credential = next((c for c in cloud.app_credentials.values()
-                           if owner and c.user_id == owner.id and c.name == ref["name"]), None)
+        credential = next((c for c in (cloud.app_credentials.group(owner.id) if owner else [])
+                           if c.name == ref["name"]), None)
     if credential is None or credential.secret != ref.get("secret"):
         raise ApiError(401, "The request you have made requires authentication.")
     extra = {"application_credential": {"id": credential.id, "name": credential.name,

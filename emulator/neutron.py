@@ -138,8 +138,7 @@ async def list_networks(request: web.Request) -> web.Response:
     """``GET /v2.0/networks``: own, shared and external networks."""
     cloud = request.config_dict[CLOUD]
     project_id = request["project_id"]
-    return _collection(request, "networks", [network_body(n) for n in cloud.networks.values()
-                                             if n.visible_to(project_id)])
+    return _collection(request, "networks", [network_body(n) for n in cloud.networks.group(project_id)])
 
 
 async def show_network(request: web.Request) -> web.Response:
@@ -153,8 +152,7 @@ async def list_subnets(request: web.Request) -> web.Response:
     """``GET /v2.0/subnets``: subnets of the networks the project can see."""
     cloud = request.config_dict[CLOUD]
     project_id = request["project_id"]
-    return _collection(request, "subnets", [subnet_body(s) for s in cloud.subnets.values()
-                                            if cloud.networks[s.network_id].visible_to(project_id)])
+    return _collection(request, "subnets", [subnet_body(s) for s in cloud.subnets.group(project_id)])
 
 
 async def show_subnet(request: web.Request) -> web.Response:
@@ -183,7 +181,7 @@ async def list_security_groups(request: web.Request) -> web.Response:
     """``GET /v2.0/security-groups``: the project's own groups."""
     cloud, project_id = request.config_dict[CLOUD], request["project_id"]
     return _collection(request, "security_groups", [
-        security_group_body(g) for g in cloud.security_groups.values() if g.project_id == project_id])
+        security_group_body(g) for g in cloud.security_groups.group(project_id)])
 
 
 async def show_security_group(request: web.Request) -> web.Response:

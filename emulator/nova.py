@@ -132,8 +132,7 @@ async def show_flavor(request: web.Request) -> web.Response:
 
 def _user_keypairs(request: web.Request) -> list:
     cloud = request.config_dict[CLOUD]
-    return sorted((k for (user_id, _), k in cloud.keypairs.items()
-                   if user_id == request["token"].user_id), key=lambda k: k.name)
+    return sorted(cloud.keypairs.group(request["token"].user_id), key=lambda k: k.name)
 
 
 async def list_keypairs(request: web.Request) -> web.Response:

@@ -182,7 +182,7 @@ def _volume_from_image(cloud: Cloud, mapping: dict[str, Any], project_id: str,
 def _networks(cloud: Cloud, project_id: str, server: dict[str, Any],
               version: Microversion) -> list[str]:
     requested = server.get("networks")
-    own = [n.id for n in cloud.networks.values() if n.project_id == project_id]
+    own = [n.id for n in cloud.networks.group(project_id) if n.project_id == project_id]
     if requested is None:
         if version >= (2, 37):
             raise _invalid("networks", None, "'networks' is a required property")

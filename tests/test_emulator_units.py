@@ -6,6 +6,7 @@ from emulator.api_errors import ApiError
 from emulator.clock import Clock, isotime, parse_isotime
 from emulator.cloud_records import Flavor, Server
 from emulator.faults import Faults
+from emulator.grouped import Grouped
 from emulator.microversion import parse
 from emulator.paging import page, parse_limit
 from emulator.requestlog import RequestLog
@@ -95,3 +96,17 @@ def test_request_log_keeps_start_and_end():
 
     assert [e["path"] for e in log.query()] == ["/1", "/2"] and log.last_seq == 3
     assert log.query(after=2)[0]["started"] == 2
+
+
+def test_grouped_records_list_a_group_with_everyones_in_the_order_stored():
+    records: Grouped[str, tuple[str, str | None]] = Grouped(lambda record: record[1])
+    records["public"] = ("public", None)
+    records["a1"] = ("a1", "a")
+    records["b1"] = ("b1", "b")
+    records["a2"] = ("a2", "a")
+    records["a1"] = ("a1", "b")  # stored again: now b's, and stored last
+    del records["a2"]
+
+    assert records.group("a") == [("public", None)]
+    assert records.group("b") == [("public", None), ("b1", "b"), ("a1", "b")]
+    assert records.group("nobody") == [("public", None)] and len(records) == 3

@@ -1,10 +1,13 @@
 """Job rules that need no OpenStack: retry delays, and jobs whose workers keep stopping."""
 import dataclasses
 
+from app import redis_layout as layout
 from app.errors import OpenStackRejected, OpenStackUnavailable
 from app.events.stream import EventStream
 from app.jobs.execution import JobExecutor, RetryPolicy
 from app.jobs.job_store import JobStore
+from app.jobs.queue import JobQueue
+from app.redis_layout import QueueField
 from app.snapshot.recording import ServerRecorder
 from app.snapshot.snapshot_store import SnapshotStore
 
@@ -72,3 +75,36 @@ async def test_the_retry_budget_counts_from_the_first_attempt_not_from_queueing(
 
     assert (tried.attempts, tried.error) == (1, "refused")  # an hour queued still gets its try
     assert spent.attempts == 1 and spent.error.startswith("Gave up after 1 attempts over 61 s")
+
+
+async def test_the_sweep_flags_only_projects_whose_queues_hold_jobs(redis):
+    """A lost hint is found again by the sweep, which reads every queue in one round trip and
+    flags only those with entries: an idle project costs the job runner nothing more."""
+    idle, busy = "0" * 32, PROJECT
+    await redis.xadd(layout.job_queue(busy), {QueueField.JOB: "job-1", QueueField.KIND: "create"})
+    await redis.xadd(layout.job_queue(busy), {QueueField.JOB: "job-2", QueueField.KIND: "delete"})
+
+    depth = await JobQueue(redis).sweep([idle, busy])
+
+    assert depth == {"create": 1, "delete": 1}
+    assert await JobQueue(redis).projects_with_work() == [busy]
+
+
+async def test_a_job_submitted_right_after_the_idle_check_keeps_its_projects_hint(redis, monkeypatch):
+    """The runner finds a project's queue empty just as a job arrives: the hint survives."""
+    queue, idle = JobQueue(redis), "0" * 32
+    await redis.zadd(layout.JOBS_READY, {PROJECT: 1.0, idle: 1.0})
+    checked = redis.xlen
+
+    async def then_a_submit(name):
+        length = await checked(name)
+        await redis.xadd(layout.job_queue(PROJECT), {QueueField.JOB: "job-1", QueueField.KIND: "create"})
+        await redis.zadd(layout.JOBS_READY, {PROJECT: 2.0}, nx=True)  # as submit does, after its entry
+        return length
+
+    monkeypatch.setattr(redis, "xlen", then_a_submit)
+    await queue.drop_hint_if_idle(PROJECT)
+    monkeypatch.undo()
+    await queue.drop_hint_if_idle(idle)  # an idle project's hint goes
+
+    assert await queue.projects_with_work() == [PROJECT]

@@ -1,7 +1,13 @@
 """The poll schedule spread over buckets: every project claimed once per lease, buckets visited
 fairly, a claim released only by its claimant."""
+import pytest
+from redis.exceptions import ResponseError
+
 from app import redis_layout as layout
-from app.snapshot.schedule import PollSchedule
+from app.redis_layout import PollField
+from app.redis_scripts import call_together
+from app.snapshot.schedule import PollSchedule, Release
+from app.snapshot.snapshot_store import SnapshotStore
 
 PROJECTS = [f"{n:032x}" for n in range(64)]
 
@@ -44,3 +50,36 @@ async def test_only_the_claimant_releases_and_a_polled_project_is_not_expedited(
 
     assert (expedited, stranger, owner, due_then) == (False, False, True, 110.0)
     assert await schedule.scheduled() == [] and await schedule.next_due() is None
+
+
+async def test_polls_writes_and_releases_go_in_one_round_trip_even_to_a_redis_that_lost_its_scripts(
+        redis):
+    """Each poll's write, then its release, all in one pipeline; after SCRIPT FLUSH (a restart)
+    each refused call is run again alone, loading its script, and all of them still happen."""
+    schedule, snapshot = PollSchedule(redis), SnapshotStore(redis)
+    await schedule.register(PROJECTS[:3], now=100.0)
+    claims = await schedule.claim(now=100.0, lease=30.0, limit=3)
+    releases = [Release(project, "stolen" if n == 2 else token, 140.0,
+                        snapshot.change_call(project, [], [], taken_at=100.0,
+                                             poll_state={PollField.CYCLE: "1"}))
+                for n, (project, token) in enumerate(claims.items())]
+
+    lost = await schedule.release_after_writes(releases[:1])
+    await redis.script_flush()
+    lost += await schedule.release_after_writes(releases[1:])
+
+    assert lost == [releases[2].project_id]
+    for project in claims:
+        assert await redis.hget(layout.poll_state(project), PollField.CYCLE) == b"1"
+    assert [await redis.zscore(layout.schedule_due(layout.schedule_bucket(r.project_id)), r.project_id)
+            for r in releases] == [140.0, 140.0, 130.0]
+
+
+async def test_a_failing_call_among_scripts_sent_together_is_raised(redis):
+    schedule = PollSchedule(redis)
+    await schedule.register(PROJECTS[:1], now=100.0)
+    await redis.set(layout.poll_state(PROJECTS[0]), "not a hash")
+    write = SnapshotStore(redis).change_call(PROJECTS[0], [], [], poll_state={PollField.CYCLE: "1"})
+
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        await call_together(redis, [write])

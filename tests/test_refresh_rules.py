@@ -69,7 +69,7 @@ async def test_a_full_listing_keeps_a_server_created_moments_ago(redis):
 
     await refresher.refresh(PROJECT)
 
-    stored, _ = await snapshot.servers_and_flavor_ids(PROJECT)
+    stored = (await snapshot.read_projects([PROJECT]))[PROJECT].servers
     assert set(stored) == {"new"}
     assert [(e["type"], e["server_id"]) for e in await EventStream(redis).read(PROJECT)] == [
         ("server.deleted", "old")]
@@ -109,28 +109,61 @@ async def test_a_listing_of_unchanged_servers_only_moves_the_lists_time(redis):
     assert await EventStream(redis).read(PROJECT) == []
 
 
-async def test_an_idle_poll_sends_four_redis_commands(redis):
-    """Its state, then the stored servers with the flavors list's small fields (one pipeline),
-    then one script that moves the list's time and records the poll's progress."""
+async def commands_sent(redis) -> dict[str, int]:
+    """Redis's count of calls, by command."""
+    return {name.removeprefix("cmdstat_"): stats["calls"]
+            for name, stats in (await redis.info("commandstats")).items()}
+
+
+async def test_an_idle_poll_reads_once_and_writes_once(redis):
+    """Its state, stored servers and the flavors list's small fields in one pipeline, then one
+    script that moves the list's time and records the poll's progress."""
     stored = api_server("a", "ACTIVE", "2026-01-01T00:00:05Z", "2026-01-01T00:00:00Z")
     refresher, _ = await refresher_with(
         redis, [nova_record("a", "ACTIVE", "2026-01-01T00:00:05Z")], [stored])
 
-    async def commands() -> dict[str, int]:
-        return {name.removeprefix("cmdstat_"): stats["calls"]
-                for name, stats in (await redis.info("commandstats")).items()}
-
-    before = await commands()
+    before = await commands_sent(redis)
     await refresher.refresh(PROJECT)
-    after = await commands()
+    after = await commands_sent(redis)
 
     made = {name: calls - before.get(name, 0) for name, calls in after.items()
             if calls != before.get(name, 0) and name != "info"}
-    # sent: HGETALL, then HGETALL and HMGET in one pipeline, then EVALSHA; run by the script:
+    # sent: HGETALL, HGETALL and HMGET in one pipeline, then EVALSHA; run by the script:
     # HSET of the poll state, HEXISTS and HSET of the list (its time), PUBLISH of the change
     assert made == {"hgetall": 2, "hmget": 1, "evalsha": 1, "hset": 2, "hexists": 1, "publish": 1}
     state = layout.text_fields(await redis.hgetall(layout.poll_state(PROJECT)))
     assert (state[PollField.CYCLE], state[PollField.WATERMARK]) == ("2", "2026-01-01T00:00:05Z")
+
+
+async def test_a_polls_of_several_projects_start_from_one_read(redis):
+    """The poller reads what a batch of polls starts from in one pipeline: each project's own."""
+    other = "9a8b7c6d5e4f4a3b2c1d0e9f8a7b6c5d"
+    snapshot = SnapshotStore(redis)
+    await snapshot.change_servers(PROJECT, [api_server("a", "ACTIVE", "2026-01-01T00:00:05Z",
+                                                       "2026-01-01T00:00:00Z")], [])
+    await redis.hset(layout.poll_state(other), PollField.CYCLE, 7)
+
+    reads = await ProjectRefresher(redis, ScriptedGateway([]), snapshot, EventStream(redis),
+                                   RefreshPolicy()).reads([PROJECT, other])
+
+    assert list(reads[PROJECT].servers) == ["a"] and len(reads[other].servers) == 0
+    assert reads[other].poll_state == {PollField.CYCLE: "7"} and reads[PROJECT].poll_state == {}
+
+
+async def test_a_job_write_during_the_nova_call_is_compared_against_not_undone(redis):
+    """A poll that finds changes reads the servers again: a job's newer write made while Nova
+    answered is not overwritten by the older listing."""
+    stored = api_server("a", "BUILD", "2026-01-01T00:00:01Z", "2026-01-01T00:00:00Z")
+    refresher, snapshot = await refresher_with(
+        redis, [nova_record("a", "ACTIVE", "2026-01-01T00:00:05Z")], [stored])
+    read = (await refresher.reads([PROJECT]))[PROJECT]
+    by_job = {**stored, "status": "SHUTOFF", "updated": "2026-01-01T00:00:09Z"}
+    await snapshot.change_servers(PROJECT, [by_job], [])
+
+    outcome = await refresher.poll(PROJECT, read)
+    await outcome.write()
+
+    assert (await snapshot.server(PROJECT, "a"))["status"] == "SHUTOFF" and not outcome.changed
 
 
 @pytest.mark.parametrize("failures, recovering", [(0, False), (3, True)])

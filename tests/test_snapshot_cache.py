@@ -107,7 +107,7 @@ async def test_a_followed_list_is_answered_without_any_redis_read(redis, monkeyp
     assert sent == [] and again == [first] * 5
 
 
-async def test_a_polls_read_of_a_followed_flavors_list_reads_only_the_servers(redis):
+async def test_a_polls_read_of_a_followed_flavors_list_reads_only_the_servers_and_poll_state(redis):
     store = SnapshotStore(redis, ListingCache(confirm_for=60.0))
     await store.replace_resources(PROJECT, "flavors", FLAVORS, 100.0)
 
@@ -118,10 +118,10 @@ async def test_a_polls_read_of_a_followed_flavors_list_reads_only_the_servers(re
     async with following(redis, store):
         await store.listing(PROJECT, "flavors")
         before = await list_reads()
-        servers, flavor_ids = await store.servers_and_flavor_ids(PROJECT)
+        read = (await store.read_projects([PROJECT]))[PROJECT]
 
-    assert await list_reads() - before == 1  # the servers' HGETALL alone
-    assert flavor_ids == {"m1.tiny": "1"} and len(servers) == 0
+    assert await list_reads() - before == 2  # the poll state's and the servers' HGETALL
+    assert read.flavor_ids == {"m1.tiny": "1"} and len(read.servers) == 0
 
 
 async def test_a_change_published_by_another_process_reaches_a_following_one_at_once(redis):

@@ -26,12 +26,12 @@ from app.openstack.clouds import CloudDirectory
 from app.settings import Settings
 
 from .metrics import WorkerMetrics
-from .rounds import run_rounds
+from .rounds import Occasional, run_rounds
 
 logger = logging.getLogger(__name__)
 IDLE_PAUSE = 0.2
 REDIS_PAUSE = 1.0
-SWEEP_INTERVAL = 5.0
+SWEEP_INTERVAL = 5.0  # every queue read: lost hints found again, the queued jobs counted
 
 
 class JobRunner:
@@ -54,14 +54,13 @@ class JobRunner:
         limit = self._settings.job_concurrency
         scheduler = aiojobs.Scheduler(limit=limit, pending_limit=limit,
                                       close_timeout=self._settings.shutdown_timeout)
-        swept_at = float("-inf")
+        async def sweep() -> None:
+            self._count_queued(await self._queue.sweep(self._directory.project_ids))
+
+        sweeps = Occasional(sweep, SWEEP_INTERVAL)
 
         async def one_round() -> float:
-            nonlocal swept_at
-            if self._clock() - swept_at > SWEEP_INTERVAL:
-                await self._queue.flag(self._directory.project_ids)
-                self._count_queued(await self._queue.depth(self._directory.project_ids))
-                swept_at = self._clock()
+            await sweeps.run_if_due()
             return 0.0 if await self._round(scheduler, limit) else IDLE_PAUSE
 
         try:
@@ -82,8 +81,7 @@ class JobRunner:
             entry = await self._queue.take(project_id, self.consumer,
                                            self._settings.job_visibility_timeout)
             if entry is None:
-                if await self._queue.idle(project_id):
-                    await self._queue.drop_hint(project_id)
+                await self._queue.drop_hint_if_idle(project_id)
                 continue
             await scheduler.spawn(self._execute(entry))
             started += 1

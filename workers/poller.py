@@ -18,16 +18,18 @@ from app.logs import project_id_var
 from app.openstack.clouds import CloudDirectory
 from app.settings import Settings
 from app.snapshot.refresh import ProjectRefresher
-from app.snapshot.schedule import PollSchedule
+from app.snapshot.schedule import PollSchedule, Release
+from app.snapshot.snapshot_store import ProjectRead
 from app.times import Clock
 
 from .metrics import WorkerMetrics
-from .rounds import run_rounds
+from .rounds import Occasional, run_rounds
 
 logger = logging.getLogger(__name__)
 MAX_TICK = 1.0
+SEND_DELAY = 0.05  # the longest an idle poll's write waits to be sent with others
 REGISTER_INTERVAL = 10.0
-AGES_INTERVAL = 15.0  # how often the snapshot ages metric is sampled
+AGES_INTERVAL = 15.0  # how often the snapshot ages metric is sampled (at most)
 
 
 def backoff_delay(failures: int, interval: float, maximum: float, jitter: float) -> float:
@@ -51,12 +53,17 @@ class Poller:
         self._random = random.Random()
         self._registered_at = float("-inf")
         self._metrics = metrics
-        self._aged_at = float("-inf")
-        self._slot_freed = asyncio.Event()  # a poll ended: claim again now, not after the pause
-        # Polls at once: one per OpenStack thread, so that a claimed poll never waits for a
-        # thread while its lease runs (more in flight polled ~15% more on the bench, but made a
-        # dead worker's projects wait longer for the survivor under load).
-        self._in_flight = settings.openstack_threads
+        self._ages = Occasional(self._sample_ages, AGES_INTERVAL)
+        self._slot_freed = asyncio.Event()  # room for a batch: claim again now, not after the pause
+        # Projects are claimed a batch at a time (as many as OpenStack threads), and what their
+        # polls start from is read in one round trip. Twice that many polls at once keep every
+        # thread busy while the next batch is claimed.
+        self._batch = settings.openstack_threads
+        self._in_flight = 2 * self._batch
+        self._running = 0
+        # Polls that found nothing new: their writes (the list's time, the poll's progress) and
+        # releases wait for the next round, which sends them all in one round trip.
+        self._finished: list[Release] = []
 
     async def run(self, stop: asyncio.Event, drain_timeout: float = 10.0,
                   beat: Callable[[], None] = lambda: None) -> None:
@@ -67,15 +74,22 @@ class Poller:
             await self.register()
 
             async def one_round() -> float:
+                await self._send_finished()
                 busy = await self._claim_round(scheduler)
-                if time.monotonic() - self._aged_at > AGES_INTERVAL:
-                    self._metrics.snapshot_ages.set(await self._refresher.ages(self._directory.project_ids))
-                    self._aged_at = time.monotonic()
-                return MAX_TICK if busy else await self._pause()  # busy: the next freed slot wakes it
+                await self._ages.run_if_due()
+                pause = MAX_TICK if busy else await self._pause()  # busy: room for a batch wakes it
+                return min(pause, SEND_DELAY) if self._running else pause
 
             await run_rounds(one_round, stop, logger, "no polls claimed", beat, self._slot_freed)
         finally:
             await scheduler.wait_and_close(drain_timeout)
+            try:
+                await self._send_finished()
+            except RedisError as error:  # their leases run out and they are polled again
+                logger.warning("the last polls' writes were not sent, Redis cannot be used: %s", error)
+
+    async def _sample_ages(self) -> None:
+        self._metrics.snapshot_ages.set(await self._refresher.ages(self._directory.project_ids))
 
     async def register(self) -> None:
         """Put every configured project on the schedule (those there keep their due time)."""
@@ -83,18 +97,33 @@ class Poller:
         self._registered_at = time.monotonic()
 
     async def _claim_round(self, scheduler: aiojobs.Scheduler) -> bool:
-        """Claim due projects for the free slots; whether every slot is now taken."""
+        """When a batch fits, claim due projects for the free slots and read what their polls
+        start from; whether the slots are taken (or too few are free for a batch)."""
         # Registering again now and then also rebuilds a schedule that Redis lost.
         if (self._directory.reload_if_changed()
                 or time.monotonic() - self._registered_at > REGISTER_INTERVAL):
             await self.register()
-        free = self._in_flight - scheduler.active_count
-        if free <= 0:
+        free = self._in_flight - self._running
+        if free < self._batch:
             return True
         claimed = await self._schedule.claim(self._clock(), self._settings.poll_lease, free)
+        if not claimed:
+            return False
+        reads = await self._refresher.reads(list(claimed))
         for project_id, token in claimed.items():
-            await scheduler.spawn(self._poll(project_id, token))
+            self._running += 1
+            await scheduler.spawn(self._poll(project_id, token, reads[project_id]))
         return len(claimed) == free
+
+    async def _send_finished(self) -> None:
+        """Send the writes of the polls that found nothing new, and release their projects."""
+        finished, self._finished = self._finished, []
+        if finished:
+            await self._release(finished)
+
+    async def _release(self, releases: list[Release]) -> None:
+        for project_id in await self._schedule.release_after_writes(releases):
+            logger.warning("lost the lease on project %s while polling it", project_id)
 
     async def _pause(self) -> float:
         due = await self._schedule.next_due()
@@ -102,20 +131,28 @@ class Poller:
             return MAX_TICK
         return min(MAX_TICK, max(0.05, due - self._clock()))
 
-    async def _poll(self, project_id: str, token: str) -> None:
+    async def _poll(self, project_id: str, token: str, read: ProjectRead) -> None:
         try:
-            await self._poll_once(project_id, token)
+            await self._poll_once(project_id, token, read)
         finally:
-            self._slot_freed.set()
+            self._running -= 1
+            if self._in_flight - self._running >= self._batch:
+                self._slot_freed.set()
 
-    async def _poll_once(self, project_id: str, token: str) -> None:
+    async def _poll_once(self, project_id: str, token: str, read: ProjectRead) -> None:
         project_id_var.set(project_id)
         settings = self._settings
         started = time.monotonic()
         try:
-            await asyncio.wait_for(self._refresher.refresh(project_id), settings.poll_lease * 0.8)
+            async with asyncio.timeout(settings.poll_lease * 0.8):
+                outcome = await self._refresher.poll(project_id, read)
+                release = Release(project_id, token, self._clock() + settings.poll_interval, outcome.write)
+                if outcome.changed:  # its events are out: the snapshot follows at once
+                    await self._release([release])
+                else:
+                    self._finished.append(release)
             self._metrics.poll_duration.observe(time.monotonic() - started)
-            next_due = self._clock() + settings.poll_interval
+            return
         except asyncio.CancelledError:  # shutting down: hand the project back at once
             await self._schedule.release(project_id, token, self._clock())
             raise

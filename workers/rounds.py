@@ -2,11 +2,35 @@
 (Redis down: one line, no traceback) and tried again after a second."""
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
 FAILED_PAUSE = 1.0
+
+
+class Occasional:
+    """A task over every project done now and then (a sweep, a metric): every ``interval``
+    seconds, or less often if it takes longer than ``share`` of the time between, so that its
+    cost stays bounded however many projects there are."""
+
+    def __init__(self, task: Callable[[], Awaitable[None]], interval: float, share: float = 0.05,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._task = task
+        self._interval = interval
+        self._share = share
+        self._monotonic = monotonic
+        self._due = float("-inf")
+
+    async def run_if_due(self) -> None:
+        """Run the task if it is due."""
+        began = self._monotonic()
+        if began < self._due:
+            return
+        await self._task()
+        took = self._monotonic() - began
+        self._due = began + max(self._interval, took / self._share)
 
 
 async def run_rounds(one_round: Callable[[], Awaitable[float]], stop: asyncio.Event,

@@ -92,28 +92,27 @@ class JobQueue:
         entry_id, fields = entries[0]
         return QueuedEntry(project_id, layout.text(entry_id), layout.text(fields[QueueField.JOB.encode()]))
 
-    async def depth(self, project_ids: list[str]) -> dict[str, int]:
-        """How many jobs wait or run, by kind, in these projects' queues."""
+    async def sweep(self, project_ids: list[str]) -> dict[str, int]:
+        """Flag the projects whose queues hold jobs as having work (should a hint have been lost);
+        how many jobs wait or run, by kind. One read of every queue, one write."""
         async with self._redis.pipeline(transaction=False) as pipe:
             for project_id in project_ids:
                 pipe.xrange(layout.job_queue(project_id))
             queues = await pipe.execute()
+        busy = [project_id for project_id, entries in zip(project_ids, queues, strict=True) if entries]
+        if busy:
+            await self._redis.zadd(layout.JOBS_READY, dict.fromkeys(busy, self._clock()), nx=True)
         kinds = [layout.text(fields.get(QueueField.KIND.encode(), b"unknown"))
                  for entries in queues for _, fields in entries or []]
         return dict(collections.Counter(kinds))
 
-    async def idle(self, project_id: str) -> bool:
-        """True when the project has no queued and no pending entries (acked ones are deleted)."""
-        return bool(await self._redis.xlen(layout.job_queue(project_id)) == 0)
-
-    async def drop_hint(self, project_id: str) -> None:
-        """Forget that the project has work (re-added by the next submit or sweep)."""
+    async def drop_hint_if_idle(self, project_id: str) -> None:
+        """Forget that the project has work if its queue holds no entry, queued or pending (acked
+        ones are deleted). The hint goes first and comes back if an entry is there: a job
+        submitted meanwhile adds its hint after its entry, so neither order loses it."""
         await self._redis.zrem(layout.JOBS_READY, project_id)
-
-    async def flag(self, project_ids: list[str]) -> None:
-        """Flag projects as possibly having work (the periodic sweep)."""
-        if project_ids:
-            await self._redis.zadd(layout.JOBS_READY, dict.fromkeys(project_ids, self._clock()), nx=True)
+        if await self._redis.xlen(layout.job_queue(project_id)):
+            await self._redis.zadd(layout.JOBS_READY, {project_id: self._clock()}, nx=True)
 
     async def heartbeat(self, entry: QueuedEntry, consumer: str) -> None:
         """Reset the entry's idle time, so no other worker claims a job that is running."""

@@ -1,10 +1,21 @@
-"""Which clouds.yaml entry holds each project's credentials, and one SDK connection per project."""
+"""Which clouds.yaml entry holds each project's credentials, and one SDK connection per project.
+
+Every project's connection sends its requests through one shared HTTP session, whose connections
+are pooled by host: a worker holds a few connections per OpenStack endpoint however many
+projects it polls. (A pool per project held one socket per project and endpoint: at 10,000
+projects, more than a process's file descriptors and the loopback's ephemeral ports.) The API
+version documents found by discovery are shared too, so a new project's first call costs its
+token alone.
+"""
 import logging
 import os
+from http.cookiejar import DefaultCookiePolicy
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import openstack
+import requests
+from keystoneauth1 import session as keystone_session
 from openstack.config.loader import OpenStackConfig
 from openstack.connection import Connection
 
@@ -21,6 +32,22 @@ def _project_of(name: str, cloud: dict[str, Any]) -> str | None:
     return normalize_project_id(project_id) or normalize_project_id(name.strip())
 
 
+HOSTS_POOLED = 32  # OpenStack endpoints (host and port) whose connections are kept
+
+
+def _shared_http(connections_per_host: int) -> requests.Session:
+    """The HTTP session of every project's calls: ``connections_per_host`` kept per endpoint
+    (keystoneauth's TCP keep-alive adapter), and no cookies kept, so that nothing one project's
+    answers set is sent with another project's requests."""
+    http = requests.Session()
+    http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    adapter = keystone_session.TCPKeepAliveAdapter(pool_connections=HOSTS_POOLED,
+                                                   pool_maxsize=connections_per_host)
+    for scheme in ("https://", "http://"):
+        http.mount(scheme, adapter)
+    return http
+
+
 class CloudsFileError(ValueError):
     """The clouds.yaml cannot be used as it is; the message says why."""
 
@@ -32,9 +59,14 @@ class CloudDirectory:
     bound to a project Keystone knows, so such an entry is named after its project id.
     """
 
-    def __init__(self, clouds_file: Path, api_timeout: float) -> None:
+    def __init__(self, clouds_file: Path, api_timeout: float, connections_per_host: int) -> None:
         self._file = clouds_file
         self._api_timeout = api_timeout
+        self._http = _shared_http(connections_per_host)
+        self._discovered: dict[str, Any] = {}  # API version documents by URL, for every project
+        # openstacksdk's session factory (typed as the class): keystoneauth sessions over the
+        # shared HTTP session, which they leave open when closed, and the shared discoveries
+        self._sessions = cast(type[keystone_session.Session], self._session)
         self._signature: tuple[int, int] | None = None
         self._rejected: tuple[int, int] | None = None  # a changed file that could not be used
         self.rejection: str | None = None  # why the file as it is now is not in force
@@ -43,6 +75,12 @@ class CloudDirectory:
         self._entries: dict[str, dict[str, Any]] = {}
         self._connections: dict[str, Connection] = {}
         self.reload_if_changed()
+
+    def _session(self, **options: Any) -> keystone_session.Session:
+        """A project's keystoneauth session: its own token, the shared connections and discoveries
+        (a version document is the same for every project that reads it at the same URL)."""
+        return keystone_session.Session(**{**options, "discovery_cache": self._discovered},
+                                        session=self._http)
 
     def reload_if_changed(self) -> bool:
         """Re-read the file if it changed (new projects, rotated credentials).
@@ -81,7 +119,8 @@ class CloudDirectory:
 
     def _read(self) -> tuple[OpenStackConfig, dict[str, str], dict[str, dict[str, Any]]]:
         """The file's entries by project; two entries for one project are refused."""
-        config = OpenStackConfig(config_files=[str(self._file)], load_envvars=False)
+        config = OpenStackConfig(config_files=[str(self._file)], load_envvars=False,
+                                 session_constructor=self._sessions)
         clouds: dict[str, str] = {}
         entries: dict[str, dict[str, Any]] = {}
         for name in config.get_cloud_names():
@@ -128,3 +167,4 @@ class CloudDirectory:
         for connection in self._connections.values():
             connection.close()
         self._connections.clear()
+        self._http.close()

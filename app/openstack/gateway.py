@@ -90,8 +90,8 @@ class OpenStackGateway:
             async with self._free_threads:
                 # One second beyond the HTTP timeout: a create that times out has then surely
                 # ended, so a retry that looks for its server does not race it.
-                result = await asyncio.wait_for(
-                    loop.run_in_executor(self._pool, action, connection), self._timeout + 1)
+                async with asyncio.timeout(self._timeout + 1):
+                    result = await loop.run_in_executor(self._pool, action, connection)
         except (TimeoutError, keystone_errors.ConnectTimeout):  # keystoneauth's covers read timeouts
             raise OpenStackTimeout(f"OpenStack did not answer {what} within {self._timeout:g} s") from None
         except sdk_errors.HttpException as error:

@@ -5,10 +5,17 @@ because Nova forgets deleted servers after a while. The watermark is Nova's own 
 time (one-second resolution), and each window reaches back ``overlap`` seconds, so a change in
 the same second as the watermark is not missed. A partial record (a cell that is down) or a
 missing key never counts as a deletion: the server keeps its last known state.
+
+A poll starts from what it read before asking Nova (read for several polls at once by the
+poller). If Nova shows nothing new against that, the poll writes only its progress: whatever a
+job wrote meanwhile stays, as if the poll had come first. If it shows changes, the servers are
+read again and compared anew, so that a job's write during the Nova call is not undone.
 """
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -19,8 +26,9 @@ from ..openstack.gateway import OpenStackGateway
 from ..openstack.translation import is_partial, server_from_nova
 from ..records import Server, created_time
 from ..redis_layout import PollField
+from ..redis_scripts import ScriptCall
 from ..times import Clock, iso, parse_iso
-from .snapshot_store import SnapshotStore
+from .snapshot_store import ProjectRead, SnapshotStore
 
 logger = logging.getLogger(__name__)
 RECENT_GRACE = 60.0  # a full listing does not remove servers created this recently
@@ -33,6 +41,14 @@ class RefreshPolicy:
     full_resync_every: int = 10
     resources_interval: float = 300.0
     overlap: float = 2.0
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    """A poll's write (what changed and the poll's progress), not yet sent."""
+
+    write: ScriptCall
+    changed: bool  # it writes servers (and their events are out): send it at once
 
 
 @dataclass(frozen=True)
@@ -58,23 +74,28 @@ class ProjectRefresher:
         self._policy = policy
         self._clock = clock
 
-    async def poll_state(self, project_id: str) -> PollState:
-        """The project's watermark, cycle count and when its resources are next due."""
-        stored = await self._redis.hgetall(layout.poll_state(project_id))
-        state = layout.text_fields(stored)
-        return PollState(watermark=state.get(PollField.WATERMARK) or None,
-                         cycle=int(state.get(PollField.CYCLE, 0)),
-                         resources_due=float(state.get(PollField.RESOURCES_DUE, 0)),
-                         failures=int(state.get(PollField.FAILURES) or 0))
-
     async def refresh(self, project_id: str) -> None:
-        """One poll: resources when due, then servers (incrementally or in full)."""
+        """One poll, written as it ends."""
+        await (await self.poll(project_id, await self._read(project_id))).write()
+
+    async def reads(self, project_ids: Sequence[str]) -> dict[str, ProjectRead]:
+        """What polls of these projects start from, read in one round trip."""
+        return await self._snapshot.read_projects(project_ids)
+
+    async def _read(self, project_id: str) -> ProjectRead:
+        return (await self.reads([project_id]))[project_id]
+
+    async def poll(self, project_id: str, read: ProjectRead) -> PollOutcome:
+        """One poll from ``read`` (which the caller read before it, see ``reads``): resources when
+        due, then servers (incrementally or in full); the write that records it, for the caller
+        to send."""
         started = self._clock()
-        state = await self.poll_state(project_id)
+        state = _poll_state(read.poll_state)
         if state.resources_due <= started:
             await self.refresh_resources(project_id, started)
+            read = await self._read(project_id)  # the flavor ids as just listed
         full = state.watermark is None or state.cycle % self._policy.full_resync_every == 0
-        await self._refresh_servers(project_id, state, full, started)
+        return await self._refresh_servers(project_id, state, read, full, started)
 
     async def refresh_resources(self, project_id: str, now: float) -> None:
         """Re-list flavors, images, networks and keypairs."""
@@ -106,18 +127,38 @@ class ProjectRefresher:
         await self._redis.hset(layout.poll_state(project_id), PollField.LAST_ERROR, str(error)[:500])
         return int(failures)
 
-    async def _refresh_servers(self, project_id: str, state: PollState, full: bool,
-                               started: float) -> None:
-        """Read the servers Nova changed (all of them when ``full``) and write what differs, with
-        the poll's progress."""
+    async def _refresh_servers(self, project_id: str, state: PollState, read: ProjectRead,
+                               full: bool, started: float) -> PollOutcome:
+        """Read the servers Nova changed (all of them when ``full``); the write of what differs,
+        with the poll's progress."""
         since = None if full else _minus_seconds(state.watermark, self._policy.overlap)
         # A project known not to be failing has no poll backoff for the call's success to end.
         records = await self._gateway.list_servers(project_id, changes_since=since,
                                                    recovering=state.failures > 0)
-        before, flavor_ids = await self._snapshot.servers_and_flavor_ids(project_id)
-        if not full and await self._snapshot.has_orphaned_tasks(project_id, before):
+        if not full and await self._snapshot.has_orphaned_tasks(project_id, read.servers):
             full = True  # rare: a job of ours failed and could not show Nova's record again
             records = await self._gateway.list_servers(project_id)
+        before = read.servers
+        upserts, removals = await self._changes(project_id, records, read, full, started)
+        if upserts or removals:  # against the servers as they are now, not as read before Nova
+            read = await self._read(project_id)
+            before = read.servers
+            upserts, removals = await self._changes(project_id, records, read, full, started)
+        if state.cycle > 0:  # the first fetch is the baseline, not a burst of "created" events
+            await self._events.append(changes_between(project_id, before, upserts, removals))
+        kept = {r.get("id") for r in records if is_partial(r)}
+        watermark = _latest(state.watermark, [str(r["updated"]) for r in records if r.get("updated")])
+        removals = [r for r in removals if r not in kept]
+        return PollOutcome(self._snapshot.change_call(
+            project_id, upserts, removals, taken_at=started,
+            poll_state={PollField.WATERMARK: watermark or "", PollField.CYCLE: str(state.cycle + 1),
+                        PollField.FAILURES: "0", PollField.LAST_ERROR: "",
+                        PollField.LAST_SUCCESS: repr(self._clock())}), bool(upserts or removals))
+
+    async def _changes(self, project_id: str, records: list[dict[str, Any]], read: ProjectRead,
+                       full: bool, started: float) -> tuple[list[Server], list[str]]:
+        """The servers to write and the ids to remove, for Nova's ``records`` against ``read``."""
+        before = read.servers
         upserts: list[Server] = []
         removals: list[str] = []
         seen: set[str | None] = set()
@@ -126,7 +167,7 @@ class ProjectRefresher:
             if record.get("status") == "DELETED":
                 removals.append(record["id"])
             elif not is_partial(record):
-                server = server_from_nova(record, flavor_ids)
+                server = server_from_nova(record, read.flavor_ids)
                 if not _older(server, before.get(server["id"])):
                     upserts.append(server)
         upserts = [server for server in await self._snapshot.with_pending_tasks(project_id, upserts, before)
@@ -134,15 +175,15 @@ class ProjectRefresher:
         if full:  # absent from a complete listing means gone; partial records are kept as known
             removals += [server_id for server_id in before
                          if server_id not in seen and not _recent(before[server_id], started)]
-        if state.cycle > 0:  # the first fetch is the baseline, not a burst of "created" events
-            await self._events.append(changes_between(project_id, before, upserts, removals))
-        kept = {r.get("id") for r in records if is_partial(r)}
-        watermark = _latest(state.watermark, [str(r["updated"]) for r in records if r.get("updated")])
-        await self._snapshot.change_servers(
-            project_id, upserts, [r for r in removals if r not in kept], taken_at=started,
-            poll_state={PollField.WATERMARK: watermark or "", PollField.CYCLE: str(state.cycle + 1),
-                        PollField.FAILURES: "0", PollField.LAST_ERROR: "",
-                        PollField.LAST_SUCCESS: repr(self._clock())})
+        return upserts, removals
+
+
+def _poll_state(stored: dict[str, str]) -> PollState:
+    """The poll state as the poll state hash holds it."""
+    return PollState(watermark=stored.get(PollField.WATERMARK) or None,
+                     cycle=int(stored.get(PollField.CYCLE, 0)),
+                     resources_due=float(stored.get(PollField.RESOURCES_DUE, 0)),
+                     failures=int(stored.get(PollField.FAILURES) or 0))
 
 
 def _older(server: Server, stored: Server | None) -> bool:

@@ -9,10 +9,13 @@ buckets from a rotating start, so no bucket is favoured.
 """
 import random
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from .. import redis_layout as layout
+from ..redis_scripts import ScriptCall, call_together
 
 # KEYS: due zset, owner hash. ARGV: now, lease seconds, max projects, claimant prefix.
 _CLAIM = """
@@ -44,6 +47,16 @@ _EXPEDITE = """
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 0 end
 return redis.call('ZADD', KEYS[1], 'XX', 'CH', ARGV[2], ARGV[1])
 """
+
+
+@dataclass(frozen=True)
+class Release:
+    """A claimed project to reschedule, after the write that records its poll."""
+
+    project_id: str
+    token: str
+    next_due: float
+    write: ScriptCall
 
 
 class PollSchedule:
@@ -92,8 +105,19 @@ class PollSchedule:
 
     async def release(self, project_id: str, token: str, next_due: float) -> bool:
         """Reschedule a claimed project; False if the claim was lost (the lease ran out)."""
-        released = await self._release(keys=_keys_of(project_id), args=[project_id, token, repr(next_due)])
-        return bool(released)
+        return bool(await self._release_call(project_id, token, next_due)())
+
+    async def release_after_writes(self, releases: Sequence[Release]) -> list[str]:
+        """Send each poll's write, then reschedule its project, all in one round trip; the
+        projects whose claims were lost (their writes are made all the same)."""
+        calls = [call for release in releases
+                 for call in (release.write, self._release_call(release.project_id, release.token,
+                                                                release.next_due))]
+        released = (await call_together(self._redis, calls))[1::2]
+        return [release.project_id for release, done in zip(releases, released, strict=True) if not done]
+
+    def _release_call(self, project_id: str, token: str, next_due: float) -> ScriptCall:
+        return ScriptCall(self._release, _keys_of(project_id), [project_id, token, repr(next_due)])
 
     async def expedite(self, project_id: str, now: float) -> bool:
         """Make a scheduled project due now, unless a worker is polling it."""

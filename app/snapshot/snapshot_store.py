@@ -7,6 +7,7 @@ with the change. Every write is then published on the change channel, so that th
 keeping lists (``listing_cache``) read the project's lists again.
 """
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
@@ -14,11 +15,12 @@ from .. import redis_layout as layout
 from ..openstack.translation import SERVICE_TASK_STATES
 from ..records import Resource, Server, created_time
 from ..redis_layout import ListingField
+from ..redis_scripts import ScriptCall
 from .codec import decode_server, encode, encode_server, etag_of
 from .listing_cache import Listing, ListingCache
 from .stored_servers import StoredServers
 
-__all__ = ["DELETING", "Listing", "SnapshotStore", "StoredServers"]
+__all__ = ["DELETING", "Listing", "ProjectRead", "SnapshotStore", "StoredServers"]
 _HEAD = [ListingField.ETAG, ListingField.TAKEN_AT, ListingField.STALE]  # a list's small fields
 
 # KEYS: servers hash, order zset, listing hash, poll state hash (one project: one cluster slot).
@@ -87,6 +89,15 @@ def _created_score(server: Server) -> float:
 DELETING = "deleting"  # Nova's task state while a server is being deleted
 
 
+@dataclass(frozen=True)
+class ProjectRead:
+    """What a poll starts from: the project's poll state, stored servers and flavor ids."""
+
+    poll_state: dict[str, str]
+    servers: StoredServers
+    flavor_ids: dict[str, str]  # flavor name -> id (Nova embeds flavors by name from 2.47)
+
+
 class SnapshotStore:
     """Reads and writes the snapshot of every project."""
 
@@ -140,20 +151,26 @@ class SnapshotStore:
         """Flavor name -> id, from the stored flavors (Nova embeds flavors by name from 2.47)."""
         return _flavor_ids(await self.listing(project_id, "flavors"))
 
-    async def servers_and_flavor_ids(self, project_id: str) -> tuple[StoredServers, dict[str, str]]:
-        """Every stored server of the project, by id, and flavor name -> id from the stored
-        flavors (Nova embeds flavors by name from 2.47): one round trip when the flavors list
-        is one this process keeps."""
-        flavors = self.cache.confirmed(project_id, "flavors")
+    async def read_projects(self, project_ids: Sequence[str]) -> dict[str, ProjectRead]:
+        """Each project's poll state, stored servers (by id) and flavor ids, all in one round trip
+        (a flavors list confirmed by the change channel is not read at all)."""
+        flavors = {project_id: self.cache.confirmed(project_id, "flavors") for project_id in project_ids}
         mark = self.cache.reading()
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(layout.servers(project_id))
-            if flavors is None:  # else confirmed by the change channel: nothing to read
-                pipe.hmget(layout.listing(project_id, "flavors"), _HEAD)
-            stored, *head = await pipe.execute()
-        if flavors is None:
-            flavors = await self._listing_from(project_id, "flavors", head[0], mark)
-        return StoredServers(stored), _flavor_ids(flavors)
+            for project_id in project_ids:
+                pipe.hgetall(layout.poll_state(project_id))
+                pipe.hgetall(layout.servers(project_id))
+                if flavors[project_id] is None:
+                    pipe.hmget(layout.listing(project_id, "flavors"), _HEAD)
+            answers = iter(await pipe.execute())
+        reads = {}
+        for project_id in project_ids:
+            poll_state, servers, listing = next(answers), next(answers), flavors[project_id]
+            if listing is None:
+                listing = await self._listing_from(project_id, "flavors", next(answers), mark)
+            reads[project_id] = ProjectRead(layout.text_fields(poll_state), StoredServers(servers),
+                                            _flavor_ids(listing))
+        return reads
 
     async def server(self, project_id: str, server_id: str) -> Server | None:
         """One stored server."""
@@ -225,22 +242,29 @@ class SnapshotStore:
 
     async def change_servers(self, project_id: str, upserts: Iterable[Server],
                              removals: Iterable[str], *, replace_all: bool = False,
-                             taken_at: float | None = None,
-                             poll_state: Mapping[str, str] | None = None) -> None:
+                             taken_at: float | None = None) -> None:
         """Write servers and remove others, and rebuild the list, in one script (atomically).
 
         ``replace_all`` drops every server not in ``upserts``; ``taken_at`` (a poll's time)
-        marks the list fresh, while a single write-through leaves its age alone; ``poll_state``
-        fields are set on the project's poll state with the change (a poll's progress).
+        marks the list fresh, while a single write-through leaves its age alone.
         """
+        await self.change_call(project_id, upserts, removals, replace_all=replace_all,
+                               taken_at=taken_at)()
+
+    def change_call(self, project_id: str, upserts: Iterable[Server], removals: Iterable[str], *,
+                    replace_all: bool = False, taken_at: float | None = None,
+                    poll_state: Mapping[str, str] | None = None) -> ScriptCall:
+        """The script call of ``change_servers``, to be sent by the caller (with others);
+        ``poll_state`` fields are set on the project's poll state with it (a poll's progress)."""
         written = list(upserts)
         triples = [value for server in written
                    for value in (server["id"], encode_server(server), repr(_created_score(server)))]
         state = [value for field in (poll_state or {}).items() for value in field]
-        await self._change(keys=[layout.servers(project_id), layout.server_order(project_id),
-                                 layout.listing(project_id, "servers"), layout.poll_state(project_id)],
-                           args=["1" if replace_all else "0", "" if taken_at is None else repr(taken_at),
-                                 project_id, len(written), len(state), *state, *triples, *removals])
+        keys = [layout.servers(project_id), layout.server_order(project_id),
+                layout.listing(project_id, "servers"), layout.poll_state(project_id)]
+        return ScriptCall(self._change, keys, ["1" if replace_all else "0",
+                                               "" if taken_at is None else repr(taken_at), project_id,
+                                               len(written), len(state), *state, *triples, *removals])
 
     async def replace_resources(self, project_id: str, kind: str, items: list[Resource],
                                 taken_at: float) -> None:

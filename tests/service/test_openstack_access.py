@@ -1,4 +1,7 @@
 """How the service reaches OpenStack: credentials from clouds.yaml, one session per project."""
+from pathlib import Path
+from urllib.parse import urlsplit
+
 import pytest
 import yaml
 
@@ -31,9 +34,9 @@ def test_entries_without_a_project_id_are_skipped_and_a_file_of_none_is_refused(
     none = tmp_path / "none.yaml"
     none.write_text(yaml.safe_dump({"clouds": {"nameless": credential}}))
 
-    assert CloudDirectory(clouds, api_timeout=5).project_ids == [project_id]
+    assert CloudDirectory(clouds, api_timeout=5, connections_per_host=2).project_ids == [project_id]
     with pytest.raises(CloudsFileError, match="names no project"):
-        CloudDirectory(none, api_timeout=5)
+        CloudDirectory(none, api_timeout=5, connections_per_host=2)
 
 
 async def test_one_keystone_authentication_serves_many_requests(service, api_client):
@@ -117,7 +120,7 @@ def test_two_entries_for_one_project_are_refused_at_start_naming_both(project, t
     clouds.write_text(yaml.safe_dump(_two_entries_for_one_project(project)))
 
     with pytest.raises(CloudsFileError) as refused:
-        CloudDirectory(clouds, api_timeout=5)
+        CloudDirectory(clouds, api_timeout=5, connections_per_host=2)
 
     assert "'member'" in str(refused.value) and "'admin-too'" in str(refused.value)
 
@@ -127,7 +130,7 @@ def test_a_reload_with_two_entries_for_one_project_keeps_the_last_good_file(proj
     other = project_factory(servers=0)
     clouds = tmp_path / "clouds.yaml"
     clouds.write_text(yaml.safe_dump({"clouds": {"member": project.access["cloud"]}}))
-    directory = CloudDirectory(clouds, api_timeout=5)
+    directory = CloudDirectory(clouds, api_timeout=5, connections_per_host=2)
     broken = _two_entries_for_one_project(project)
     broken["clouds"]["other"] = other.access["cloud"]
     clouds.write_text(yaml.safe_dump(broken))
@@ -156,3 +159,46 @@ async def test_after_a_bad_reload_the_api_is_not_ready_and_serves_the_last_good_
     assert not_ready.status == 503 and "clouds.yaml" in (await not_ready.json())["reason"]
     assert served.status == 200
     assert ready_again.status == 200
+
+
+def _connections_to(port: int) -> int:
+    """Established TCP connections whose far end is the loopback ``port`` (Linux's table)."""
+    rows = [row.split() for row in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(1 for row in rows if row[3] == "01" and int(row[2].split(":")[1], 16) == port)
+
+
+def test_the_calls_of_many_projects_share_a_few_connections(project_factory, tmp_path):
+    """A worker's connections to an endpoint are bounded by its threads, not by its projects."""
+    projects = [project_factory(servers=0) for _ in range(6)]
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(yaml.safe_dump({"clouds": {p.id: p.access["cloud"] for p in projects}}))
+    directory = CloudDirectory(clouds, api_timeout=5, connections_per_host=1)
+    port = urlsplit(projects[0].access["auth_url"]).port
+    before = _connections_to(port)
+    try:
+        for project in projects:
+            directory.connection(project.id).compute.get("/servers/detail").raise_for_status()
+        held = _connections_to(port) - before
+    finally:
+        directory.close()
+
+    assert held == 1
+
+
+def test_a_projects_first_call_after_another_projects_costs_its_token_alone(project_factory, tmp_path):
+    """API version discovery is shared by every project's connection: the second project's first
+    call asks Keystone for its token and nothing else."""
+    first, second = project_factory(servers=0), project_factory(servers=0)
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(yaml.safe_dump({"clouds": {p.id: p.access["cloud"] for p in (first, second)}}))
+    directory = CloudDirectory(clouds, api_timeout=5, connections_per_host=1)
+    try:
+        directory.connection(first.id).compute.get("/servers/detail").raise_for_status()
+        after = first.emulator.last_request_seq()
+        directory.connection(second.id).compute.get("/servers/detail").raise_for_status()
+    finally:
+        directory.close()
+
+    sent = [(r["method"], r["path"]) for r in first.emulator.requests(after=after)
+            if r["service"] != "control"]
+    assert sent == [("POST", "/v3/auth/tokens"), ("GET", "/compute/v2.1/servers/detail")]

@@ -1,0 +1,68 @@
+"""The poller's batches on a real Redis, with a gateway that answers when the test lets it: what
+a claimed batch starts from is read at once, and the writes of idle polls, sent together later,
+are still sent when the poller stops."""
+import asyncio
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry
+
+from app import redis_layout as layout
+from app.events.stream import EventStream
+from app.redis_layout import PollField
+from app.settings import Settings
+from app.snapshot.refresh import ProjectRefresher, RefreshPolicy
+from app.snapshot.schedule import PollSchedule
+from app.snapshot.snapshot_store import SnapshotStore
+from tests.service.polling import eventually
+from tests.test_refresh_rules import ScriptedGateway
+from workers.metrics import WorkerMetrics
+from workers.poller import Poller
+
+PROJECTS = [f"{n:032x}" for n in range(1, 6)]
+
+
+class GatedGateway(ScriptedGateway):
+    """Lists no servers, once the test opens the gate; counts the listings begun."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+        self.gate = asyncio.Event()
+        self.begun = 0
+
+    async def list_servers(self, project_id, changes_since=None, recovering=True):
+        self.begun += 1
+        await self.gate.wait()
+        return await super().list_servers(project_id, changes_since, recovering)
+
+
+class FixedProjects:
+    """The configured projects, which never change."""
+
+    project_ids = PROJECTS
+
+    def reload_if_changed(self) -> bool:
+        return False
+
+
+async def test_polls_running_when_the_poller_stops_are_written_and_their_projects_released(redis):
+    gateway = GatedGateway()
+    settings = Settings(redis_url="", clouds_file=Path("unused"), poll_interval=600.0,
+                        openstack_threads=2)
+    refresher = ProjectRefresher(redis, gateway, SnapshotStore(redis), EventStream(redis),
+                                 RefreshPolicy(resources_interval=3600.0))
+    poller = Poller(settings, FixedProjects(), refresher, PollSchedule(redis),
+                    WorkerMetrics(CollectorRegistry()))
+    stop = asyncio.Event()
+    running = asyncio.create_task(poller.run(stop, drain_timeout=10.0))
+
+    await eventually(lambda: asyncio.sleep(0, gateway.begun == 4))  # as many as run at once: 2 x 2
+    claimed = {project for bucket in range(layout.SCHEDULE_BUCKETS)
+               for project in await redis.hkeys(layout.schedule_owner(bucket))}
+    stop.set()
+    gateway.gate.set()
+    await asyncio.wait_for(running, 15)
+
+    owners = [await redis.hlen(layout.schedule_owner(bucket)) for bucket in range(layout.SCHEDULE_BUCKETS)]
+    cycles = {project: await redis.hget(layout.poll_state(project), PollField.CYCLE) for project in PROJECTS}
+    assert len(claimed) == 4 and owners == [0] * layout.SCHEDULE_BUCKETS  # every claim released
+    assert {cycles[project.decode()] for project in claimed} == {b"1"}  # and every poll written
