@@ -35,6 +35,7 @@ every shard of a cluster; the job hint is tagged ``{jobs}``.
 | ``cs:{jobs}:ready`` | zset | projects that may have queued jobs (a hint; workers also sweep) | none |
 | ``cs:{schedule:<bucket>}:due`` | zset | project id, scored by when it is next due (lease end) | none |
 | ``cs:{schedule:<bucket>}:owner`` | hash | project id -> the claim token of the worker polling it | none |
+| ``cs:{schedule:<bucket>}:polled`` | hash | project id -> when its last successful poll ended | none |
 
 The channel ``cs:snapshot-changes`` carries the id of each project whose lists were written.
 
@@ -165,6 +166,7 @@ LAYOUT = (
     KeySpec("cs:{jobs}:ready", "zset", None, False),
     KeySpec("cs:{schedule:<bucket>}:due", "zset", None, False),
     KeySpec("cs:{schedule:<bucket>}:owner", "hash", None, False),
+    KeySpec("cs:{schedule:<bucket>}:polled", "hash", None, False),
 )
 
 
@@ -196,6 +198,11 @@ def schedule_due(bucket: int) -> str:
 def schedule_owner(bucket: int) -> str:
     """Hash: one bucket's projects being polled -> the claim token of the worker polling each."""
     return f"{PREFIX}:{{schedule:{bucket}}}:owner"
+
+
+def schedule_polled(bucket: int) -> str:
+    """Hash: one bucket's projects -> when each one's last successful poll ended."""
+    return f"{PREFIX}:{{schedule:{bucket}}}:polled"
 
 
 def _project_key(project_id: str, suffix: str) -> str:

@@ -61,7 +61,7 @@ async def test_polls_writes_and_releases_go_in_one_round_trip_even_to_a_redis_th
     claims = await schedule.claim(now=100.0, lease=30.0, limit=3)
     releases = [Release(project, "stolen" if n == 2 else token, 140.0,
                         snapshot.change_call(project, [], [], taken_at=100.0,
-                                             poll_state={PollField.CYCLE: "1"}))
+                                             poll_state={PollField.CYCLE: "1"}), 110.0 + n)
                 for n, (project, token) in enumerate(claims.items())]
 
     lost = await schedule.release_after_writes(releases[:1])
@@ -73,6 +73,9 @@ async def test_polls_writes_and_releases_go_in_one_round_trip_even_to_a_redis_th
         assert await redis.hget(layout.poll_state(project), PollField.CYCLE) == b"1"
     assert [await redis.zscore(layout.schedule_due(layout.schedule_bucket(r.project_id)), r.project_id)
             for r in releases] == [140.0, 140.0, 130.0]
+    assert await schedule.polled_at() == {r.project_id: r.polled_at for r in releases}  # all polled
+    await schedule.forget([releases[0].project_id])
+    assert set(await schedule.polled_at()) == {r.project_id for r in releases[1:]}
 
 
 async def test_a_failing_call_among_scripts_sent_together_is_raised(redis):

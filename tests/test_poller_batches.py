@@ -50,8 +50,8 @@ async def test_polls_running_when_the_poller_stops_are_written_and_their_project
                         openstack_threads=2)
     refresher = ProjectRefresher(redis, gateway, SnapshotStore(redis), EventStream(redis),
                                  RefreshPolicy(resources_interval=3600.0))
-    poller = Poller(settings, FixedProjects(), refresher, PollSchedule(redis),
-                    WorkerMetrics(CollectorRegistry()))
+    schedule = PollSchedule(redis)
+    poller = Poller(settings, FixedProjects(), refresher, schedule, WorkerMetrics(CollectorRegistry()))
     stop = asyncio.Event()
     running = asyncio.create_task(poller.run(stop, drain_timeout=10.0))
 
@@ -66,3 +66,4 @@ async def test_polls_running_when_the_poller_stops_are_written_and_their_project
     cycles = {project: await redis.hget(layout.poll_state(project), PollField.CYCLE) for project in PROJECTS}
     assert len(claimed) == 4 and owners == [0] * layout.SCHEDULE_BUCKETS  # every claim released
     assert {cycles[project.decode()] for project in claimed} == {b"1"}  # and every poll written
+    assert set(await schedule.polled_at()) == {project.decode() for project in claimed}  # its age

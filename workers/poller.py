@@ -89,7 +89,10 @@ class Poller:
                 logger.warning("the last polls' writes were not sent, Redis cannot be used: %s", error)
 
     async def _sample_ages(self) -> None:
-        self._metrics.snapshot_ages.set(await self._refresher.ages(self._directory.project_ids))
+        """Seconds since each configured project's last successful poll (infinite if none)."""
+        polled, now = await self._schedule.polled_at(), self._clock()
+        self._metrics.snapshot_ages.set(max(0.0, now - polled[project_id]) if project_id in polled
+                                        else float("inf") for project_id in self._directory.project_ids)
 
     async def register(self) -> None:
         """Put every configured project on the schedule (those there keep their due time)."""
@@ -146,7 +149,8 @@ class Poller:
         try:
             async with asyncio.timeout(settings.poll_lease * 0.8):
                 outcome = await self._refresher.poll(project_id, read)
-                release = Release(project_id, token, self._clock() + settings.poll_interval, outcome.write)
+                now = self._clock()
+                release = Release(project_id, token, now + settings.poll_interval, outcome.write, now)
                 if outcome.changed:  # its events are out: the snapshot follows at once
                     await self._release([release])
                 else:

@@ -110,16 +110,6 @@ class ProjectRefresher:
         failures = await self._redis.hget(layout.poll_state(project_id), PollField.FAILURES)
         return failures is not None and int(layout.text(failures)) > 0
 
-    async def ages(self, project_ids: list[str]) -> list[float]:
-        """Seconds since each project's last successful poll (infinite if it never had one)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for project_id in project_ids:
-                pipe.hget(layout.poll_state(project_id), PollField.LAST_SUCCESS)
-            successes = await pipe.execute()
-        now = self._clock()
-        return [float("inf") if success is None else max(0.0, now - float(success))
-                for success in successes]
-
     async def record_failure(self, project_id: str, error: Exception) -> int:
         """Count a failed poll, mark the snapshot stale; returns consecutive failures."""
         await self._snapshot.mark_stale(project_id)

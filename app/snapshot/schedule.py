@@ -31,8 +31,10 @@ for _, project in ipairs(due) do
 end
 return claimed
 """
-# KEYS: due zset, owner hash. ARGV: project, token, next due time.
+# KEYS: due zset, owner hash, polled hash. ARGV: project, token, next due time, the time a
+# successful poll ended ('' after a failed one).
 _RELEASE = """
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[3], ARGV[1], ARGV[4]) end
 if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
 redis.call('HDEL', KEYS[2], ARGV[1])
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then
@@ -57,6 +59,7 @@ class Release:
     token: str
     next_due: float
     write: ScriptCall
+    polled_at: float  # when the poll ended (it succeeded)
 
 
 class PollSchedule:
@@ -78,6 +81,15 @@ class PollSchedule:
         """Stop polling projects that are no longer configured."""
         for bucket, projects in _by_bucket(project_ids).items():
             await self._redis.zrem(layout.schedule_due(bucket), *projects)
+            await self._redis.hdel(layout.schedule_polled(bucket), *projects)
+
+    async def polled_at(self) -> dict[str, float]:
+        """When each project's last successful poll ended (one read a bucket, however many)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for bucket in range(layout.SCHEDULE_BUCKETS):
+                pipe.hgetall(layout.schedule_polled(bucket))
+            buckets = await pipe.execute()
+        return {layout.text(project): float(at) for polled in buckets for project, at in polled.items()}
 
     async def scheduled(self) -> list[str]:
         """Every project on the schedule."""
@@ -105,19 +117,22 @@ class PollSchedule:
 
     async def release(self, project_id: str, token: str, next_due: float) -> bool:
         """Reschedule a claimed project; False if the claim was lost (the lease ran out)."""
-        return bool(await self._release_call(project_id, token, next_due)())
+        return bool(await self._release_call(project_id, token, next_due, None)())
 
     async def release_after_writes(self, releases: Sequence[Release]) -> list[str]:
         """Send each poll's write, then reschedule its project, all in one round trip; the
         projects whose claims were lost (their writes are made all the same)."""
         calls = [call for release in releases
                  for call in (release.write, self._release_call(release.project_id, release.token,
-                                                                release.next_due))]
+                                                                release.next_due, release.polled_at))]
         released = (await call_together(self._redis, calls))[1::2]
         return [release.project_id for release, done in zip(releases, released, strict=True) if not done]
 
-    def _release_call(self, project_id: str, token: str, next_due: float) -> ScriptCall:
-        return ScriptCall(self._release, _keys_of(project_id), [project_id, token, repr(next_due)])
+    def _release_call(self, project_id: str, token: str, next_due: float,
+                      polled_at: float | None) -> ScriptCall:
+        bucket = layout.schedule_bucket(project_id)
+        return ScriptCall(self._release, [*_keys_of(project_id), layout.schedule_polled(bucket)],
+                          [project_id, token, repr(next_due), "" if polled_at is None else repr(polled_at)])
 
     async def expedite(self, project_id: str, now: float) -> bool:
         """Make a scheduled project due now, unless a worker is polling it."""
