@@ -23,7 +23,10 @@ from .polling import THREADS, cpu_seconds
 from .stack import wait_until_warm
 
 RESULTS = Path(__file__).with_name("SCALE.md")
-WINDOW = 30.0
+# A window lasts as many poll cycles as there are polls between a project's full listings, so
+# that it holds each project's full listing once (the projects, seeded together, take theirs in
+# the same cycle: a shorter window would see all of them or none).
+CYCLES = Settings.full_resync_every
 TARGET_PROJECTS = 100_000
 # A project's resources refresh lists each kind (flavors, images…) once every RESOURCES_INTERVAL.
 # The run lists them once (the first fetch) so that its windows measure server polls alone; the
@@ -55,12 +58,13 @@ def _redis_cpu(client: redis.Redis) -> float:
 
 
 def _window(client: redis.Redis, emulator: EmulatorClient, workers: list[Any],
-            seconds: float) -> dict[str, float]:
-    """In one window: project polls and emulator requests per second, and the CPU milliseconds
-    a poll cost the workers and Redis."""
+            polls_wanted: int) -> dict[str, float]:
+    """In a window of ``polls_wanted`` polls: project polls and emulator requests per second,
+    and the CPU milliseconds a poll cost the workers and Redis."""
     polls, requests, began = _scheduled_polls(client), emulator.last_request_seq(), time.monotonic()
     workers_cpu, redis_cpu = sum(cpu_seconds(w.pid) for w in workers), _redis_cpu(client)
-    time.sleep(seconds)
+    while emulator.last_request_seq() - requests < polls_wanted:  # one request an idle poll
+        time.sleep(2)
     elapsed = time.monotonic() - began
     done = max(1, _scheduled_polls(client) - polls)
     return {"polls_per_second": done / elapsed,
@@ -100,7 +104,8 @@ def main() -> None:
                         if time.monotonic() - began > 3600:
                             raise RuntimeError("the workers did not poll every project in an hour")
                     wait_until_warm(client_of_emulator, share=WARM_SHARE)
-                    figures[count] = _window(client, client_of_emulator, workers, WINDOW)
+                    figures[count] = _window(client, client_of_emulator, workers,
+                                             CYCLES * arguments.projects)
                 finally:
                     for worker in workers:
                         stop_process(worker, timeout=30)
@@ -125,7 +130,8 @@ def _write(projects: int, servers: int, seeded_in: float, figures: dict[int, dic
         f"first fetch only (`RESOURCES_INTERVAL={RUN_RESOURCES_INTERVAL}`), so the windows "
         f"measure server polls; the projection adds their refresh. Everything (Redis, the "
         f"emulator, the workers) shares the same {os.cpu_count()} cores. Each figure is one "
-        f"{WINDOW:g}-s window, once every project has been polled and the workers hold their "
+        f"window of {CYCLES} poll cycles (each project's full listing, one poll in {CYCLES}, "
+        f"falls in it), once every project has been polled and the workers hold their "
         f"tokens (token requests under {WARM_SHARE:.1%} of what the emulator sees). Every "
         f"worker fetches a token for each project it polls, so a fleet holds workers × projects "
         f"tokens.", "",
