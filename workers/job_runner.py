@@ -10,7 +10,6 @@ import asyncio
 import logging
 import os
 import socket
-import time
 import uuid
 from collections.abc import Callable
 
@@ -38,14 +37,12 @@ class JobRunner:
     """Runs the queued jobs of every configured project."""
 
     def __init__(self, settings: Settings, directory: CloudDirectory, queue: JobQueue,
-                 jobs: JobStore, executor: JobExecutor, metrics: WorkerMetrics,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 jobs: JobStore, executor: JobExecutor, metrics: WorkerMetrics) -> None:
         self._settings = settings
         self._directory = directory
         self._queue = queue
         self._jobs = jobs
         self._executor = executor
-        self._clock = clock
         self._metrics = metrics
         self.consumer = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -54,6 +51,7 @@ class JobRunner:
         limit = self._settings.job_concurrency
         scheduler = aiojobs.Scheduler(limit=limit, pending_limit=limit,
                                       close_timeout=self._settings.shutdown_timeout)
+
         async def sweep() -> None:
             self._count_queued(await self._queue.sweep(self._directory.project_ids))
 
