@@ -20,10 +20,11 @@ from .access.token_file import add_token, list_tokens, revoke_token
 from .access.tokens import TokenFileError
 from .api.application import create_app
 from .api.serving import ApiRunner
-from .config_check import ERROR, check_config
-from .process_group import serve_processes
-from .settings import Settings
-from .startup import settings_and_logging
+from .process.composition import open_api_services
+from .process.config_check import ERROR, check_config
+from .process.process_group import serve_processes
+from .process.settings import Settings
+from .process.startup import settings_and_logging
 
 logger = logging.getLogger("app")
 
@@ -35,7 +36,7 @@ async def serve(settings: Settings, shared_port: bool = False) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    runner = ApiRunner(create_app(settings), shutdown_timeout=settings.shutdown_timeout)
+    runner = ApiRunner(create_app(settings, open_api_services), shutdown_timeout=settings.shutdown_timeout)
     await runner.setup()
     try:
         await web.TCPSite(runner, settings.listen_host, settings.port, reuse_port=shared_port).start()

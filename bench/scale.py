@@ -13,8 +13,8 @@ from typing import Any
 
 import redis
 
-from app.redis_layout import RESOURCE_KINDS
-from app.settings import Settings
+from app.process.settings import Settings
+from app.store.redis_layout import RESOURCE_KINDS
 from devtools.emulator_client import EmulatorClient, EmulatorProcess
 from devtools.localredis import LocalRedis
 from devtools.processes import start_logged, stop_process

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import aiohttp
 import redis.asyncio as aioredis
 
-from app import redis_layout as layout
-from app.redis_layout import PollField
+from app.store import redis_layout as layout
+from app.store.redis_layout import PollField
 
 from .chaos_client import ChaosClient, job_href
 from .chaos_stack import ChaosStack

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from app.project_ids import normalize_project_id
+from app.core.project_ids import normalize_project_id
 from app.webhooks.secret_box import generate_key
 
 from .emulator_client import EmulatorProcess

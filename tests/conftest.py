@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
-from app.logs import configure_logging
+from app.core.logs import configure_logging
 from devtools.emulator_client import EmulatorClient, EmulatorProcess
 from devtools.localredis import LocalRedis, free_port
 from devtools.processes import start_logged, stop_process

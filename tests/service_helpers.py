@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from app.access.tokens import digest_of
-from app.settings import Settings
+from app.process.settings import Settings
 from app.webhooks.secret_box import generate_key
 from tests.openstack_helpers import EmulatedProject
 

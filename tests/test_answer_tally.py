@@ -4,7 +4,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.parser import text_string_to_metric_families
 
 from app.api.answer_tally import AnswerTally
-from app.metrics_registry import DURATION_BUCKETS, NAMESPACE
+from app.process.metrics_registry import DURATION_BUCKETS, NAMESPACE
 
 ANSWERS = [("GET", "/cloud/servers", 200, 0.003), ("GET", "/cloud/servers", 200, 0.005),
            ("GET", "/cloud/servers", 304, 0.0051), ("POST", "/cloud/servers", 202, 0.7),

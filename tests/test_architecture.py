@@ -6,7 +6,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCT = sorted([*ROOT.glob("app/**/*.py"), *ROOT.glob("workers/**/*.py")])
-# Built only by the composition root (app/composition.py), once per process.
+# Built only by the composition root (app/process/composition.py), once per process.
 STORES = {"SnapshotStore", "JobStore", "JobQueue", "EventStream", "IdempotencyStore", "PollSchedule",
           "ProjectRefresher", "ProjectReader", "ServerWriter", "JobExecutor", "ServerRecorder",
           "CloudDirectory", "OpenStackGateway", "TokenRegistry", "ProjectAccess", "RateLimiter",
@@ -53,13 +53,14 @@ def test_the_product_never_imports_the_emulator_or_the_dev_tooling(path):
 WORKER_HTTP_EDGES = {"workers/guarded_client.py", "workers/webhook_sender.py", "workers/health.py"}
 
 
-@pytest.mark.parametrize("path", [p for p in PRODUCT if p.parts[-2] != "api" and p.name != "__main__.py"
-                                  and relative(p) not in WORKER_HTTP_EDGES], ids=relative)
+@pytest.mark.parametrize("path", [p for p in PRODUCT if "api" not in p.relative_to(ROOT).parts
+                                  and p.name != "__main__.py" and relative(p) not in WORKER_HTTP_EDGES],
+                         ids=relative)
 def test_only_the_http_edges_import_aiohttp(path):
     assert not {m for m in imported_modules(path) if m.startswith("aiohttp")}
 
 
-@pytest.mark.parametrize("path", [p for p in PRODUCT if relative(p) != "app/composition.py"],
+@pytest.mark.parametrize("path", [p for p in PRODUCT if relative(p) != "app/process/composition.py"],
                          ids=relative)
 def test_only_the_composition_root_builds_stores(path):
     assert not constructed(path) & STORES
@@ -70,3 +71,18 @@ def test_no_two_modules_share_a_name():
              for p in (ROOT / package).rglob("*.py") if not p.name.startswith("__")]
 
     assert sorted({n for n in names if names.count(n) > 1}) == []
+
+
+def test_app_itself_holds_at_most_six_loose_modules():
+    loose = [p.name for p in (ROOT / "app").glob("*.py") if p.name not in ("__init__.py", "__main__.py")]
+
+    assert len(loose) <= 6, loose
+
+
+ENTRY_POINTS = {"app/__main__.py", "workers/__main__.py"}
+
+
+@pytest.mark.parametrize("path", [p for p in PRODUCT if relative(p) not in ENTRY_POINTS
+                                  and "process" not in p.relative_to(ROOT).parts], ids=relative)
+def test_only_the_entry_points_import_the_composition_root(path):
+    assert "app.process.composition" not in imported_modules(path)

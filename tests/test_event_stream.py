@@ -1,7 +1,7 @@
 """The event stream holds each event id once, in the order events were observed."""
-from app import redis_layout as layout
 from app.events.server_events import CREATED, DELETED, STATUS_CHANGED, ServerEvent
 from app.events.stream import EventStream
+from app.store import redis_layout as layout
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 OTHER = "9a8b7c6d5e4f40318293a4b5c6d7e8f9"

@@ -1,15 +1,15 @@
 """Job rules that need no OpenStack: retry delays, and jobs whose workers keep stopping."""
 import dataclasses
 
-from app import redis_layout as layout
-from app.errors import OpenStackRejected, OpenStackUnavailable
+from app.core.errors import OpenStackRejected, OpenStackUnavailable
 from app.events.stream import EventStream
 from app.jobs.execution import JobExecutor, RetryPolicy
 from app.jobs.job_store import JobStore
 from app.jobs.queue import JobQueue
-from app.redis_layout import QueueField
 from app.snapshot.recording import ServerRecorder
 from app.snapshot.snapshot_store import SnapshotStore
+from app.store import redis_layout as layout
+from app.store.redis_layout import QueueField
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 

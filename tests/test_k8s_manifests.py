@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "k8s"
 KUBERNETES = "1.33"
 KUSTOMIZATIONS = sorted(path.parent for path in K8S.rglob("kustomization.yaml"))
-SETTINGS_SOURCE = (ROOT / "app" / "settings.py").read_text()
+SETTINGS_SOURCE = (ROOT / "app" / "process" / "settings.py").read_text()
 
 
 def relative(path: Path) -> str:

@@ -3,11 +3,11 @@ fairly, a claim released only by its claimant."""
 import pytest
 from redis.exceptions import ResponseError
 
-from app import redis_layout as layout
-from app.redis_layout import PollField
-from app.redis_scripts import call_together
 from app.snapshot.schedule import PollSchedule, Release
 from app.snapshot.snapshot_store import SnapshotStore
+from app.store import redis_layout as layout
+from app.store.redis_layout import PollField
+from app.store.redis_scripts import call_together
 
 PROJECTS = [f"{n:032x}" for n in range(64)]
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
-from app import redis_layout as layout
 from app.events.stream import EventStream
-from app.redis_layout import PollField
-from app.settings import Settings
+from app.process.settings import Settings
 from app.snapshot.refresh import ProjectRefresher, RefreshPolicy
 from app.snapshot.schedule import PollSchedule
 from app.snapshot.snapshot_store import SnapshotStore
+from app.store import redis_layout as layout
+from app.store.redis_layout import PollField
 from tests.service.polling import eventually
 from tests.test_refresh_rules import ScriptedGateway
 from workers.metrics import WorkerMetrics

@@ -3,8 +3,8 @@ served as they are."""
 import pytest
 from marshmallow import Schema
 
-from app import records
 from app.api.schemas import RESOURCE_SCHEMAS
+from app.core import records
 from app.snapshot.codec import decode_server, encode_server
 
 RECORDS = {"servers": records.Server, "flavors": records.Flavor, "images": records.Image,

@@ -3,11 +3,11 @@ import time
 
 import pytest
 
-from app import redis_layout as layout
 from app.events.stream import EventStream
-from app.redis_layout import PollField
 from app.snapshot.refresh import ProjectRefresher, RefreshPolicy
 from app.snapshot.snapshot_store import SnapshotStore
+from app.store import redis_layout as layout
+from app.store.redis_layout import PollField
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 

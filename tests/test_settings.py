@@ -1,7 +1,7 @@
 """Settings come from the environment, validated with messages an operator understands."""
 import pytest
 
-from app.settings import Settings, SettingsError
+from app.process.settings import Settings, SettingsError
 from app.webhooks.secret_box import generate_key
 
 

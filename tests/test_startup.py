@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from app.settings import Settings, SettingsError
-from app.startup import settings_and_logging
+from app.process.settings import Settings, SettingsError
+from app.process.startup import settings_and_logging
 from devtools.localredis import free_port
 from tests.service_helpers import write_service_files
 

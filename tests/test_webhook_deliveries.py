@@ -1,8 +1,8 @@
 """Deliveries in Redis: lanes keep one server's events in order, a lease hands a delivery on,
 and a subscription that fails everything for long enough is disabled."""
-from app import redis_layout as layout
 from app.events.server_events import ServerEvent
 from app.events.stream import EventStream, StoredEvent
+from app.store import redis_layout as layout
 from app.webhooks.deliveries import DELIVERED, FAILED, AttemptResult, Delivery, DeliveryStore, retry_at
 from app.webhooks.dispatch import DISABLED, RETRIED, DeliveryPolicy, Dispatcher
 from app.webhooks.secret_box import SecretBox, generate_key

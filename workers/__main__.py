@@ -8,11 +8,11 @@ from collections.abc import Callable
 
 from redis.exceptions import RedisError
 
-from app.composition import Services, open_services
-from app.heartbeats import HEARTBEAT_INTERVAL
-from app.metrics_registry import new_registry
-from app.settings import Settings
-from app.startup import settings_and_logging
+from app.process.composition import Services, open_services
+from app.process.heartbeats import HEARTBEAT_INTERVAL
+from app.process.metrics_registry import new_registry
+from app.process.settings import Settings
+from app.process.startup import settings_and_logging
 
 from .guarded_client import delivery_session
 from .health import Liveness, health_app, start_health_server
@@ -58,12 +58,13 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
 async def _send_webhooks(services: Services, metrics: WorkerMetrics, stop: asyncio.Event,
                          beat: Callable[[], None]) -> None:
     """The webhook sender's run, over its own guarded HTTP client; nothing without a secrets key."""
-    if not services.subscriptions.configured:
+    if not services.webhooks.subscriptions.configured:
         logger.info("webhooks are off: WEBHOOK_KEYS_FILE is not set")
         await stop.wait()
         return
-    async with delivery_session(services.destinations, services.settings.webhook_timeout) as session:
-        await WebhookSender(services, session, metrics, services.clock).run(stop, beat)
+    async with delivery_session(services.webhooks.destinations, services.settings.webhook_timeout) as session:
+        await WebhookSender(services.settings, services.webhooks, session, metrics,
+                            services.clock).run(stop, beat)
 
 
 async def _heartbeat(services: Services, worker: str, stop: asyncio.Event) -> None:

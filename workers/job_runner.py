@@ -16,13 +16,13 @@ from collections.abc import Callable
 import aiojobs
 from redis.exceptions import RedisError
 
+from app.core.logs import job_id_var, project_id_var
 from app.jobs.execution import JobExecutor
 from app.jobs.job import KINDS
 from app.jobs.job_store import JobStore
 from app.jobs.queue import JobQueue, QueuedEntry
-from app.logs import job_id_var, project_id_var
 from app.openstack.clouds import CloudDirectory
-from app.settings import Settings
+from app.process.settings import Settings
 
 from .metrics import WorkerMetrics
 from .rounds import Occasional, run_rounds

@@ -13,14 +13,14 @@ from collections.abc import Callable
 import aiojobs
 from redis.exceptions import RedisError
 
-from app.errors import UnknownProject
-from app.logs import project_id_var
+from app.core.errors import UnknownProject
+from app.core.logs import project_id_var
+from app.core.times import Clock
 from app.openstack.clouds import CloudDirectory
-from app.settings import Settings
+from app.process.settings import Settings
 from app.snapshot.refresh import ProjectRefresher
 from app.snapshot.schedule import PollSchedule, Release
 from app.snapshot.snapshot_store import ProjectRead
-from app.times import Clock
 
 from .metrics import WorkerMetrics
 from .rounds import Occasional, run_rounds

@@ -15,12 +15,13 @@ import aiohttp
 import aiojobs
 from redis.exceptions import RedisError
 
-from app.composition import Services
-from app.logs import project_id_var
-from app.times import Clock
+from app.core.logs import project_id_var
+from app.core.times import Clock
+from app.process.settings import Settings
 from app.webhooks.deliveries import DELIVERED, AttemptResult, Delivery
 from app.webhooks.destinations import DestinationRefused
 from app.webhooks.dispatch import FAN_OUT_BATCH
+from app.webhooks.outbox import Webhooks
 from app.webhooks.secret_box import SecretKeysError
 from app.webhooks.signing import signature
 from app.webhooks.subscriptions import Subscription
@@ -37,10 +38,10 @@ USER_AGENT = "cloud-servers-webhooks/1"
 class WebhookSender:
     """Delivers every project's events to its webhook subscriptions."""
 
-    def __init__(self, services: Services, session: aiohttp.ClientSession, metrics: WorkerMetrics,
-                 clock: Clock = time.time) -> None:
-        self._services = services
-        self._settings = services.settings
+    def __init__(self, settings: Settings, webhooks: Webhooks, session: aiohttp.ClientSession,
+                 metrics: WorkerMetrics, clock: Clock = time.time) -> None:
+        self._webhooks = webhooks
+        self._settings = settings
         self._session = session
         self._metrics = metrics
         self._clock = clock
@@ -67,7 +68,7 @@ class WebhookSender:
     async def _reseal(self) -> None:
         """At start, every secret is sealed again with the newest key (key rotation)."""
         try:
-            resealed = await self._services.subscriptions.reseal_all()
+            resealed = await self._webhooks.subscriptions.reseal_all()
         except (RedisError, SecretKeysError) as error:
             logger.warning("webhook secrets not resealed with the newest key: %s", error)
             return
@@ -75,11 +76,11 @@ class WebhookSender:
 
     async def _round(self, scheduler: aiojobs.Scheduler) -> None:
         gauged = set()
-        for project_id in await self._services.subscriptions.projects():
+        for project_id in await self._webhooks.subscriptions.projects():
             project_id_var.set(project_id)
-            while await self._services.dispatcher.fan_out(project_id) == FAN_OUT_BATCH:
+            while await self._webhooks.dispatcher.fan_out(project_id) == FAN_OUT_BATCH:
                 pass
-            for subscription in await self._services.subscriptions.of_project(project_id):
+            for subscription in await self._webhooks.subscriptions.of_project(project_id):
                 gauged.add((project_id, subscription.id))
                 self._metrics.pending.labels(project_id, subscription.id).set(
                     subscription.pending_deliveries)
@@ -95,7 +96,7 @@ class WebhookSender:
                    self._settings.webhook_concurrency - scheduler.active_count)
         if room <= 0:
             return
-        for delivery in await self._services.deliveries.claim(subscription.project_id, subscription.id,
+        for delivery in await self._webhooks.deliveries.claim(subscription.project_id, subscription.id,
                                                               room, self._lease):
             self._in_flight[subscription.id] = self._in_flight.get(subscription.id, 0) + 1
             await scheduler.spawn(self._deliver(subscription, delivery))
@@ -104,7 +105,7 @@ class WebhookSender:
         project_id_var.set(subscription.project_id)
         try:
             result = await self._attempt(subscription, delivery)
-            outcome = await self._services.dispatcher.settle(subscription, delivery, result)
+            outcome = await self._webhooks.dispatcher.settle(subscription, delivery, result)
             self._metrics.deliveries.labels(outcome).inc()
             if outcome == DELIVERED:
                 self._metrics.lag.observe(max(0.0, self._clock() - delivery.observed_at))
@@ -126,12 +127,12 @@ class WebhookSender:
         """POST the event once, signed; what came of it."""
         started, began = self._clock(), time.monotonic()
         try:
-            secrets = self._services.subscriptions.signing_secrets(subscription)
+            secrets = self._webhooks.subscriptions.signing_secrets(subscription)
             timestamp = int(self._clock())
             headers = {"webhook-id": delivery.event_id, "webhook-timestamp": str(timestamp),
                        "webhook-signature": signature(secrets, delivery.event_id, timestamp, delivery.body),
                        "Content-Type": "application/json", "User-Agent": USER_AGENT}
-            self._services.destinations.check(urlsplit(subscription.url).hostname or "")
+            self._webhooks.destinations.check(urlsplit(subscription.url).hostname or "")
             async with self._session.post(subscription.url, data=delivery.body, headers=headers,
                                           allow_redirects=False) as response:
                 await response.content.read(RESPONSE_CAP)

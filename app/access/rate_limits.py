@@ -11,10 +11,10 @@ import time
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from .. import redis_layout as layout
-from ..errors import RateLimited
-from ..redis_failures import out_of_memory
-from ..times import Clock
+from ..core.errors import RateLimited
+from ..core.times import Clock
+from ..store import redis_layout as layout
+from ..store.redis_failures import out_of_memory
 
 logger = logging.getLogger(__name__)
 PERIOD_MS = 60_000

@@ -2,7 +2,7 @@
 caller has not used up its rate limits."""
 from collections.abc import Callable, Mapping
 
-from ..errors import Forbidden, UnknownProject
+from ..core.errors import Forbidden, UnknownProject
 from .rate_limits import RateLimiter
 from .tokens import ApiToken, TokenRegistry
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from ..project_ids import normalize_project_id
+from ..core.project_ids import normalize_project_id
 from .tokens import ALL_PROJECTS, TokenFileError, digest_of, parse_tokens
 
 TOKEN_BYTES = 32

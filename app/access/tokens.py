@@ -18,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from ..project_ids import normalize_project_id
+from ..core.project_ids import normalize_project_id
 
 logger = logging.getLogger(__name__)
 ALL_PROJECTS = "*"

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.utils import floatToGoString
 
-from ..metrics_registry import DURATION_BUCKETS, NAMESPACE
+from ..process.metrics_registry import DURATION_BUCKETS, NAMESPACE
 
 _REQUESTS = (f"{NAMESPACE}_http_requests", "HTTP requests answered", ["method", "route", "status"])
 _LATENCY = (f"{NAMESPACE}_http_request_duration_seconds", "Time to answer a request", ["method", "route"])

@@ -6,18 +6,18 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry
 
 from ..access.scope import ProjectAccess
-from ..composition import Services
+from ..core.times import Clock
 from ..events.feed import EventFeed
-from ..settings import Settings
-from ..times import Clock
+from ..process.settings import Settings
 from .compression import CompressedBodies
 from .decoded_lists import DecodedLists
+from .edge_services import ApiServices
 from .http_metrics import HttpMetrics
 
 SETTINGS = web.AppKey("settings", Settings)
 BODY_READERS = web.AppKey("body_readers", asyncio.Semaphore)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
-SERVICES = web.AppKey("services", Services)
+SERVICES: web.AppKey[ApiServices] = web.AppKey("services")
 ACCESS = web.AppKey("access", ProjectAccess)
 METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 HTTP_METRICS = web.AppKey("http_metrics", HttpMetrics)

@@ -7,8 +7,8 @@ from aiohttp import web
 from marshmallow import Schema, ValidationError
 
 from ..access.tokens import ApiToken
-from ..errors import InvalidRequest
-from ..logs import project_id_var
+from ..core.errors import InvalidRequest
+from ..core.logs import project_id_var
 from .appkeys import ACCESS, CALLER
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cloud-servers"'}

@@ -1,7 +1,7 @@
 """Prometheus metrics of the HTTP edge, in a registry owned by the app (no global state)."""
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from ..metrics_registry import DURATION_BUCKETS, NAMESPACE
+from ..process.metrics_registry import DURATION_BUCKETS, NAMESPACE
 from .answer_tally import AnswerTally
 
 

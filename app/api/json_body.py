@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 from marshmallow import Schema, ValidationError
 
-from ..errors import InvalidRequest, UnprocessableRequest
+from ..core.errors import InvalidRequest, UnprocessableRequest
 from ..snapshot.codec import encode
 from .appkeys import BODY_READERS, SETTINGS
 from .authorization import caller_of, check_project

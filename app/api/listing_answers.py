@@ -4,7 +4,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..errors import InvalidRequest
+from ..core.errors import InvalidRequest
 from ..snapshot.codec import etag_of
 from ..snapshot.snapshot_store import Listing
 from .appkeys import COMPRESSED_BODIES, DECODED_LISTS

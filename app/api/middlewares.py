@@ -9,9 +9,9 @@ from aiohttp import web
 from marshmallow import ValidationError
 from redis.exceptions import RedisError
 
-from ..errors import ServiceError
-from ..logs import request_id_var
-from ..redis_failures import out_of_memory
+from ..core.errors import ServiceError
+from ..core.logs import request_id_var
+from ..store.redis_failures import out_of_memory
 from .appkeys import CALLER, HTTP_METRICS
 from .compression import compress_for
 from .problems import field_errors, problem, service_problem

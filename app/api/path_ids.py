@@ -1,9 +1,9 @@
 """Ids in paths: UUIDs only, so nothing else ever reaches a store or OpenStack."""
 from aiohttp import web
 
-from ..errors import NotFound
-from ..logs import server_id_var
-from ..project_ids import parse_uuid
+from ..core.errors import NotFound
+from ..core.logs import server_id_var
+from ..core.project_ids import parse_uuid
 
 
 def server_id_of(request: web.Request) -> str:

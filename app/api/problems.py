@@ -5,7 +5,7 @@ from typing import Any
 from aiohttp import web
 from marshmallow import ValidationError
 
-from ..errors import (
+from ..core.errors import (
     Conflict,
     Forbidden,
     InvalidRequest,
@@ -19,7 +19,7 @@ from ..errors import (
     UnknownProject,
     UnprocessableRequest,
 )
-from ..logs import request_id_var
+from ..core.logs import request_id_var
 from .schemas import ProblemSchema
 
 PROBLEM_TYPE = "application/problem+json"

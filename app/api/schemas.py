@@ -5,12 +5,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_dump, validate, validates
 
+from ..core.project_ids import parse_uuid
+from ..core.times import iso
 from ..jobs.actions import ACTIONS, REBOOT, REBOOT_TYPES
 from ..jobs.idempotency import CreateOutcome
 from ..jobs.job import FAILED, KINDS, STATUSES
 from ..openstack.translation import RESERVED_METADATA_KEYS
-from ..project_ids import parse_uuid
-from ..times import iso
 
 IDEMPOTENCY_KEY_PATTERN = "[ -~]{1,255}"  # printable ASCII, as HTTP header values are
 UUID_PATTERN = (r"^([0-9a-fA-F]{32}"

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..records import Server
+from ..core.records import Server
 
 _EVENT_NAMESPACE = uuid.UUID("0d7c1bd4-3f55-4c43-9a52-8c6d0bb3a0f1")
 CREATED, STATUS_CHANGED, TASK_STATE_CHANGED, DELETED = (

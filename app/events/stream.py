@@ -14,9 +14,9 @@ from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
 
-from .. import redis_layout as layout
-from ..redis_layout import EventField
-from ..times import Clock, iso
+from ..core.times import Clock, iso
+from ..store import redis_layout as layout
+from ..store.redis_layout import EventField
 from .server_events import ServerEvent
 
 POSITION_PATTERN = r"[0-9]{1,20}-[0-9]{1,20}"

@@ -1,6 +1,6 @@
 """Server actions: which state allows which action, as Nova's compute API decides it."""
+from ..core.records import ActionRequest, Server
 from ..openstack.translation import NOVA_ACTIONS
-from ..records import ActionRequest, Server
 
 STOP, START, REBOOT = "stop", "start", "reboot"
 ACTIONS = (STOP, START, REBOOT)

@@ -14,7 +14,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import NotFound, OpenStackRejected, OpenStackUnavailable
+from ..core.errors import NotFound, OpenStackRejected, OpenStackUnavailable
+from ..core.logs import server_id_var
+from ..core.records import Server
+from ..core.times import Clock, iso
 from ..events.server_events import (
     CREATED,
     CREATED_FINGERPRINT,
@@ -25,13 +28,10 @@ from ..events.server_events import (
     ServerEvent,
 )
 from ..events.stream import EventStream
-from ..logs import server_id_var
 from ..openstack.gateway import NovaRecord, OpenStackGateway
 from ..openstack.translation import action_body, boot_request, is_partial, server_from_nova
-from ..records import Server
 from ..snapshot.recording import ServerRecorder
 from ..snapshot.snapshot_store import SnapshotStore
-from ..times import Clock, iso
 from .actions import REBOOT, target_status, task_state_of
 from .job import ACTION, CREATE, DELETE, FAILED, SUCCEEDED, Job
 from .job_store import JobStore

@@ -6,8 +6,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from .. import redis_layout as layout
-from ..redis_layout import IdempotencyField
+from ..store import redis_layout as layout
+from ..store.redis_layout import IdempotencyField
 from .job_store import KeyClaim
 
 

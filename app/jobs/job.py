@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 from typing import Any, cast
 
-from ..records import ActionRequest, LaunchRequest
+from ..core.records import ActionRequest, LaunchRequest
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED)

@@ -7,10 +7,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from .. import redis_layout as layout
-from ..records import ActionRequest, LaunchRequest
-from ..redis_layout import JobField, QueueField
-from ..times import Clock
+from ..core.records import ActionRequest, LaunchRequest
+from ..core.times import Clock
+from ..store import redis_layout as layout
+from ..store.redis_layout import JobField, QueueField
 from .job import FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 
 # One step, so that nothing is ever half-written (also when Redis is out of memory: a script's

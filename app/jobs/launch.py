@@ -2,7 +2,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from ..records import LaunchRequest
+from ..core.records import LaunchRequest
 
 # The supporting list each create field names things from.
 RESOURCE_FIELDS = {"flavors": "flavor_id", "images": "image_id", "networks": "network_ids",

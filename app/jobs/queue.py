@@ -14,9 +14,9 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from .. import redis_layout as layout
-from ..redis_layout import JOB_GROUP, QueueField
-from ..times import Clock
+from ..core.times import Clock
+from ..store import redis_layout as layout
+from ..store.redis_layout import JOB_GROUP, QueueField
 from .job import Job
 from .job_store import JobStore, KeyClaim
 

@@ -8,15 +8,15 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from ..errors import Conflict, OpenStackUnavailable, UnprocessableRequest
+from ..core.errors import Conflict, OpenStackUnavailable, UnprocessableRequest
+from ..core.records import ActionRequest, LaunchRequest, Server, created_time
+from ..core.times import Clock
 from ..openstack.gateway import OpenStackGateway
 from ..openstack.translation import IDEMPOTENCY_TAG
-from ..records import ActionRequest, LaunchRequest, Server, created_time
-from ..redis_layout import IDEMPOTENCY_TTL
 from ..snapshot.reads import ProjectReader
 from ..snapshot.recording import ServerRecorder
 from ..snapshot.snapshot_store import DELETING, SnapshotStore
-from ..times import Clock
+from ..store.redis_layout import IDEMPOTENCY_TTL
 from .actions import refusal, task_state_of
 from .idempotency import CreateOutcome, IdempotencyStore, KeyUse, fingerprint, nova_tag, same_key
 from .job import ACTION, CREATE, DELETE, Job

@@ -19,8 +19,8 @@ from keystoneauth1 import session as keystone_session
 from openstack.config.loader import OpenStackConfig
 from openstack.connection import Connection
 
-from ..errors import UnknownProject
-from ..project_ids import normalize_project_id
+from ..core.errors import UnknownProject
+from ..core.project_ids import normalize_project_id
 
 logger = logging.getLogger(__name__)
 

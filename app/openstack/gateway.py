@@ -16,8 +16,8 @@ from keystoneauth1 import exceptions as keystone_errors
 from openstack import exceptions as sdk_errors
 from openstack.connection import Connection
 
-from ..errors import NotFound, OpenStackRejected, OpenStackTimeout, OpenStackUnavailable, ServiceError
-from ..records import Resource
+from ..core.errors import NotFound, OpenStackRejected, OpenStackTimeout, OpenStackUnavailable, ServiceError
+from ..core.records import Resource
 from .clouds import CloudDirectory
 from .translation import JOB_TAG, is_partial, read_resources
 

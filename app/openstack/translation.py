@@ -6,7 +6,7 @@ from typing import Any
 from openstack import exceptions as sdk_errors
 from openstack.connection import Connection
 
-from ..records import (
+from ..core.records import (
     ActionRequest,
     Flavor,
     Image,

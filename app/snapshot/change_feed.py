@@ -9,7 +9,7 @@ from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from .. import redis_layout as layout
+from ..store import redis_layout as layout
 from .listing_cache import ListingCache
 
 logger = logging.getLogger(__name__)

@@ -3,7 +3,7 @@ import hashlib
 import json
 from typing import Any, cast
 
-from ..records import SERVER_FIELDS, Server
+from ..core.records import SERVER_FIELDS, Server
 
 
 def encode(value: Any) -> str:

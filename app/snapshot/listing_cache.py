@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..redis_layout import LIST_KINDS
+from ..store.redis_layout import LIST_KINDS
 
 LISTS_KEPT = 1024  # lists a process keeps (a few MB for 200-server lists)
 CHANGES_REMEMBERED = 4 * LISTS_KEPT  # projects whose latest change is remembered one by one

@@ -7,12 +7,12 @@ from dataclasses import dataclass, replace
 
 from redis.exceptions import RedisError
 
-from ..errors import NotFound, OpenStackUnavailable, ServiceError
+from ..core.errors import NotFound, OpenStackUnavailable, ServiceError
+from ..core.records import Server
+from ..core.times import Clock
 from ..openstack.gateway import OpenStackGateway
 from ..openstack.translation import is_partial, server_from_nova
-from ..records import Server
-from ..redis_failures import out_of_memory
-from ..times import Clock
+from ..store.redis_failures import out_of_memory
 from .recording import ServerRecorder
 from .refresh import ProjectRefresher
 from .schedule import PollSchedule

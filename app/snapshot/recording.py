@@ -2,9 +2,9 @@
 from dataclasses import replace
 from typing import Any
 
+from ..core.records import Server
 from ..events.server_events import changes_between
 from ..events.stream import EventStream
-from ..records import Server
 from .snapshot_store import SnapshotStore
 
 

@@ -1,7 +1,7 @@
 """Ending a poll backoff early: once OpenStack answers a project again, poll it at once."""
 import logging
 
-from ..times import Clock
+from ..core.times import Clock
 from .refresh import ProjectRefresher
 from .schedule import PollSchedule
 

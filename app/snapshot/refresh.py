@@ -19,15 +19,15 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from .. import redis_layout as layout
+from ..core.records import Server, created_time
+from ..core.times import Clock, iso, parse_iso
 from ..events.server_events import changes_between
 from ..events.stream import EventStream
 from ..openstack.gateway import OpenStackGateway
 from ..openstack.translation import is_partial, server_from_nova
-from ..records import Server, created_time
-from ..redis_layout import PollField
-from ..redis_scripts import ScriptCall
-from ..times import Clock, iso, parse_iso
+from ..store import redis_layout as layout
+from ..store.redis_layout import PollField
+from ..store.redis_scripts import ScriptCall
 from .snapshot_store import ProjectRead, SnapshotStore
 
 logger = logging.getLogger(__name__)

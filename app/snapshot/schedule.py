@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from .. import redis_layout as layout
-from ..redis_scripts import ScriptCall, call_together
+from ..store import redis_layout as layout
+from ..store.redis_scripts import ScriptCall, call_together
 
 # KEYS: due zset, owner hash. ARGV: now, lease seconds, max projects, claimant prefix.
 _CLAIM = """

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from .. import redis_layout as layout
+from ..core.records import Resource, Server, created_time
 from ..openstack.translation import SERVICE_TASK_STATES
-from ..records import Resource, Server, created_time
-from ..redis_layout import ListingField
-from ..redis_scripts import ScriptCall
+from ..store import redis_layout as layout
+from ..store.redis_layout import ListingField
+from ..store.redis_scripts import ScriptCall
 from .codec import decode_server, encode, encode_server, etag_of
 from .listing_cache import Listing, ListingCache
 from .stored_servers import StoredServers

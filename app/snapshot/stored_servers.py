@@ -5,7 +5,7 @@ again), so it decodes few: the rest stay as Redis sent them.
 """
 from collections.abc import Collection, Iterator, Mapping
 
-from ..records import Server
+from ..core.records import Server
 from .codec import decode_server
 
 # In the compact encoding (``codec``), a server with a task state holds this, and most hold

@@ -14,10 +14,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from .. import redis_layout as layout
+from ..core.times import Clock, iso
 from ..events.stream import StoredEvent
-from ..redis_layout import AttemptField, DeliveryField, WebhookField
-from ..times import Clock, iso
+from ..store import redis_layout as layout
+from ..store.redis_layout import AttemptField, DeliveryField, WebhookField
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 _RETRY = "retry"

@@ -5,10 +5,10 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from ..errors import NotFound
+from ..core.errors import NotFound
+from ..core.times import Clock
 from ..events.server_events import PING
 from ..events.stream import EventStream, StoredEvent
-from ..times import Clock
 from .deliveries import (
     DELIVERED,
     FAILED,

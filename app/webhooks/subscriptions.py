@@ -8,10 +8,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from .. import redis_layout as layout
+from ..core.times import Clock
 from ..events.server_events import PING
-from ..redis_layout import WebhookField
-from ..times import Clock
+from ..store import redis_layout as layout
+from ..store.redis_layout import WebhookField
 from .secret_box import SecretBox, new_secret
 
 ROTATION_OVERLAP = 24 * 3600.0  # how long a replaced secret keeps signing

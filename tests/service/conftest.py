@@ -12,8 +12,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from app.api.application import create_app
 from app.api.serving import ApiRunner
-from app.settings import Settings
-from app.times import Clock
+from app.core.times import Clock
+from app.process.composition import open_api_services
+from app.process.settings import Settings
 from devtools.localredis import LocalRedis
 from devtools.processes import start_logged, stop_process
 from tests.service.webhook_helpers import Receiver
@@ -54,7 +55,7 @@ def api_client(aiohttp_client) -> Callable[[Settings], "asyncio.Future[TestClien
     """Start the API app on the test loop, served as in production (``ApiRunner``), for some
     settings (and a clock, if not the real one)."""
     async def start(settings: Settings, clock: Clock = time.time) -> TestClient:
-        return await aiohttp_client(ApiTestServer(create_app(settings, clock)))
+        return await aiohttp_client(ApiTestServer(create_app(settings, open_api_services, clock)))
 
     return start
 

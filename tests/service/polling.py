@@ -4,8 +4,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from app import redis_layout as layout
 from app.api.appkeys import SERVICES
+from app.store import redis_layout as layout
 
 Value = TypeVar("Value")
 

@@ -5,10 +5,10 @@ import time
 
 import pytest
 
-from app import redis_layout as layout
 from app.events.stream import EventStream
 from app.jobs.idempotency import IdempotencyStore, KeyUse
-from app.redis_layout import ListingField
+from app.store import redis_layout as layout
+from app.store.redis_layout import ListingField
 from tests.service.polling import changed_behind_the_api, eventually
 from tests.service.test_job_durability import _with_project
 from tests.service.writing import create_body, finished_job, nova_servers_named, post_server

@@ -2,8 +2,8 @@
 
 import pytest
 
-from app import redis_layout as layout
 from app.events.stream import EventStream
+from app.store import redis_layout as layout
 from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, post_server
 

@@ -4,7 +4,7 @@ import dataclasses
 
 import redis.asyncio as aioredis
 
-from app import redis_layout as layout
+from app.store import redis_layout as layout
 from devtools.redis_pressure import fill_to_maxmemory
 from tests.service.writing import create_body, post_server
 

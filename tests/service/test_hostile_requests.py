@@ -4,7 +4,7 @@ import json
 import pytest
 
 from app.api.json_body import MAX_DEPTH, check_structure
-from app.errors import InvalidRequest
+from app.core.errors import InvalidRequest
 from app.openstack.gateway import _server_path
 from tests.service.writing import create_body, post_server
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from app.settings import Settings
+from app.process.settings import Settings
 from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, job_of, nova_servers_named, post_server
 from tests.service_helpers import ServiceSetup, service_environ, write_service_files

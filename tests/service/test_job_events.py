@@ -1,8 +1,8 @@
 """A job's outcome is an event exactly once, however a poll races it."""
-from app import redis_layout as layout
-from app.composition import build_services, open_gateway
 from app.events.stream import EventStream
-from app.redis_layout import PollField
+from app.process.composition import build_services, open_gateway
+from app.store import redis_layout as layout
+from app.store.redis_layout import PollField
 from tests.service.writing import create_body, post_server
 
 

@@ -1,8 +1,8 @@
 """Jobs against a misbehaving Nova: retries, Retry-After, refusals, ambiguous creates, ERROR builds."""
 import pytest
 
-from app import redis_layout as layout
 from app.events.stream import EventStream
+from app.store import redis_layout as layout
 from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, job_of, nova_servers_named, post_server
 

@@ -2,9 +2,9 @@
 boot from volume; and the security-group and volume lists."""
 import base64
 
-from app import redis_layout as layout
 from app.events.stream import EventStream
-from app.settings import Settings
+from app.process.settings import Settings
+from app.store import redis_layout as layout
 from tests.service.writing import create_body, finished_job, post_server
 from tests.service_helpers import ServiceSetup, service_environ, write_service_files
 

@@ -6,7 +6,7 @@ import uuid
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from app.metrics_registry import new_registry
+from app.process.metrics_registry import new_registry
 from tests.service.test_malformed_http import exchange, parse
 from workers.metrics import WorkerMetrics
 

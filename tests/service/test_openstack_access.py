@@ -5,10 +5,10 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from app import redis_layout as layout
 from app.openstack.clouds import CloudDirectory, CloudsFileError
-from app.redis_layout import PollField
-from app.settings import Settings
+from app.process.settings import Settings
+from app.store import redis_layout as layout
+from app.store.redis_layout import PollField
 from tests.service.polling import eventually
 from tests.service_helpers import service_environ, write_service_files
 

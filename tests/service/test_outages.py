@@ -2,8 +2,8 @@
 'deleting' behind, and the first successful call ends a poll backoff."""
 import asyncio
 
-from app import redis_layout as layout
-from app.redis_layout import PollField
+from app.store import redis_layout as layout
+from app.store.redis_layout import PollField
 from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, job_of, nova_servers_named, post_server
 

@@ -1,7 +1,7 @@
 """The Nova poller: changes reach the snapshot, events are recorded, failures back off."""
-from app import redis_layout as layout
 from app.events.stream import EventStream
-from app.redis_layout import PollField
+from app.store import redis_layout as layout
+from app.store.redis_layout import PollField
 from tests.service.polling import eventually
 
 

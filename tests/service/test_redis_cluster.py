@@ -7,10 +7,10 @@ import json
 import pytest
 from redis.asyncio import Redis, RedisCluster
 
-from app import redis_layout as layout
 from app.api.appkeys import SERVICES
 from app.events.server_events import ServerEvent
 from app.events.stream import START, EventStream
+from app.store import redis_layout as layout
 from devtools.localredis import LocalRedisCluster
 from tests.service.polling import eventually
 from tests.service.test_worker_processes import listings_by_project

@@ -3,10 +3,10 @@ import json
 import re
 import time
 
-from app import redis_layout as layout
-from app.heartbeats import Heartbeats
-from app.redis_layout import LAYOUT, KeySpec
+from app.process.heartbeats import Heartbeats
 from app.snapshot.schedule import PollSchedule
+from app.store import redis_layout as layout
+from app.store.redis_layout import LAYOUT, KeySpec
 from tests.service.polling import eventually
 from tests.service.webhook_helpers import subscribe
 from tests.service.writing import create_body, finished_job, post_server

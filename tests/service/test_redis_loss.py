@@ -5,8 +5,8 @@ import dataclasses
 import pytest
 import redis.asyncio as aioredis
 
-from app import redis_layout as layout
-from app.redis_layout import PollField
+from app.store import redis_layout as layout
+from app.store.redis_layout import PollField
 from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, nova_servers_named, post_server
 

@@ -3,8 +3,8 @@ import signal
 
 import pytest
 
-from app import redis_layout as layout
 from app.events.stream import EventStream
+from app.store import redis_layout as layout
 from tests.service.polling import eventually
 from tests.service.test_job_durability import _with_project
 from tests.service.writing import finished_job, job_of

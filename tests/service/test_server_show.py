@@ -1,9 +1,9 @@
 """``GET /cloud/servers/{id}``: live from Nova, written through, and what happens when Nova is down."""
 
-from app import redis_layout as layout
 from app.events.stream import EventStream
-from app.redis_layout import PollField
 from app.snapshot.snapshot_store import SnapshotStore
+from app.store import redis_layout as layout
+from app.store.redis_layout import PollField
 from tests.service.polling import eventually
 
 

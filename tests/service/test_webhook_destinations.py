@@ -12,7 +12,7 @@ from aiohttp import TCPConnector
 from aiohttp.abc import AbstractResolver
 from prometheus_client import CollectorRegistry
 
-from app.composition import open_services
+from app.process.composition import open_services
 from tests.service.polling import eventually
 from tests.service.webhook_helpers import subscribe, webhook_path
 from workers.guarded_client import delivery_session
@@ -63,14 +63,15 @@ async def test_a_name_resolving_to_a_link_local_address_is_refused_at_send_time(
     LoopbackOnlyConnector.outside = []
 
     async with open_services(setup.settings) as services:
-        session = delivery_session(services.destinations, 3, resolver=StubResolver(table),
+        session = delivery_session(services.webhooks.destinations, 3, resolver=StubResolver(table),
                                    connector_class=LoopbackOnlyConnector)
         stop = asyncio.Event()
         metrics = WorkerMetrics(CollectorRegistry())
-        sender = asyncio.create_task(WebhookSender(services, session, metrics).run(stop))
+        sender = WebhookSender(services.settings, services.webhooks, session, metrics)
+        sender = asyncio.create_task(sender.run(stop))
         try:
             async def attempted(webhook):
-                return await services.deliveries.attempts(setup.project_id, webhook["id"], 10)
+                return await services.webhooks.deliveries.attempts(setup.project_id, webhook["id"], 10)
 
             refused = await eventually(lambda: attempted(bad))
             delivered = await eventually(lambda: attempted(good))

@@ -1,7 +1,7 @@
 """Webhook subscriptions over the API: shown, listed, deleted, validated, kept apart per project."""
 import json
 
-from app import redis_layout as layout
+from app.store import redis_layout as layout
 from tests.service.webhook_helpers import subscribe, webhook_path
 
 

@@ -4,10 +4,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from .appkeys import CLOCK, HTTP_METRICS, SERVICES
-from .authorization import authorized_query
-from .listing_answers import listing_answer
-from .schemas import ProjectQuerySchema
+from ..appkeys import CLOCK, HTTP_METRICS, SERVICES
+from ..authorization import authorized_query
+from ..listing_answers import listing_answer
+from ..schemas import ProjectQuerySchema
 
 _QUERY = ProjectQuerySchema()
 # URL path segment -> snapshot kind

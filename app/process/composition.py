@@ -11,33 +11,34 @@ from typing import cast
 
 from redis.asyncio import Redis, RedisCluster
 
-from .access.rate_limits import RateLimiter
-from .access.scope import LIVE_READS, WRITES, ProjectAccess
-from .access.tokens import TokenRegistry
-from .events.stream import EventStream
+from ..access.rate_limits import RateLimiter
+from ..access.scope import LIVE_READS, WRITES, ProjectAccess
+from ..access.tokens import TokenRegistry
+from ..core.times import Clock
+from ..events.stream import EventStream
+from ..jobs.execution import JobExecutor, RetryPolicy
+from ..jobs.idempotency import IdempotencyStore
+from ..jobs.job_store import JobStore
+from ..jobs.queue import JobQueue
+from ..jobs.writer import ServerWriter
+from ..openstack.clouds import CloudDirectory
+from ..openstack.gateway import OpenStackGateway
+from ..snapshot.change_feed import ChangeFollower
+from ..snapshot.reads import ProjectReader
+from ..snapshot.recording import ServerRecorder
+from ..snapshot.recovery import PollRecovery
+from ..snapshot.refresh import ProjectRefresher, RefreshPolicy
+from ..snapshot.schedule import PollSchedule
+from ..snapshot.snapshot_store import SnapshotStore
+from ..store.redis_epoch import RedisEpoch
+from ..webhooks.deliveries import DeliveryStore
+from ..webhooks.destinations import DestinationPolicy
+from ..webhooks.dispatch import DeliveryPolicy, Dispatcher
+from ..webhooks.outbox import Webhooks
+from ..webhooks.secret_box import SecretBox
+from ..webhooks.subscriptions import SubscriptionStore
 from .heartbeats import Heartbeats
-from .jobs.execution import JobExecutor, RetryPolicy
-from .jobs.idempotency import IdempotencyStore
-from .jobs.job_store import JobStore
-from .jobs.queue import JobQueue
-from .jobs.writer import ServerWriter
-from .openstack.clouds import CloudDirectory
-from .openstack.gateway import OpenStackGateway
-from .redis_epoch import RedisEpoch
 from .settings import CLUSTER_SCHEMES, Settings
-from .snapshot.change_feed import ChangeFollower
-from .snapshot.reads import ProjectReader
-from .snapshot.recording import ServerRecorder
-from .snapshot.recovery import PollRecovery
-from .snapshot.refresh import ProjectRefresher, RefreshPolicy
-from .snapshot.schedule import PollSchedule
-from .snapshot.snapshot_store import SnapshotStore
-from .times import Clock
-from .webhooks.deliveries import DeliveryStore
-from .webhooks.destinations import DestinationPolicy
-from .webhooks.dispatch import DeliveryPolicy, Dispatcher
-from .webhooks.secret_box import SecretBox
-from .webhooks.subscriptions import SubscriptionStore
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,7 @@ class Services:
     writer: ServerWriter
     executor: JobExecutor
     epoch: RedisEpoch
-    subscriptions: SubscriptionStore
-    deliveries: DeliveryStore
-    dispatcher: Dispatcher
-    destinations: DestinationPolicy
+    webhooks: Webhooks
     heartbeats: Heartbeats
 
     @property
@@ -140,10 +138,10 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
                     snapshot=snapshot, snapshot_changes=ChangeFollower(redis, snapshot.cache),
                     events=events, recorder=recorder, schedule=schedule,
                     refresher=refresher, reader=reader, jobs=jobs, queue=queue, writer=writer,
-                    executor=executor, epoch=RedisEpoch(redis), subscriptions=subscriptions,
-                    deliveries=deliveries, dispatcher=dispatcher,
-                    destinations=DestinationPolicy(settings.webhook_allow_http,
-                                                   settings.webhook_allowed_networks),
+                    executor=executor, epoch=RedisEpoch(redis),
+                    webhooks=Webhooks(subscriptions, deliveries, dispatcher,
+                                      DestinationPolicy(settings.webhook_allow_http,
+                                                        settings.webhook_allowed_networks)),
                     heartbeats=Heartbeats(redis, clock))
 
 
@@ -159,6 +157,14 @@ async def open_services(settings: Settings, clock: Clock = time.time) -> AsyncIt
             gateway.close()
     finally:
         await redis.aclose()
+
+
+@asynccontextmanager
+async def open_api_services(settings: Settings,
+                            clock: Clock = time.time) -> AsyncIterator[tuple[Services, ProjectAccess]]:
+    """The API's services and its access check, for the app's life."""
+    async with open_services(settings, clock) as services:
+        yield services, project_access(settings, services)
 
 
 def project_access(settings: Settings, services: Services) -> ProjectAccess:

@@ -3,19 +3,13 @@ import re
 
 from aiohttp import web
 
-from ..access.scope import WRITES
-from ..errors import InvalidRequest
-from .appkeys import SERVICES
-from .authorization import authorized_query
-from .json_body import accepted, authorized_body, loaded
-from .path_ids import server_id_of
-from .schemas import (
-    IDEMPOTENCY_KEY_PATTERN,
-    CreateServerSchema,
-    ProjectQuerySchema,
-    create_answer,
-    job_href,
-)
+from ...access.scope import WRITES
+from ...core.errors import InvalidRequest
+from ..appkeys import SERVICES
+from ..authorization import authorized_query
+from ..json_body import accepted, authorized_body, loaded
+from ..path_ids import server_id_of
+from ..schemas import IDEMPOTENCY_KEY_PATTERN, CreateServerSchema, ProjectQuerySchema, create_answer, job_href
 
 _CREATE = CreateServerSchema()
 _PROJECT = ProjectQuerySchema()

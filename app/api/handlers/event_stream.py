@@ -11,13 +11,13 @@ import json
 from aiohttp import web
 from aiohttp_sse import EventSourceResponse
 
-from ..access.scope import LIVE_READS
-from ..errors import InvalidRequest
-from ..events.server_events import PUBLIC_TYPES
-from ..events.stream import START, StoredEvent, is_position, position_key
-from .appkeys import EVENT_FEED, HTTP_METRICS, SERVICES, SETTINGS
-from .authorization import authorized_query
-from .webhook_schemas import EventsQuerySchema
+from ...access.scope import LIVE_READS
+from ...core.errors import InvalidRequest
+from ...events.server_events import PUBLIC_TYPES
+from ...events.stream import START, StoredEvent, is_position, position_key
+from ..appkeys import EVENT_FEED, HTTP_METRICS, SERVICES, SETTINGS
+from ..authorization import authorized_query
+from ..webhook_schemas import EventsQuerySchema
 
 _QUERY = EventsQuerySchema()
 GAP = "gap"

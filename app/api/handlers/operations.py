@@ -5,7 +5,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
-from .appkeys import HTTP_METRICS, METRICS_REGISTRY, OPENAPI, SERVICES
+from ..appkeys import HTTP_METRICS, METRICS_REGISTRY, OPENAPI, SERVICES
 
 logger = logging.getLogger(__name__)
 _RETRY_AFTER = {"Retry-After": "5"}

@@ -4,13 +4,13 @@ from typing import Any
 
 from aiohttp import web
 
-from ..access.scope import LIVE_READS
-from ..snapshot.codec import encode
-from .appkeys import CLOCK, HTTP_METRICS, SERVICES
-from .authorization import authorized_query
-from .listing_answers import listing_answer
-from .path_ids import server_id_of
-from .schemas import ProjectQuerySchema, ServerListQuerySchema, ServerSchema
+from ...access.scope import LIVE_READS
+from ...snapshot.codec import encode
+from ..appkeys import CLOCK, HTTP_METRICS, SERVICES
+from ..authorization import authorized_query
+from ..listing_answers import listing_answer
+from ..path_ids import server_id_of
+from ..schemas import ProjectQuerySchema, ServerListQuerySchema, ServerSchema
 
 _LIST_QUERY = ServerListQuerySchema()
 _SHOW_QUERY = ProjectQuerySchema()

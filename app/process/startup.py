@@ -4,10 +4,10 @@ before anything listens."""
 import logging
 import sys
 
-from .access.tokens import TokenFileError, parse_tokens
+from ..access.tokens import TokenFileError, parse_tokens
+from ..core.logs import configure_logging
+from ..openstack.clouds import CloudsFileError
 from .composition import open_directory
-from .logs import configure_logging
-from .openstack.clouds import CloudsFileError
 from .settings import Settings, SettingsError
 
 logger = logging.getLogger(__name__)

@@ -4,18 +4,18 @@ from typing import Any
 from aiohttp import web
 from marshmallow import Schema
 
-from ..access.scope import WRITES
-from ..composition import Services
-from ..errors import Conflict, NotConfigured, NotFound, UnprocessableRequest
-from ..snapshot.codec import encode
-from ..webhooks.deliveries import Delivery
-from ..webhooks.subscriptions import Subscription, SubscriptionLimit
-from .appkeys import SERVICES, SETTINGS
-from .authorization import authorized_query
-from .json_body import authorized_body, loaded
-from .path_ids import delivery_id_of, webhook_id_of
-from .schemas import ProjectQuerySchema
-from .webhook_schemas import (
+from ...access.scope import WRITES
+from ...core.errors import Conflict, NotConfigured, NotFound, UnprocessableRequest
+from ...snapshot.codec import encode
+from ...webhooks.deliveries import Delivery
+from ...webhooks.outbox import Webhooks
+from ...webhooks.subscriptions import Subscription, SubscriptionLimit
+from ..appkeys import SERVICES, SETTINGS
+from ..authorization import authorized_query
+from ..json_body import authorized_body, loaded
+from ..path_ids import delivery_id_of, webhook_id_of
+from ..schemas import ProjectQuerySchema
+from ..webhook_schemas import (
     DeliveryAttemptSchema,
     DeliveryListQuerySchema,
     QueuedDeliverySchema,
@@ -39,26 +39,26 @@ def webhook_href(project_id: str, webhook_id: str) -> str:
     return f"/cloud/webhooks/{webhook_id}?project_id={project_id}"
 
 
-def _services(request: web.Request) -> Services:
-    """The services, once webhooks can be used: 503 without an encryption key for secrets."""
-    services: Services = request.app[SERVICES]
-    if not services.subscriptions.configured:
+def _webhooks(request: web.Request) -> Webhooks:
+    """The webhooks, once they can be used: 503 without an encryption key for secrets."""
+    webhooks = request.app[SERVICES].webhooks
+    if not webhooks.subscriptions.configured:
         raise NotConfigured("Webhooks are not set up on this service: it has no key to encrypt "
                             "their secrets with (WEBHOOK_KEYS_FILE).")
-    return services
+    return webhooks
 
 
 async def _subscription(request: web.Request, limit: str | None = None,
-                        schema: Schema = _PROJECT) -> tuple[Services, Subscription, dict[str, Any]]:
+                        schema: Schema = _PROJECT) -> tuple[Webhooks, Subscription, dict[str, Any]]:
     """The path's subscription, in the query's project (another project's is a 404), and the
     query as ``schema`` loads it."""
     query = await authorized_query(request, schema, limit)
-    services = _services(request)
+    webhooks = _webhooks(request)
     webhook_id = webhook_id_of(request)
-    subscription = await services.subscriptions.get(query["project_id"], webhook_id)
+    subscription = await webhooks.subscriptions.get(query["project_id"], webhook_id)
     if subscription is None:
         raise NotFound(f"Webhook {webhook_id} does not exist in project {query['project_id']}.")
-    return services, subscription, query
+    return webhooks, subscription, query
 
 
 def _json(answer: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -68,16 +68,16 @@ def _json(answer: Any, status: int = 200, headers: dict[str, str] | None = None)
 async def create_webhook(request: web.Request) -> web.Response:
     """Subscribe a URL to event types; 201 with the signing secret, shown only this once."""
     project_id, body = await authorized_body(request, WRITES)
-    services = _services(request)
+    webhooks = _webhooks(request)
     wanted = loaded(_CREATE, body, "The subscription")
-    url_errors = services.destinations.url_errors(wanted["url"])
+    url_errors = webhooks.destinations.url_errors(wanted["url"])
     if url_errors:
         raise UnprocessableRequest("The subscription is invalid.", {"url": url_errors})
     try:
-        subscription, secret = await services.subscriptions.create(
+        subscription, secret = await webhooks.subscriptions.create(
             project_id, wanted["url"], list(dict.fromkeys(wanted["events"])), wanted["description"],
             request.app[SETTINGS].webhooks_per_project,
-            await services.events.last_position(project_id))
+            await request.app[SERVICES].events.last_position(project_id))
     except SubscriptionLimit as error:
         raise UnprocessableRequest("The project cannot have another subscription.",
                                    {"project_id": [str(error)]}) from None
@@ -88,7 +88,7 @@ async def create_webhook(request: web.Request) -> web.Response:
 async def list_webhooks(request: web.Request) -> web.Response:
     """The project's subscriptions, oldest first."""
     query = await authorized_query(request, _PROJECT)
-    return _json(_WEBHOOKS.dump(await _services(request).subscriptions.of_project(query["project_id"])))
+    return _json(_WEBHOOKS.dump(await _webhooks(request).subscriptions.of_project(query["project_id"])))
 
 
 async def show_webhook(request: web.Request) -> web.Response:
@@ -99,31 +99,31 @@ async def show_webhook(request: web.Request) -> web.Response:
 
 async def delete_webhook(request: web.Request) -> web.Response:
     """Unsubscribe: its undelivered events and its log go with it."""
-    services, subscription, _ = await _subscription(request, WRITES)
-    await services.subscriptions.delete(subscription.project_id, subscription.id)
+    webhooks, subscription, _ = await _subscription(request, WRITES)
+    await webhooks.subscriptions.delete(subscription.project_id, subscription.id)
     return web.Response(status=204)
 
 
 async def rotate_secret(request: web.Request) -> web.Response:
     """A new signing secret; the old one keeps signing beside it for 24 h."""
-    services, subscription, _ = await _subscription(request, WRITES)
-    secret, ends = await services.subscriptions.rotate(subscription)
+    webhooks, subscription, _ = await _subscription(request, WRITES)
+    secret, ends = await webhooks.subscriptions.rotate(subscription)
     return _json(_ROTATION.dump({"id": subscription.id, "secret": secret,
                                  "previous_secrets_expire_at": ends}))
 
 
 async def ping_webhook(request: web.Request) -> web.Response:
     """Queue a ``webhook.ping`` delivery; 202, follow it in the delivery log."""
-    services, subscription, _ = await _subscription(request, WRITES)
+    webhooks, subscription, _ = await _subscription(request, WRITES)
     _check_enabled(subscription)
-    return _queued(subscription, await services.dispatcher.ping(subscription))
+    return _queued(subscription, await webhooks.dispatcher.ping(subscription))
 
 
 async def redeliver(request: web.Request) -> web.Response:
     """Queue a delivery's event again, with its id; 202."""
-    services, subscription, _ = await _subscription(request, WRITES)
+    webhooks, subscription, _ = await _subscription(request, WRITES)
     _check_enabled(subscription)
-    return _queued(subscription, await services.dispatcher.redeliver(subscription, delivery_id_of(request)))
+    return _queued(subscription, await webhooks.dispatcher.redeliver(subscription, delivery_id_of(request)))
 
 
 def _check_enabled(subscription: Subscription) -> None:
@@ -141,8 +141,8 @@ def _queued(subscription: Subscription, delivery: Delivery) -> web.Response:
 
 async def list_deliveries(request: web.Request) -> web.Response:
     """The subscription's latest delivery attempts, newest first; ``Link: rel=next`` pages on."""
-    services, subscription, query = await _subscription(request, schema=_LOG_QUERY)
-    attempts = await services.deliveries.attempts(subscription.project_id, subscription.id,
+    webhooks, subscription, query = await _subscription(request, schema=_LOG_QUERY)
+    attempts = await webhooks.deliveries.attempts(subscription.project_id, subscription.id,
                                                   query["limit"] + 1, query.get("marker"))
     page, more = attempts[:query["limit"]], len(attempts) > query["limit"]
     headers = {}

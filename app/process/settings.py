@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .redis_layout import IDEMPOTENCY_TTL
-from .webhooks.secret_box import SecretBox, SecretKeysError
+from ..store.redis_layout import IDEMPOTENCY_TTL
+from ..webhooks.secret_box import SecretBox, SecretKeysError
 
 # Standard Webhooks' schedule: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h.
 CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")  # REDIS_URL of a Redis Cluster

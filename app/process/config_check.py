@@ -6,9 +6,9 @@ from pathlib import Path
 from keystoneauth1.exceptions import ClientException
 from openstack.exceptions import SDKException
 
-from .access.tokens import TokenFileError, parse_tokens
+from ..access.tokens import TokenFileError, parse_tokens
+from ..openstack.clouds import CloudDirectory, CloudsFileError
 from .composition import open_directory
-from .openstack.clouds import CloudDirectory, CloudsFileError
 from .settings import Settings, SettingsError
 
 OK, WARNING, ERROR = "ok", "warning", "error"

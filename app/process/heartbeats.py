@@ -3,8 +3,8 @@ import time
 
 from redis.asyncio import Redis
 
-from . import redis_layout as layout
-from .times import Clock
+from ..core.times import Clock
+from ..store import redis_layout as layout
 
 HEARTBEAT_INTERVAL = 5.0
 ALIVE_WITHIN = 30.0  # a worker silent for longer counts as gone

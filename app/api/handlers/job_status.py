@@ -1,12 +1,12 @@
 """``GET /cloud/jobs/{id}`` and ``GET /cloud/jobs?server_id=``: where creates and deletes stand."""
 from aiohttp import web
 
-from ..errors import NotFound
-from ..snapshot.codec import encode
-from .appkeys import SERVICES
-from .authorization import authorized_query
-from .path_ids import job_id_of
-from .schemas import JobListQuerySchema, JobSchema, ProjectQuerySchema
+from ...core.errors import NotFound
+from ...snapshot.codec import encode
+from ..appkeys import SERVICES
+from ..authorization import authorized_query
+from ..path_ids import job_id_of
+from ..schemas import JobListQuerySchema, JobSchema, ProjectQuerySchema
 
 _PROJECT = ProjectQuerySchema()
 _LIST_QUERY = JobListQuerySchema()

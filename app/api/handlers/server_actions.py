@@ -3,13 +3,13 @@ from typing import cast
 
 from aiohttp import web
 
-from ..access.scope import WRITES
-from ..records import ActionRequest
-from .appkeys import SERVICES
-from .authorization import authorized_query
-from .json_body import accepted, json_object, loaded
-from .path_ids import server_id_of
-from .schemas import ActionSchema, ProjectQuerySchema, action_answer
+from ...access.scope import WRITES
+from ...core.records import ActionRequest
+from ..appkeys import SERVICES
+from ..authorization import authorized_query
+from ..json_body import accepted, json_object, loaded
+from ..path_ids import server_id_of
+from ..schemas import ActionSchema, ProjectQuerySchema, action_answer
 from .server_writes import idempotency_key_of
 
 _ACTION = ActionSchema()

@@ -1,0 +1,1 @@
+"""What every room shares: the domain records, errors, times, project ids and logging."""
