@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # pyupgrade. mypy's (strict on app and workers) are in setup.cfg.
 RUFF := $(BIN)/ruff check --line-length 110 --target-version py311 --select E,F,W,I,B,UP,SIM
 
-.PHONY: install run test chaos bench bench-scale lint fmt lock clean
+.PHONY: install run test test-fast chaos bench bench-scale lint fmt docs lock clean
 
 install: $(INSTALLED)
 
@@ -41,6 +41,10 @@ bench-scale: install
 lint: install
 	$(RUFF) app workers emulator devtools tests bench
 	$(BIN)/mypy app workers
+
+# The generated parts of docs/ (the settings table), written anew from the code.
+docs: install
+	$(BIN)/python -m devtools.docs
 
 fmt: install
 	$(RUFF) --fix app workers emulator devtools tests bench

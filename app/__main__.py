@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="check the settings, clouds.yaml and tokens file")
     check.add_argument("--authenticate", action="store_true",
                        help="also authenticate each project with Keystone")
+    check.add_argument("--workers", action="store_true",
+                       help="check as the workers read it (no tokens file needed)")
     tokens = commands.add_parser("tokens", help="manage the API tokens file").add_subparsers(
         dest="action", required=True)
     default_file = os.environ.get("API_TOKENS_FILE")
@@ -93,7 +95,8 @@ def _tokens(arguments: argparse.Namespace) -> int:
 
 
 def _check(arguments: argparse.Namespace) -> int:
-    findings = check_config(dict(os.environ), authenticate=arguments.authenticate)
+    findings = check_config(os.environ, serves_api=not arguments.workers,
+                            authenticate=arguments.authenticate)
     for level, message in findings:
         print(f"{level}: {message}", file=sys.stderr if level == ERROR else sys.stdout)
     return 1 if any(level == ERROR for level, _ in findings) else 0

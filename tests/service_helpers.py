@@ -15,6 +15,11 @@ from tests.openstack_helpers import EmulatedProject
 WEBHOOK_KEYS = "webhook-keys"  # beside clouds.yaml: the key the webhooks' secrets are sealed with
 
 
+def settings_with(**overrides: Any) -> Settings:
+    """Settings at their declared defaults but for ``overrides``, for tests that build parts by hand."""
+    return Settings(redis_url="", clouds_file=Path("unused"), **overrides)
+
+
 class ManualClock:
     """A wall clock that moves only when a test says so, from the real time it was made at."""
 

@@ -3,19 +3,21 @@ import dataclasses
 
 from app.core.errors import OpenStackRejected, OpenStackUnavailable
 from app.events.stream import EventStream
-from app.jobs.execution import JobExecutor, RetryPolicy
+from app.jobs.execution import JobExecutor
 from app.jobs.job_store import JobStore
 from app.jobs.queue import JobQueue
+from app.process.composition import retry_policy
 from app.snapshot.recording import ServerRecorder
 from app.snapshot.snapshot_store import SnapshotStore
 from app.store import redis_layout as layout
 from app.store.redis_layout import QueueField
+from tests.service_helpers import settings_with
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 
 
 def test_retry_after_wins_over_backoff_up_to_the_cap():
-    policy = RetryPolicy(backoff_max=60)
+    policy = retry_policy(settings_with(job_backoff_max=60))
 
     assert [policy.delay(n, None, 1.0) for n in (1, 2, 3, 7, 8)] == [1, 2, 4, 60, 60]
     assert policy.delay(1, 30, 1.0) == 30 and policy.delay(1, 600, 1.0) == 60
@@ -38,7 +40,7 @@ async def test_a_job_whose_workers_kept_stopping_fails_without_calling_nova(redi
     job = await jobs.update(job, attempts=3)
     snapshot, events = SnapshotStore(redis), EventStream(redis)
     executor = JobExecutor(NoOpenStack(), snapshot, jobs, events, ServerRecorder(snapshot, events),
-                           RetryPolicy(max_attempts=3))
+                           retry_policy(settings_with(job_max_attempts=3)))
 
     finished = await executor.run(job)
 
@@ -51,7 +53,7 @@ async def test_the_retry_budget_counts_from_the_first_attempt_not_from_queueing(
     now = 1_800_000_000.0
     jobs = JobStore(redis, retention=3600, clock=lambda: now)
     snapshot, events = SnapshotStore(redis), EventStream(redis)
-    policy = RetryPolicy(budget=60, max_attempts=100)
+    policy = retry_policy(settings_with(job_retry_budget=60, job_max_attempts=100))
     queued_long = jobs.new(PROJECT, "delete", server_id="s-1")
     queued_long = dataclasses.replace(queued_long, created_at=now - 3600)
     started_long = dataclasses.replace(queued_long, id="j-2", attempts=1, started_at=now - 61)

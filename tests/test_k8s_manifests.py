@@ -8,13 +8,13 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from app.process.settings import declared, variable
 from tests.kustomize_render import find, kustomization, load_all, render
 
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "k8s"
 KUBERNETES = "1.33"
 KUSTOMIZATIONS = sorted(path.parent for path in K8S.rglob("kustomization.yaml"))
-SETTINGS_SOURCE = (ROOT / "app" / "process" / "settings.py").read_text()
 
 
 def relative(path: Path) -> str:
@@ -130,7 +130,7 @@ def test_production_runs_three_api_and_two_worker_replicas():
 
 
 def test_every_setting_in_the_config_map_is_one_the_service_reads(rendered):
-    known = set(re.findall(r'reader\.\w+\("([A-Z_]+)"', SETTINGS_SOURCE))
+    known = {variable(entry) for entry in declared()}
 
     assert set(settings_of(rendered)) <= known
 

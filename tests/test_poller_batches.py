@@ -7,13 +7,15 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from app.events.stream import EventStream
+from app.process.composition import refresh_policy
 from app.process.settings import Settings
-from app.snapshot.refresh import ProjectRefresher, RefreshPolicy
+from app.snapshot.refresh import ProjectRefresher
 from app.snapshot.schedule import PollSchedule
 from app.snapshot.snapshot_store import SnapshotStore
 from app.store import redis_layout as layout
 from app.store.redis_layout import PollField
 from tests.service.polling import eventually
+from tests.service_helpers import settings_with
 from tests.test_refresh_rules import ScriptedGateway
 from workers.metrics import WorkerMetrics
 from workers.poller import Poller
@@ -49,7 +51,7 @@ async def test_polls_running_when_the_poller_stops_are_written_and_their_project
     settings = Settings(redis_url="", clouds_file=Path("unused"), poll_interval=600.0,
                         openstack_threads=2)
     refresher = ProjectRefresher(redis, gateway, SnapshotStore(redis), EventStream(redis),
-                                 RefreshPolicy(resources_interval=3600.0))
+                                 refresh_policy(settings_with(resources_interval=3600.0)))
     schedule = PollSchedule(redis)
     poller = Poller(settings, FixedProjects(), refresher, schedule, WorkerMetrics(CollectorRegistry()))
     stop = asyncio.Event()

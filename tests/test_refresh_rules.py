@@ -4,10 +4,12 @@ import time
 import pytest
 
 from app.events.stream import EventStream
-from app.snapshot.refresh import ProjectRefresher, RefreshPolicy
+from app.process.composition import refresh_policy
+from app.snapshot.refresh import ProjectRefresher
 from app.snapshot.snapshot_store import SnapshotStore
 from app.store import redis_layout as layout
 from app.store.redis_layout import PollField
+from tests.service_helpers import settings_with
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 
@@ -47,7 +49,7 @@ async def refresher_with(redis, servers, stored):
     await redis.hset(layout.poll_state(PROJECT), mapping={
         PollField.CYCLE: 1, PollField.WATERMARK: "", PollField.RESOURCES_DUE: time.time() + 3600})
     return ProjectRefresher(redis, ScriptedGateway(servers), snapshot, EventStream(redis),
-                            RefreshPolicy(full_resync_every=1)), snapshot
+                            refresh_policy(settings_with(full_resync_every=1))), snapshot
 
 
 async def test_an_older_listing_does_not_undo_a_newer_write(redis):
@@ -144,7 +146,7 @@ async def test_a_polls_of_several_projects_start_from_one_read(redis):
     await redis.hset(layout.poll_state(other), PollField.CYCLE, 7)
 
     reads = await ProjectRefresher(redis, ScriptedGateway([]), snapshot, EventStream(redis),
-                                   RefreshPolicy()).reads([PROJECT, other])
+                                   refresh_policy(settings_with())).reads([PROJECT, other])
 
     assert list(reads[PROJECT].servers) == ["a"] and len(reads[other].servers) == 0
     assert reads[other].poll_state == {PollField.CYCLE: "7"} and reads[PROJECT].poll_state == {}
@@ -175,6 +177,6 @@ async def test_only_a_failing_projects_listing_asks_to_end_its_backoff(redis, fa
     gateway = ScriptedGateway([])
 
     await ProjectRefresher(redis, gateway, SnapshotStore(redis), EventStream(redis),
-                           RefreshPolicy()).refresh(PROJECT)
+                           refresh_policy(settings_with())).refresh(PROJECT)
 
     assert gateway.recovering == [recovering]

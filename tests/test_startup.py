@@ -2,12 +2,14 @@
 before anything listens; settings may carry the CLOUD_SERVERS_ prefix."""
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 
 import pytest
 
+from app.process.config_check import ERROR, check_config
 from app.process.settings import Settings, SettingsError
 from app.process.startup import settings_and_logging
 from devtools.localredis import free_port
@@ -30,6 +32,7 @@ def files(project, tmp_path):
 @pytest.mark.parametrize("module, change, message", [
     ("app", {"API_TOKENS_FILE": ""}, "API_TOKENS_FILE is required to serve the API"),
     ("app", {"API_TOKENS_FILE": "bad-tokens"}, "'sha256' must be 64 hex digits"),
+    ("app", {"API_TOKENS_FILE": "twice-named-tokens"}, "the name 'x' is used more than once"),
     ("app", {"OS_CLIENT_CONFIG_FILE": "empty-clouds"}, "names no project"),
     ("workers", {"OS_CLIENT_CONFIG_FILE": "empty-clouds"}, "names no project"),
     ("app", {"SNAPSHOT_MAX_AGE": "nan"}, "SNAPSHOT_MAX_AGE"),
@@ -38,7 +41,10 @@ def test_an_unusable_configuration_is_one_line_and_exit_1_before_listening(files
                                                                             change, message):
     (tmp_path / "bad-tokens").write_text("tokens:\n  - name: x\n    sha256: nope\n    projects: '*'\n")
     (tmp_path / "empty-clouds").write_text("clouds: {}\n")
-    environ = {**files, **{k: str(tmp_path / v) if v in ("bad-tokens", "empty-clouds") else v
+    entry = f"  - name: x\n    sha256: {'a' * 64}\n    projects: '*'\n"
+    (tmp_path / "twice-named-tokens").write_text(f"tokens:\n{entry}{entry}")
+    environ = {**files, **{k: str(tmp_path / v) if v in ("bad-tokens", "empty-clouds", "twice-named-tokens")
+                           else v
                            for k, v in change.items()}}
 
     result = run(module, environ)
@@ -95,3 +101,22 @@ def test_a_worker_metrics_port_in_use_ends_the_workers_with_one_line(files):
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1].startswith("configuration error: WORKER_METRICS_PORT")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("serves_api", [True, False])
+def test_start_up_refuses_exactly_what_check_config_calls_an_error(files, tmp_path, monkeypatch, service_log,
+                                                                   serves_api):
+    entry = f"  - name: x\n    sha256: {'a' * 64}\n    projects: '*'\n"
+    (tmp_path / "twice").write_text(f"tokens:\n{entry}{entry}")
+    for environ in ({**files, "API_TOKENS_FILE": str(tmp_path / "twice")}, {**files, "API_TOKENS_FILE": ""},
+                    files):
+        errors = [m for level, m in check_config(environ, serves_api=serves_api) if level == ERROR]
+        for name in files:
+            monkeypatch.delenv(name, raising=False)
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+        if errors:
+            with pytest.raises(SystemExit, match=re.escape(f"configuration error: {errors[0]}")):
+                settings_and_logging(serves_api)
+        else:
+            assert settings_and_logging(serves_api).unknown_variables == ()

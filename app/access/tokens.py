@@ -55,7 +55,12 @@ def parse_tokens(text: str, source: str = "tokens file") -> list[ApiToken]:
     entries = document.get("tokens") if isinstance(document, dict) else None
     if not isinstance(entries, list):
         raise TokenFileError(f"{source}: expected a mapping with a 'tokens' list")
-    return [_parse_entry(entry, f"{source}: tokens[{index}]") for index, entry in enumerate(entries)]
+    tokens = [_parse_entry(entry, f"{source}: tokens[{index}]") for index, entry in enumerate(entries)]
+    names = [token.name for token in tokens]
+    for name in sorted({name for name in names if names.count(name) > 1}):
+        # A name says who called in the access log and is what `tokens revoke` takes: one caller each.
+        raise TokenFileError(f"{source}: the name {name!r} is used more than once")
+    return tokens
 
 
 def _parse_entry(entry: object, where: str) -> ApiToken:

@@ -48,13 +48,14 @@ class JobFailure(Exception):
 @dataclass(frozen=True)
 class RetryPolicy:
     """How patiently a job is retried: transient failures for ``budget`` seconds from the job's
-    first attempt (capped at ``max_attempts``), with capped, jittered backoff."""
+    first attempt (capped at ``max_attempts``), with capped, jittered backoff (the values, and
+    their defaults, are the settings')."""
 
-    budget: float = 900.0
-    max_attempts: int = 100
-    backoff_max: float = 60.0
-    build_timeout: float = 1800.0
-    poll_interval: float = 3.0
+    budget: float
+    max_attempts: int
+    backoff_max: float
+    build_timeout: float
+    poll_interval: float
 
     def delay(self, attempt: int, retry_after: float | None, jitter: float) -> float:
         """Seconds before the next attempt: Nova's Retry-After, else 1, 2, 4… s with jitter."""

@@ -101,6 +101,20 @@ def open_gateway(settings: Settings) -> OpenStackGateway:
                             timeout=settings.openstack_timeout)
 
 
+def refresh_policy(settings: Settings) -> RefreshPolicy:
+    """The poll's rules, from the settings."""
+    return RefreshPolicy(full_resync_every=settings.full_resync_every,
+                         resources_interval=settings.resources_interval,
+                         overlap=settings.changes_since_overlap)
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    """How jobs are retried, from the settings."""
+    return RetryPolicy(budget=settings.job_retry_budget, max_attempts=settings.job_max_attempts,
+                       backoff_max=settings.job_backoff_max, build_timeout=settings.build_timeout,
+                       poll_interval=settings.build_poll_interval)
+
+
 def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
                    clock: Clock = time.time) -> Services:
     """Every store and service over an open Redis client and gateway."""
@@ -108,11 +122,7 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
     events = EventStream(redis, clock)
     recorder = ServerRecorder(snapshot, events)
     schedule = PollSchedule(redis)
-    refresher = ProjectRefresher(
-        redis, gateway, snapshot, events,
-        RefreshPolicy(full_resync_every=settings.full_resync_every,
-                      resources_interval=settings.resources_interval,
-                      overlap=settings.changes_since_overlap), clock)
+    refresher = ProjectRefresher(redis, gateway, snapshot, events, refresh_policy(settings), clock)
     gateway.after_success(PollRecovery(refresher, schedule, clock))
     reader = ProjectReader(snapshot, refresher, gateway, recorder, schedule,
                            max_age=settings.snapshot_max_age, poll_interval=settings.poll_interval,
@@ -122,12 +132,7 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
     writer = ServerWriter(reader, snapshot, recorder, jobs, queue, IdempotencyStore(redis), gateway,
                           create_wait=settings.create_wait, retention=settings.job_retention,
                           clock=clock)
-    executor = JobExecutor(
-        gateway, snapshot, jobs, events, recorder,
-        RetryPolicy(budget=settings.job_retry_budget, max_attempts=settings.job_max_attempts,
-                    backoff_max=settings.job_backoff_max,
-                    build_timeout=settings.build_timeout,
-                    poll_interval=settings.build_poll_interval), clock)
+    executor = JobExecutor(gateway, snapshot, jobs, events, recorder, retry_policy(settings), clock)
     box = None if settings.webhook_keys_file is None else SecretBox.from_file(settings.webhook_keys_file)
     subscriptions = SubscriptionStore(redis, box, clock)
     deliveries = DeliveryStore(redis, settings.job_retention, clock)

@@ -1,6 +1,7 @@
-"""``cloud-servers-api check-config``: the settings, clouds.yaml and the tokens file, checked as
-the service would read them, with one line per finding; fit for an init container."""
-from collections.abc import Iterator
+"""The one check of a configuration: the settings and the files they name (clouds.yaml, the tokens
+file, the webhook keys), as findings. Start-up refuses to run on any ``error``;
+``cloud-servers-api check-config`` prints them all, one line each (fit for an init container)."""
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from keystoneauth1.exceptions import ClientException
@@ -8,6 +9,7 @@ from openstack.exceptions import SDKException
 
 from ..access.tokens import TokenFileError, parse_tokens
 from ..openstack.clouds import CloudDirectory, CloudsFileError
+from ..webhooks.secret_box import SecretBox, SecretKeysError
 from .composition import open_directory
 from .settings import Settings, SettingsError
 
@@ -15,27 +17,38 @@ OK, WARNING, ERROR = "ok", "warning", "error"
 Finding = tuple[str, str]
 
 
-def check_config(environ: dict[str, str], authenticate: bool = False) -> list[Finding]:
-    """Every finding, ``(level, message)``; any ``error`` means the service would not start or
-    would refuse its callers."""
+def check_config(environ: Mapping[str, str], serves_api: bool = True,
+                 authenticate: bool = False) -> list[Finding]:
+    """Every finding, ``(level, message)``, for the environment; any ``error`` means the process
+    would not start."""
     try:
         settings = Settings.from_env(environ)
     except SettingsError as error:
         return [(ERROR, f"settings: {error}")]
-    findings: list[Finding] = [(OK, "settings")]
+    return [(OK, "settings"), *findings(settings, serves_api, authenticate)]
+
+
+def findings(settings: Settings, serves_api: bool, authenticate: bool = False) -> Iterator[Finding]:
+    """The files the settings name, checked as the service reads them (the tokens file when
+    ``serves_api``; each project's Keystone when ``authenticate``)."""
+    if settings.webhook_keys_file is not None:
+        try:
+            SecretBox.from_file(settings.webhook_keys_file)
+        except SecretKeysError as error:
+            yield ERROR, f"WEBHOOK_KEYS_FILE: {error}"
     try:
         directory = open_directory(settings)
     except (CloudsFileError, OSError) as error:
-        return [*findings, (ERROR, f"clouds.yaml: {error}")]
+        yield ERROR, f"clouds.yaml: {error}"
+        return
     try:
-        findings += _clouds(directory, authenticate)
-        if settings.tokens_file is None:
-            findings.append((WARNING, "API_TOKENS_FILE is not set: the API cannot serve (workers can)"))
-        else:
-            findings += _tokens(settings.tokens_file, set(directory.project_ids))
+        yield from _clouds(directory, authenticate)
+        if settings.tokens_file is not None:
+            yield from _tokens(settings.tokens_file, set(directory.project_ids))
+        elif serves_api:
+            yield ERROR, "API_TOKENS_FILE is required to serve the API"
     finally:
         directory.close()
-    return findings
 
 
 def _clouds(directory: CloudDirectory, authenticate: bool) -> Iterator[Finding]:
@@ -56,9 +69,6 @@ def _tokens(path: Path, projects: set[str]) -> Iterator[Finding]:
         yield ERROR, f"tokens file: {error}"
         return
     yield OK, f"tokens file: {len(tokens)} tokens"
-    names = [token.name for token in tokens]
-    for name in sorted({name for name in names if names.count(name) > 1}):
-        yield ERROR, f"tokens file: the name {name!r} is used more than once"
     for token in tokens:
         for project_id in sorted((token.projects or set()) - projects):
             yield WARNING, f"token {token.name!r}: project {project_id} has no credentials in clouds.yaml"

@@ -1,69 +1,131 @@
-"""Configuration of the API and the workers, read once from environment variables."""
+"""Configuration of the API and the workers, declared once: each setting's variable, default,
+bounds and meaning belong to its field; ``from_env`` reads them, and the table in
+docs/configuration.md is generated from them (``make docs``)."""
 import ipaddress
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 from ..store.redis_layout import IDEMPOTENCY_TTL
-from ..webhooks.secret_box import SecretBox, SecretKeysError
 
-# Standard Webhooks' schedule: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h.
 CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")  # REDIS_URL of a Redis Cluster
-WEBHOOK_RETRY_SCHEDULE = (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
+PREFIX = "CLOUD_SERVERS_"  # every setting may carry it; with both set, the prefixed one wins
+DAY = 24 * 3600.0
 
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message says which and why."""
 
 
+def setting(default: Any, doc: str, read: str = "seconds", *, env: str | None = None,
+            repr: bool = True, **limits: Any) -> Any:
+    """A setting's field: its default, its meaning, how it is read (a ``_Reader`` method), the
+    variable that sets it when that is not the field's name in capitals, and its bounds."""
+    return field(default=default, repr=repr,
+                 metadata={"doc": doc, "read": read, "env": env, "limits": limits})
+
+
+def required(doc: str, read: str, *, env: str | None = None, repr: bool = True) -> Any:
+    """A setting without a default: the process does not start without it."""
+    return field(repr=repr, metadata={"doc": doc, "read": read, "env": env, "limits": {}})
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every tunable of the service; durations in seconds."""
 
-    redis_url: str = field(repr=False)
-    clouds_file: Path
-    tokens_file: Path | None = None
-    listen_host: str = "127.0.0.1"
-    port: int = 8080
-    web_concurrency: int = 1  # API processes sharing the port (SO_REUSEPORT)
-    poll_interval: float = 30.0
-    full_resync_every: int = 10
-    resources_interval: float = 300.0
-    snapshot_max_age: float = 300.0
-    poll_lease: float = 60.0
-    poll_backoff_max: float = 120.0
-    changes_since_overlap: float = 2.0
-    openstack_timeout: float = 30.0
-    openstack_threads: int = 8
-    shutdown_timeout: float = 10.0
-    body_timeout: float = 10.0
-    body_reads_max: int = 64
-    keepalive_timeout: float = 75.0
-    writes_per_minute: int = 60
-    live_reads_per_minute: int = 300
-    create_wait: float = 5.0
-    job_max_attempts: int = 100
-    job_retry_budget: float = 900.0
-    job_retention: float = 7 * 24 * 3600.0
-    job_visibility_timeout: float = 60.0
-    job_concurrency: int = 16
-    job_backoff_max: float = 60.0
-    build_timeout: float = 1800.0
-    build_poll_interval: float = 3.0
-    webhook_keys_file: Path | None = None
-    webhook_allow_http: bool = False
-    webhook_allowed_networks: tuple[str, ...] = ()
-    webhook_retry_schedule: tuple[float, ...] = WEBHOOK_RETRY_SCHEDULE
-    webhook_timeout: float = 10.0
-    webhook_disable_after: float = 5 * 24 * 3600.0
-    webhooks_per_project: int = 25
-    webhook_concurrency: int = 64
-    webhook_endpoint_concurrency: int = 4
-    events_heartbeat: float = 15.0
-    worker_metrics_port: int = 9101
-    log_level: str = "INFO"
+    redis_url: str = required(
+        "`redis://`, `rediss://` or `unix://` URL; `redis+cluster://` (or `rediss+cluster://`) for a "
+        "Redis Cluster", "required_text", repr=False)
+    clouds_file: Path = required("the `clouds.yaml` with each project's credentials",
+                                 "required_path", env="OS_CLIENT_CONFIG_FILE")
+    tokens_file: Path | None = setting(
+        None, "the bearer tokens file; required by the API (docs/security.md)", "path",
+        env="API_TOKENS_FILE")
+    listen_host: str = setting("127.0.0.1", "where the API (and the workers' metrics) listen", "text")
+    port: int = setting(8080, "the API's port", "integer", minimum=0, maximum=65535)
+    web_concurrency: int = setting(
+        1, "API processes sharing `PORT` (`SO_REUSEPORT`); above 1 needs a fixed `PORT`", "integer",
+        minimum=1, maximum=64)
+    poll_interval: float = setting(30.0, "seconds between polls of a project")
+    full_resync_every: int = setting(
+        10, "every Nth poll lists all servers instead of `changes-since`", "integer", minimum=1)
+    resources_interval: float = setting(
+        300.0, "seconds between re-listings of flavors, images, networks, keypairs")
+    snapshot_max_age: float = setting(
+        300.0, "a list older than this is refreshed live before answering")
+    poll_lease: float = setting(
+        60.0, "seconds a worker holds a project while polling it (must exceed `OPENSTACK_TIMEOUT`)")
+    poll_backoff_max: float = setting(
+        120.0, "longest wait before retrying a failing project (a successful live show or job step "
+        "for it ends the wait at once)")
+    changes_since_overlap: float = setting(
+        2.0, "seconds each `changes-since` window reaches back", allow_zero=True)
+    openstack_timeout: float = setting(30.0, "seconds for one OpenStack call")
+    openstack_threads: int = setting(
+        8, "threads for openstacksdk calls, and connections kept per OpenStack endpoint; a worker "
+        "claims this many projects at a time and polls up to twice as many at once", "integer",
+        minimum=1, maximum=256)
+    shutdown_timeout: float = setting(10.0, "seconds running work may finish after SIGTERM")
+    body_timeout: float = setting(10.0, "seconds a request body may take to arrive (`408` after)")
+    body_reads_max: int = setting(
+        64, "request bodies being received at once per process (`503` beyond)", "integer",
+        minimum=1, maximum=100_000)
+    keepalive_timeout: float = setting(
+        75.0, "seconds an idle keep-alive connection stays open (longer than a typical ingress's "
+        "60 s upstream keep-alive, so the ingress closes first)")
+    writes_per_minute: int = setting(
+        60, "creates, deletes and actions per token per minute (bursts of as many)", "integer",
+        minimum=1, maximum=1_000_000)
+    live_reads_per_minute: int = setting(
+        300, "`GET /cloud/servers/{id}` per token per minute", "integer", minimum=1,
+        maximum=1_000_000)
+    create_wait: float = setting(
+        5.0, "seconds `POST /cloud/servers` waits for Nova's server id", allow_zero=True)
+    job_max_attempts: int = setting(
+        100, "attempts before a job fails, whatever its budget", "integer", minimum=1, maximum=10_000)
+    job_retry_budget: float = setting(
+        900.0, "seconds from a job's first attempt during which transient failures are retried")
+    job_retention: float = setting(
+        7 * DAY, "seconds job records are kept (7 days; at least 86400, for Idempotency-Key replays)")
+    job_visibility_timeout: float = setting(
+        60.0, "seconds before a dead worker's job is taken over (must exceed `OPENSTACK_TIMEOUT`)")
+    job_concurrency: int = setting(16, "jobs run at once per worker", "integer", minimum=1,
+                                   maximum=1000)
+    job_backoff_max: float = setting(60.0, "longest wait between a job's attempts")
+    build_timeout: float = setting(
+        1800.0, "how long a create follows a build (and a delete waits for Nova)")
+    build_poll_interval: float = setting(3.0, "seconds between looks at a build or a delete")
+    webhook_keys_file: Path | None = setting(
+        None, "Fernet keys, one a line, that encrypt webhook secrets in Redis; without it webhooks "
+        "answer `503` (docs/webhooks.md)", "path")
+    webhook_allow_http: bool = setting(False, "allow `http://` webhook URLs (development)", "flag")
+    webhook_allowed_networks: tuple[str, ...] = setting(
+        (), "comma-separated addresses or CIDR ranges deliveries may reach although they are "
+        "loopback, private, link-local or unique-local (`make run`: `127.0.0.1/32`)", "networks")
+    # Standard Webhooks' schedule: at once, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h.
+    webhook_retry_schedule: tuple[float, ...] = setting(
+        (0.0, 5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0),
+        "seconds before each delivery attempt, comma-separated; as many attempts as entries",
+        "schedule")
+    webhook_timeout: float = setting(10.0, "seconds for one delivery attempt, connect to answer")
+    webhook_disable_after: float = setting(
+        5 * DAY, "a subscription whose every attempt failed for this long (5 days) is disabled")
+    webhooks_per_project: int = setting(25, "subscriptions a project may have", "integer",
+                                        minimum=1, maximum=1000)
+    webhook_concurrency: int = setting(64, "deliveries under way at once per worker", "integer",
+                                       minimum=1, maximum=10_000)
+    webhook_endpoint_concurrency: int = setting(
+        4, "deliveries under way at once per subscription", "integer", minimum=1, maximum=100)
+    events_heartbeat: float = setting(15.0, "seconds between `: ping` comments on `GET /cloud/events`")
+    worker_metrics_port: int = setting(
+        9101, "where the workers serve `/metrics` (on `LISTEN_HOST`; `0`: a free port, logged)",
+        "integer", minimum=0, maximum=65535)
+    log_level: str = setting("INFO", "`DEBUG`, `INFO`, `WARNING` or `ERROR`", "choice",
+                             choices=("DEBUG", "INFO", "WARNING", "ERROR"))
     # CLOUD_SERVERS_* variables that name no setting (a typo, most likely): warned about at start
     unknown_variables: tuple[str, ...] = field(default=(), compare=False)
 
@@ -71,77 +133,66 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "Settings":
         """Read and validate the settings; raises ``SettingsError`` naming the bad variable."""
         reader = _Reader(environ)
-        settings = cls(
-            redis_url=reader.text("REDIS_URL", required=True),
-            clouds_file=reader.required_path("OS_CLIENT_CONFIG_FILE"),
-            tokens_file=reader.path("API_TOKENS_FILE"),
-            listen_host=reader.text("LISTEN_HOST", "127.0.0.1"),
-            port=reader.integer("PORT", 8080, minimum=0, maximum=65535),
-            web_concurrency=reader.integer("WEB_CONCURRENCY", 1, minimum=1, maximum=64),
-            poll_interval=reader.seconds("POLL_INTERVAL", 30.0),
-            full_resync_every=reader.integer("FULL_RESYNC_EVERY", 10, minimum=1),
-            resources_interval=reader.seconds("RESOURCES_INTERVAL", 300.0),
-            snapshot_max_age=reader.seconds("SNAPSHOT_MAX_AGE", 300.0),
-            poll_lease=reader.seconds("POLL_LEASE", 60.0),
-            poll_backoff_max=reader.seconds("POLL_BACKOFF_MAX", 120.0),
-            changes_since_overlap=reader.seconds("CHANGES_SINCE_OVERLAP", 2.0, allow_zero=True),
-            openstack_timeout=reader.seconds("OPENSTACK_TIMEOUT", 30.0),
-            openstack_threads=reader.integer("OPENSTACK_THREADS", 8, minimum=1, maximum=256),
-            shutdown_timeout=reader.seconds("SHUTDOWN_TIMEOUT", 10.0),
-            body_timeout=reader.seconds("BODY_TIMEOUT", 10.0),
-            body_reads_max=reader.integer("BODY_READS_MAX", 64, minimum=1, maximum=100_000),
-            keepalive_timeout=reader.seconds("KEEPALIVE_TIMEOUT", 75.0),
-            writes_per_minute=reader.integer("WRITES_PER_MINUTE", 60, minimum=1, maximum=1_000_000),
-            live_reads_per_minute=reader.integer("LIVE_READS_PER_MINUTE", 300, minimum=1,
-                                                 maximum=1_000_000),
-            create_wait=reader.seconds("CREATE_WAIT", 5.0, allow_zero=True),
-            job_max_attempts=reader.integer("JOB_MAX_ATTEMPTS", 100, minimum=1, maximum=10_000),
-            job_retry_budget=reader.seconds("JOB_RETRY_BUDGET", 900.0),
-            job_retention=reader.seconds("JOB_RETENTION", 7 * 24 * 3600.0),
-            job_visibility_timeout=reader.seconds("JOB_VISIBILITY_TIMEOUT", 60.0),
-            job_concurrency=reader.integer("JOB_CONCURRENCY", 16, minimum=1, maximum=1000),
-            job_backoff_max=reader.seconds("JOB_BACKOFF_MAX", 60.0),
-            build_timeout=reader.seconds("BUILD_TIMEOUT", 1800.0),
-            build_poll_interval=reader.seconds("BUILD_POLL_INTERVAL", 3.0),
-            webhook_keys_file=reader.path("WEBHOOK_KEYS_FILE"),
-            webhook_allow_http=reader.flag("WEBHOOK_ALLOW_HTTP"),
-            webhook_allowed_networks=reader.networks("WEBHOOK_ALLOWED_NETWORKS"),
-            webhook_retry_schedule=reader.schedule("WEBHOOK_RETRY_SCHEDULE", WEBHOOK_RETRY_SCHEDULE),
-            webhook_timeout=reader.seconds("WEBHOOK_TIMEOUT", 10.0),
-            webhook_disable_after=reader.seconds("WEBHOOK_DISABLE_AFTER", 5 * 24 * 3600.0),
-            webhooks_per_project=reader.integer("WEBHOOKS_PER_PROJECT", 25, minimum=1, maximum=1000),
-            webhook_concurrency=reader.integer("WEBHOOK_CONCURRENCY", 64, minimum=1, maximum=10_000),
-            webhook_endpoint_concurrency=reader.integer("WEBHOOK_ENDPOINT_CONCURRENCY", 4,
-                                                        minimum=1, maximum=100),
-            events_heartbeat=reader.seconds("EVENTS_HEARTBEAT", 15.0),
-            worker_metrics_port=reader.integer("WORKER_METRICS_PORT", 9101, minimum=0, maximum=65535),
-            log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
-            unknown_variables=reader.unknown_prefixed(),
-        )
-        if not settings.redis_url.startswith(("redis://", "rediss://", "unix://", *CLUSTER_SCHEMES)):
-            raise SettingsError("REDIS_URL must start with redis://, rediss://, unix://, "
-                                "redis+cluster:// or rediss+cluster://")
-        if settings.web_concurrency > 1 and settings.port == 0:
-            raise SettingsError("WEB_CONCURRENCY above 1 needs a fixed PORT: the processes share it")
-        if settings.poll_lease <= settings.openstack_timeout:
-            raise SettingsError("POLL_LEASE must be longer than OPENSTACK_TIMEOUT, or a slow poll "
-                                "would outlive its lease and another worker would poll too")
-        if settings.job_retention < IDEMPOTENCY_TTL:
-            raise SettingsError("JOB_RETENTION must be at least 86400 (24 h): an Idempotency-Key "
-                                "replay within 24 h needs the first request's job")
-        if settings.webhook_keys_file is not None:
-            try:
-                SecretBox.from_file(settings.webhook_keys_file)
-            except SecretKeysError as error:
-                raise SettingsError(f"WEBHOOK_KEYS_FILE: {error}") from None
-        if not settings.webhook_retry_schedule:
-            raise SettingsError("WEBHOOK_RETRY_SCHEDULE needs at least one attempt")
-        if settings.job_visibility_timeout <= settings.openstack_timeout:
-            raise SettingsError("JOB_VISIBILITY_TIMEOUT must be longer than OPENSTACK_TIMEOUT")
+        values = {entry.name: getattr(reader, entry.metadata["read"])(
+                      variable(entry), entry.default, **entry.metadata["limits"])
+                  for entry in declared()}
+        settings = cls(**values, unknown_variables=reader.unknown_prefixed())
+        for problem in settings.conflicts():
+            raise SettingsError(problem)
         return settings
 
+    def conflicts(self) -> list[str]:
+        """Settings each valid alone that do not work together."""
+        problems = []
+        if not self.redis_url.startswith(("redis://", "rediss://", "unix://", *CLUSTER_SCHEMES)):
+            problems.append("REDIS_URL must start with redis://, rediss://, unix://, "
+                            "redis+cluster:// or rediss+cluster://")
+        if self.web_concurrency > 1 and self.port == 0:
+            problems.append("WEB_CONCURRENCY above 1 needs a fixed PORT: the processes share it")
+        if self.poll_lease <= self.openstack_timeout:
+            problems.append("POLL_LEASE must be longer than OPENSTACK_TIMEOUT, or a slow poll "
+                            "would outlive its lease and another worker would poll too")
+        if self.job_retention < IDEMPOTENCY_TTL:
+            problems.append("JOB_RETENTION must be at least 86400 (24 h): an Idempotency-Key "
+                            "replay within 24 h needs the first request's job")
+        if not self.webhook_retry_schedule:
+            problems.append("WEBHOOK_RETRY_SCHEDULE needs at least one attempt")
+        if self.job_visibility_timeout <= self.openstack_timeout:
+            problems.append("JOB_VISIBILITY_TIMEOUT must be longer than OPENSTACK_TIMEOUT")
+        return problems
 
-PREFIX = "CLOUD_SERVERS_"  # every setting may carry it; with both set, the prefixed one wins
+
+def declared() -> list[Field[Any]]:
+    """The settings read from the environment, in declaration order."""
+    return [entry for entry in fields(Settings) if "read" in entry.metadata]
+
+
+def variable(entry: Field[Any]) -> str:
+    """The environment variable that sets a declared setting."""
+    return str(entry.metadata["env"] or entry.name.upper())
+
+
+def default_text(entry: Field[Any]) -> str:
+    """A setting's default as an operator writes it (``required`` for none)."""
+    value = entry.default
+    if value is MISSING:
+        return "required"
+    if value is None or value == ():
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return ",".join(f"{part:g}" for part in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def configuration_table() -> str:
+    """The Markdown table of every setting: variable, default, meaning."""
+    rows = [f"| `{variable(entry)}` | `{default_text(entry)}` | {entry.metadata['doc']} |"
+            for entry in declared()]
+    return "\n".join(["| variable | default | meaning |", "|---|---|---|", *rows])
 
 
 class _Reader:
@@ -156,17 +207,21 @@ class _Reader:
         return tuple(sorted(name for name in self._environ
                             if name.startswith(PREFIX) and name[len(PREFIX):] not in self._asked))
 
-    def text(self, name: str, default: str | None = None, *, required: bool = False) -> str:
+    def _raw(self, name: str) -> str:
         self._asked.add(name)
-        value = (self._environ.get(PREFIX + name) or self._environ.get(name, "")).strip()
+        return (self._environ.get(PREFIX + name) or self._environ.get(name, "")).strip()
+
+    def text(self, name: str, default: str) -> str:
+        return self._raw(name) or default
+
+    def required_text(self, name: str, default: object = MISSING) -> str:
+        value = self._raw(name)
         if not value:
-            if required:
-                raise SettingsError(f"{name} is required")
-            return default or ""
+            raise SettingsError(f"{name} is required")
         return value
 
-    def path(self, name: str, *, required: bool = False) -> Path | None:
-        value = self.text(name, required=required)
+    def path(self, name: str, default: None = None) -> Path | None:
+        value = self._raw(name)
         if not value:
             return None
         path = Path(value)
@@ -174,26 +229,26 @@ class _Reader:
             raise SettingsError(f"{name}={value}: no such file")
         return path
 
-    def required_path(self, name: str) -> Path:
-        path = self.path(name, required=True)
-        assert path is not None  # path() raises for a missing required file
+    def required_path(self, name: str, default: object = MISSING) -> Path:
+        path = self.path(name)
+        if path is None:
+            raise SettingsError(f"{name} is required")
         return path
 
-    def integer(self, name: str, default: int, *, minimum: int | None = None,
-                maximum: int | None = None) -> int:
-        raw = self.text(name)
+    def integer(self, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+        raw = self._raw(name)
         if not raw:
             return default
         try:
             value = int(raw)
         except ValueError:
             raise SettingsError(f"{name}={raw!r} is not a whole number") from None
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        if value < minimum or (maximum is not None and value > maximum):
             raise SettingsError(f"{name}={value} is out of range [{minimum}, {maximum}]")
         return value
 
     def seconds(self, name: str, default: float, *, allow_zero: bool = False) -> float:
-        raw = self.text(name)
+        raw = self._raw(name)
         if not raw:
             return default
         try:
@@ -206,21 +261,21 @@ class _Reader:
             raise SettingsError(f"{name}={raw} must be a positive number of seconds")
         return value
 
-    def flag(self, name: str) -> bool:
-        value = self.text(name, "false").lower()
+    def flag(self, name: str, default: bool) -> bool:
+        value = (self._raw(name) or str(default)).lower()
         if value not in ("true", "false", "1", "0", "yes", "no"):
             raise SettingsError(f"{name}={value!r} must be true or false")
         return value in ("true", "1", "yes")
 
-    def networks(self, name: str) -> tuple[str, ...]:
-        parts = [part.strip() for part in self.text(name).split(",") if part.strip()]
+    def networks(self, name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+        parts = [part.strip() for part in self._raw(name).split(",") if part.strip()]
         try:
-            return tuple(str(ipaddress.ip_network(part, strict=False)) for part in parts)
+            return tuple(str(ipaddress.ip_network(part, strict=False)) for part in parts) or default
         except ValueError as error:
             raise SettingsError(f"{name}: {error}; give addresses or CIDR ranges, comma-separated") from None
 
     def schedule(self, name: str, default: tuple[float, ...]) -> tuple[float, ...]:
-        raw = self.text(name)
+        raw = self._raw(name)
         if not raw:
             return default
         try:
@@ -231,8 +286,8 @@ class _Reader:
             raise SettingsError(f"{name}={raw!r}: delays must be finite and not negative")
         return delays
 
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = self.text(name, default).upper()
+    def choice(self, name: str, default: str, *, choices: tuple[str, ...]) -> str:
+        value = (self._raw(name) or default).upper()
         if value not in choices:
             raise SettingsError(f"{name}={value!r} must be one of {', '.join(choices)}")
         return value

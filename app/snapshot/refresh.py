@@ -36,11 +36,12 @@ RECENT_GRACE = 60.0  # a full listing does not remove servers created this recen
 
 @dataclass(frozen=True)
 class RefreshPolicy:
-    """How often full resyncs and resource refreshes happen, and the changes-since overlap."""
+    """How often full resyncs and resource refreshes happen, and the changes-since overlap (the
+    values, and their defaults, are the settings')."""
 
-    full_resync_every: int = 10
-    resources_interval: float = 300.0
-    overlap: float = 2.0
+    full_resync_every: int
+    resources_interval: float
+    overlap: float
 
 
 @dataclass(frozen=True)
