@@ -26,6 +26,10 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The unit and component tiers (no emulator, no processes): well under a minute.
+test-fast: install
+	$(BIN)/python -m pytest -m "unit or component" $(PYTEST_ARGS)
+
 # Faults on real processes (worker kills, Redis restarts, outages…), about 3 minutes; writes
 # docs/chaos.md.
 chaos: install
@@ -41,6 +45,7 @@ bench-scale: install
 lint: install
 	$(RUFF) app workers emulator devtools tests bench
 	$(BIN)/mypy app workers
+	$(BIN)/hadolint Dockerfile
 
 # The generated parts of docs/ (the settings table), written anew from the code.
 docs: install

@@ -9,6 +9,7 @@ everything it started and removes that file.
 import hashlib
 import json
 import logging
+import shutil
 import os
 import secrets
 import shlex
@@ -75,10 +76,9 @@ def _write_tokens(path: Path, first: str, second: str | None) -> dict[str, str]:
 
 
 def _webhook_keys(path: Path) -> Path:
-    """The key webhook secrets are sealed with: made once, kept (Redis under .run/ persists)."""
-    if not path.exists():
-        path.write_text(generate_key() + "\n")
-        path.chmod(0o600)
+    """The key webhook secrets are sealed with, new each run (as is the run's Redis)."""
+    path.write_text(generate_key() + "\n")
+    path.chmod(0o600)
     return path.resolve()
 
 
@@ -178,14 +178,16 @@ def _banner(env: dict[str, str]) -> str:
             f"tail -f {RUN_DIR}/receiver.log\n"
             f"Or watch them live: curl -N -H 'Authorization: Bearer {env['API_TOKEN']}' \\\n"
             f"    '{env['API_URL']}/cloud/events?project_id={env['PROJECT_ID']}'\n"
-            f"Logs: {RUN_DIR}/api.log, {RUN_DIR}/workers.log, {RUN_DIR}/emulator.log. "
+            f"Logs: {RUN_DIR}/api.log, {RUN_DIR}/workers.log"
+            f"{f', {RUN_DIR}/emulator.log' if 'EMULATOR_URL' in env else ''}. "
             "Press Ctrl-C to stop.\n")
 
 
 def main() -> int:
     """Start everything, wait for a signal or a crash, stop everything."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    RUN_DIR.mkdir(exist_ok=True)
+    shutil.rmtree(RUN_DIR, ignore_errors=True)  # only this run's files: logs, credentials, data
+    RUN_DIR.mkdir()
     stopping = False
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -215,6 +217,7 @@ def main() -> int:
         service_env = {"REDIS_URL": redis_url, "OS_CLIENT_CONFIG_FILE": str(clouds_file),
                        "API_TOKENS_FILE": str((RUN_DIR / "tokens.yaml").resolve()),
                        "LISTEN_HOST": "127.0.0.1", "PORT": str(port), "POLL_INTERVAL": "10",
+                       "RESOURCES_INTERVAL": "15",  # a new boot volume is listed within seconds
                        "WEBHOOK_KEYS_FILE": str(_webhook_keys(RUN_DIR / "webhook-keys")),
                        # development mode: plain http, and 127.0.0.1 allowed (the dev receiver)
                        "WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",

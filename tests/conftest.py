@@ -16,8 +16,18 @@ from app.core.logs import configure_logging
 from devtools.emulator_client import EmulatorClient, EmulatorProcess
 from devtools.localredis import LocalRedis, free_port
 from devtools.processes import start_logged, stop_process
-from tests.openstack_helpers import EmulatedProject
-from tests.service_helpers import service_environ, write_service_files
+from tests.support import EmulatedProject, service_environ, write_service_files
+
+TIERS = ("unit", "component", "service", "emulator", "deploy")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test carries its tier's marker: the folder it sits in under tests/."""
+    for item in items:
+        tier = item.path.relative_to(Path(__file__).parent).parts[0]
+        if tier not in TIERS:
+            raise pytest.UsageError(f"{item.nodeid}: a test belongs in one of tests/{{{','.join(TIERS)}}}/")
+        item.add_marker(getattr(pytest.mark, tier))
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from app.process.settings import Settings
 from devtools.localredis import LocalRedis
 from devtools.processes import start_logged, stop_process
 from tests.service.webhook_helpers import Receiver
-from tests.service_helpers import ServiceSetup, service_environ, write_service_files
+from tests.support import ServiceSetup, service_environ, write_service_files
 from workers.__main__ import run_workers
 
 

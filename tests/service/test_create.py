@@ -9,9 +9,10 @@ from app.events.stream import EventStream
 from app.jobs.idempotency import IdempotencyStore, KeyUse
 from app.store import redis_layout as layout
 from app.store.redis_layout import ListingField
-from tests.service.polling import changed_behind_the_api, eventually
 from tests.service.test_job_durability import _with_project
+from tests.service.waiting import changed_behind_the_api
 from tests.service.writing import create_body, finished_job, nova_servers_named, post_server
+from tests.support import eventually
 
 
 @pytest.fixture

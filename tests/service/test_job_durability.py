@@ -5,9 +5,8 @@ import time
 import pytest
 
 from app.process.settings import Settings
-from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, job_of, nova_servers_named, post_server
-from tests.service_helpers import ServiceSetup, service_environ, write_service_files
+from tests.support import ServiceSetup, eventually, service_environ, write_service_files
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ import pytest
 
 from app.events.stream import EventStream
 from app.store import redis_layout as layout
-from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, job_of, nova_servers_named, post_server
+from tests.support import eventually
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from app.events.stream import EventStream
 from app.process.settings import Settings
 from app.store import redis_layout as layout
 from tests.service.writing import create_body, finished_job, post_server
-from tests.service_helpers import ServiceSetup, service_environ, write_service_files
+from tests.support import ServiceSetup, service_environ, write_service_files
 
 SECRET = "chpasswd: {list: 'root:hunter2-do-not-log'}"
 USER_DATA = f"#cloud-config\n{SECRET}\nruncmd: [echo hello]\n"

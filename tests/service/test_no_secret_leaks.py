@@ -4,10 +4,10 @@ import asyncio
 
 import yaml
 
-from tests.service.polling import eventually
 from tests.service.test_malformed_http import exchange
 from tests.service.webhook_helpers import subscribe, webhook_path
 from tests.service.writing import create_body, finished_job, post_server
+from tests.support import eventually
 
 
 async def test_no_token_password_or_secret_reaches_a_log_or_an_answer(service, api_client,

@@ -9,8 +9,7 @@ from app.openstack.clouds import CloudDirectory, CloudsFileError
 from app.process.settings import Settings
 from app.store import redis_layout as layout
 from app.store.redis_layout import PollField
-from tests.service.polling import eventually
-from tests.service_helpers import service_environ, write_service_files
+from tests.support import eventually, service_environ, write_service_files
 
 
 async def test_application_credential_entry_named_after_its_project(service, api_client, tmp_path):

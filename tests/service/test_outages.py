@@ -4,8 +4,8 @@ import asyncio
 
 from app.store import redis_layout as layout
 from app.store.redis_layout import PollField
-from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, job_of, nova_servers_named, post_server
+from tests.support import eventually
 
 
 async def test_a_create_outlasts_an_outage_longer_than_a_few_attempts(service, api_client,

@@ -2,7 +2,7 @@
 from app.events.stream import EventStream
 from app.store import redis_layout as layout
 from app.store.redis_layout import PollField
-from tests.service.polling import eventually
+from tests.support import eventually
 
 
 async def list_by_id(client, setup):

@@ -1,5 +1,5 @@
 """Per-token rate limits on writes and live reads, shared by every API replica through Redis."""
-from tests.service_helpers import ManualClock
+from tests.support import ManualClock
 
 
 def show_path(setup, server_id):

@@ -12,9 +12,9 @@ from app.events.server_events import ServerEvent
 from app.events.stream import START, EventStream
 from app.store import redis_layout as layout
 from devtools.localredis import LocalRedisCluster
-from tests.service.polling import eventually
 from tests.service.test_worker_processes import listings_by_project
 from tests.service.writing import create_body, finished_job, post_server
+from tests.support import eventually
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,9 @@ from app.process.heartbeats import Heartbeats
 from app.snapshot.schedule import PollSchedule
 from app.store import redis_layout as layout
 from app.store.redis_layout import LAYOUT, KeySpec
-from tests.service.polling import eventually
 from tests.service.webhook_helpers import subscribe
 from tests.service.writing import create_body, finished_job, post_server
+from tests.support import eventually
 
 TTL_WORDS = {"none": False, "capped": False, "capped by length": False, "trimmed as acked": False,
              "until full": True,

@@ -7,8 +7,8 @@ import redis.asyncio as aioredis
 
 from app.store import redis_layout as layout
 from app.store.redis_layout import PollField
-from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, nova_servers_named, post_server
+from tests.support import eventually
 
 
 @pytest.fixture

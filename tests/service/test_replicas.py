@@ -12,9 +12,9 @@ import aiohttp
 
 from devtools.localredis import free_port
 from devtools.processes import start_logged, stop_process
-from tests.service.polling import eventually
 from tests.service.test_worker_processes import LEASE, listings_by_project, start_worker
 from tests.service.writing import create_body, finished_job, post_server
+from tests.support import eventually
 
 VISIBILITY = 3.0  # seconds before a dead worker's job is taken over
 

@@ -5,9 +5,9 @@ import pytest
 
 from app.events.stream import EventStream
 from app.store import redis_layout as layout
-from tests.service.polling import eventually
 from tests.service.test_job_durability import _with_project
 from tests.service.writing import finished_job, job_of
+from tests.support import eventually
 
 
 def actions_path(setup, server_id, project_id=None):

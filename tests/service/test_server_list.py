@@ -2,7 +2,7 @@
 import asyncio
 
 from app.snapshot.snapshot_store import SnapshotStore
-from tests.service_helpers import ManualClock
+from tests.support import ManualClock
 
 
 def servers_path(setup, **query):

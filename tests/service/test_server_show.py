@@ -4,7 +4,7 @@ from app.events.stream import EventStream
 from app.snapshot.snapshot_store import SnapshotStore
 from app.store import redis_layout as layout
 from app.store.redis_layout import PollField
-from tests.service.polling import eventually
+from tests.support import eventually
 
 
 def show_path(setup, server_id):

@@ -4,9 +4,9 @@ import asyncio
 
 from standardwebhooks import Webhook
 
-from tests.service.polling import eventually
 from tests.service.webhook_helpers import subscribe, webhook_path
 from tests.service.writing import create_body, finished_job, post_server
+from tests.support import eventually
 
 QUICK_RETRIES = {"webhook_retry_schedule": "0,0.2,0.2", "webhook_timeout": "3"}
 

@@ -13,8 +13,8 @@ from aiohttp.abc import AbstractResolver
 from prometheus_client import CollectorRegistry
 
 from app.process.composition import open_services
-from tests.service.polling import eventually
 from tests.service.webhook_helpers import subscribe, webhook_path
+from tests.support import eventually
 from workers.guarded_client import delivery_session
 from workers.metrics import WorkerMetrics
 from workers.webhook_sender import WebhookSender

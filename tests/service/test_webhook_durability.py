@@ -6,8 +6,8 @@ import signal
 import aiohttp
 
 from devtools.localredis import free_port
-from tests.service.polling import eventually
 from tests.service.webhook_helpers import subscribe, webhook_path
+from tests.support import eventually
 
 
 async def test_a_delivery_cut_short_by_sigkill_is_sent_again_with_the_same_id(

@@ -8,8 +8,8 @@ import aiohttp
 from prometheus_client import CollectorRegistry
 
 from devtools.localredis import free_port
-from tests.service.polling import eventually
 from tests.service.writing import create_body, finished_job, post_server
+from tests.support import eventually
 from workers import health
 from workers.health import Liveness, health_app
 

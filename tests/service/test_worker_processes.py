@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.service.polling import eventually
+from tests.support import eventually
 
 LEASE = 3.0
 

@@ -1,7 +1,7 @@
 """Helpers for tests of creates, deletes and jobs."""
 from typing import Any
 
-from tests.service.polling import eventually
+from tests.support import eventually
 
 
 async def create_body(client, setup, project_index: int = 0, **overrides: Any) -> dict[str, Any]:

@@ -14,9 +14,8 @@ from app.snapshot.schedule import PollSchedule
 from app.snapshot.snapshot_store import SnapshotStore
 from app.store import redis_layout as layout
 from app.store.redis_layout import PollField
-from tests.service.polling import eventually
-from tests.service_helpers import settings_with
-from tests.test_refresh_rules import ScriptedGateway
+from tests.component.test_refresh_rules import ScriptedGateway
+from tests.support import eventually, settings_with
 from workers.metrics import WorkerMetrics
 from workers.poller import Poller
 

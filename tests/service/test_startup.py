@@ -13,7 +13,7 @@ from app.process.config_check import ERROR, check_config
 from app.process.settings import Settings, SettingsError
 from app.process.startup import settings_and_logging
 from devtools.localredis import free_port
-from tests.service_helpers import write_service_files
+from tests.support import write_service_files
 
 
 def run(module: str, environ: dict[str, str]) -> subprocess.CompletedProcess:

@@ -184,7 +184,9 @@ def test_make_run_with_a_clouds_file_runs_against_that_cloud(emulator, tmp_path)
     clouds_file = tmp_path / "real-clouds.yaml"
     clouds_file.write_text(yaml.safe_dump({"clouds": {"production": access["cloud"]}}))
     run_dir = tmp_path / "checkout"
-    run_dir.mkdir()
+    (run_dir / ".run").mkdir(parents=True)
+    for stale in ("clouds.yaml", "emulator.log", "emulator.url"):  # an earlier run's, with the emulator
+        (run_dir / ".run" / stale).write_text("from an earlier run\n")
     process, _, env, _ = start_make_run(run_dir, OS_CLIENT_CONFIG_FILE=str(clouds_file))
     try:
         status, servers = api_get(env, env["API_TOKEN"], f"/cloud/servers?project_id={access['project_id']}")
@@ -197,4 +199,6 @@ def test_make_run_with_a_clouds_file_runs_against_that_cloud(emulator, tmp_path)
     assert env["PROJECT_ID"] == access["project_id"] and env["OS_CLIENT_CONFIG_FILE"] == str(clouds_file)
     assert "EMULATOR_URL" not in env and "OTHER_TOKEN" not in env and emulators == []
     assert status == 200 and len(servers) == 2
-    assert not (run_dir / ".run" / "clouds.yaml").exists()
+    assert not [name for name in ("clouds.yaml", "emulator.log", "emulator.url")
+                if (run_dir / ".run" / name).exists()]  # .run/ holds this run's files only
+    assert "emulator.log" not in output

@@ -12,7 +12,7 @@ import pytest
 
 from devtools.localredis import free_port
 from devtools.processes import start_logged, stop_process
-from tests.service_helpers import service_environ, write_service_files
+from tests.support import service_environ, write_service_files
 
 
 def serving_pids(log: Path, port: int) -> set[int]:

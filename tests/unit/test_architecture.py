@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = sorted([*ROOT.glob("app/**/*.py"), *ROOT.glob("workers/**/*.py")])
 # Built only by the composition root (app/process/composition.py), once per process.
 STORES = {"SnapshotStore", "JobStore", "JobQueue", "EventStream", "IdempotencyStore", "PollSchedule",

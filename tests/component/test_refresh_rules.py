@@ -9,7 +9,7 @@ from app.snapshot.refresh import ProjectRefresher
 from app.snapshot.snapshot_store import SnapshotStore
 from app.store import redis_layout as layout
 from app.store.redis_layout import PollField
-from tests.service_helpers import settings_with
+from tests.support import settings_with
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 

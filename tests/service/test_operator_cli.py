@@ -7,7 +7,7 @@ from pathlib import Path
 import yaml
 
 from app.access.tokens import TokenRegistry
-from tests.service_helpers import write_service_files
+from tests.support import write_service_files
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 OTHER = "9a8b7c6d-5e4f-4031-8293-a4b5c6d7e8f9"

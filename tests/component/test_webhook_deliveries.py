@@ -7,7 +7,7 @@ from app.webhooks.deliveries import DELIVERED, FAILED, AttemptResult, Delivery, 
 from app.webhooks.dispatch import DISABLED, RETRIED, DeliveryPolicy, Dispatcher
 from app.webhooks.secret_box import SecretBox, generate_key
 from app.webhooks.subscriptions import SubscriptionStore
-from tests.service_helpers import ManualClock
+from tests.support import ManualClock
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 DAY = 86400.0
