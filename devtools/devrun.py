@@ -9,10 +9,10 @@ everything it started and removes that file.
 import hashlib
 import json
 import logging
-import shutil
 import os
 import secrets
 import shlex
+import shutil
 import signal
 import socket
 import subprocess

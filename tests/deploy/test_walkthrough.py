@@ -32,7 +32,8 @@ def test_the_readme_walkthrough_runs_as_written_twice_with_no_failed_job(tmp_pat
     created = []
     for run in runs:
         assert run.returncode == 0, run.stdout + run.stderr
-        assert re.findall(r"^job: (.*)$", run.stdout, re.MULTILINE) == ["succeeded"] * JOBS_FOLLOWED, run.stdout
+        followed = re.findall(r"^job: (.*)$", run.stdout, re.MULTILINE)
+        assert followed == ["succeeded"] * JOBS_FOLLOWED, run.stdout
         created += re.findall(r'^\{"id":"([0-9a-f-]{36})","status":"BUILD","job"', run.stdout, re.MULTILINE)
     assert len(set(created)) == 4, created  # web-01 and web-02, anew in each run
     assert "job.failed" not in receiver_log and "REJECTED" not in receiver_log
