@@ -29,8 +29,8 @@ def check_config(environ: Mapping[str, str], serves_api: bool = True,
 
 
 def findings(settings: Settings, serves_api: bool, authenticate: bool = False) -> Iterator[Finding]:
-    """The files the settings name, checked as the service reads them (the tokens file when
-    ``serves_api``; each project's Keystone when ``authenticate``)."""
+    """The files the settings name, checked as the process reads them (the tokens file only when
+    it ``serves_api``; each project's Keystone when ``authenticate``)."""
     if settings.webhook_keys_file is not None:
         try:
             SecretBox.from_file(settings.webhook_keys_file)
@@ -43,10 +43,12 @@ def findings(settings: Settings, serves_api: bool, authenticate: bool = False) -
         return
     try:
         yield from _clouds(directory, authenticate)
-        if settings.tokens_file is not None:
-            yield from _tokens(settings.tokens_file, set(directory.project_ids))
-        elif serves_api:
+        if not serves_api:
+            return  # the workers never read the tokens file
+        if settings.tokens_file is None:
             yield ERROR, "API_TOKENS_FILE is required to serve the API"
+        else:
+            yield from _tokens(settings.tokens_file, set(directory.project_ids))
     finally:
         directory.close()
 

@@ -30,7 +30,7 @@ def setting(default: Any, doc: str, read: str = "seconds", *, env: str | None = 
 
 def required(doc: str, read: str, *, env: str | None = None, repr: bool = True) -> Any:
     """A setting without a default: the process does not start without it."""
-    return field(repr=repr, metadata={"doc": doc, "read": read, "env": env, "limits": {}})
+    return setting(MISSING, doc, read, env=env, repr=repr)
 
 
 @dataclass(frozen=True)
@@ -137,8 +137,9 @@ class Settings:
                       variable(entry), entry.default, **entry.metadata["limits"])
                   for entry in declared()}
         settings = cls(**values, unknown_variables=reader.unknown_prefixed())
-        for problem in settings.conflicts():
-            raise SettingsError(problem)
+        problems = settings.conflicts()
+        if problems:
+            raise SettingsError(problems[0])
         return settings
 
     def conflicts(self) -> list[str]:
