@@ -99,13 +99,25 @@ class JobRunner:
             await self._queue.hand_back(entry)
             logger.info("handed back job %s", entry.job_id)
             raise
-        except RedisError as error:  # its progress is recorded; it resumes after the visibility timeout
+        except RedisError as error:  # its progress is recorded: the next round resumes it
             logger.warning("job %s stopped, Redis cannot be used: %s", entry.job_id, error)
+            await self._hand_back_after_redis_error(entry)
         except Exception:  # a bug, not an OpenStack failure: leave the entry for a retry later
             logger.exception("job %s crashed; another attempt follows its visibility timeout",
                              entry.job_id)
         finally:
             heartbeat.cancel()
+
+    async def _hand_back_after_redis_error(self, entry: QueuedEntry) -> None:
+        """Make a job that Redis stopped claimable at once (a connection that a Redis restart
+        closed fails one command; the next one works); if Redis still fails, the entry waits
+        out its visibility timeout as a dead worker's would."""
+        try:
+            await self._queue.hand_back(entry)
+        except RedisError as error:
+            logger.warning("job %s waits for its visibility timeout: %s", entry.job_id, error)
+        else:
+            logger.info("handed back job %s for another attempt", entry.job_id)
 
     async def _heartbeat(self, entry: QueuedEntry) -> None:
         period = self._settings.job_visibility_timeout / 3

@@ -1,12 +1,21 @@
-"""Jobs survive their workers: SIGKILL mid-create, SIGTERM hand-back; fairness across projects."""
+"""Jobs survive their workers: SIGKILL mid-create, SIGTERM hand-back, a Redis error mid-job;
+fairness across projects."""
+import asyncio
+import dataclasses
 import signal
 import time
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 
+from app.jobs.job import Job
+from app.process.composition import open_services
+from app.process.metrics_registry import new_registry
 from app.process.settings import Settings
 from tests.service.writing import create_body, finished_job, job_of, nova_servers_named, post_server
 from tests.support import ServiceSetup, eventually, service_environ, write_service_files
+from workers.job_runner import JobRunner
+from workers.metrics import WorkerMetrics
 
 
 @pytest.fixture
@@ -21,6 +30,41 @@ async def building_job(client, setup, href):
         return job if job["status"] == "running" and job["server_id"] else None
 
     return await eventually(running_with_server, timeout=20)
+
+
+class RedisFailsOnce:
+    """A job executor whose first run meets a connection that a Redis restart closed."""
+
+    def __init__(self, executor) -> None:
+        self._executor = executor
+        self.runs = 0
+
+    async def run(self, job: Job) -> Job:
+        self.runs += 1
+        if self.runs == 1:
+            raise RedisConnectionError("Connection closed by server.")
+        return await self._executor.run(job)
+
+
+async def test_a_job_that_redis_stopped_runs_again_without_waiting_for_its_visibility_timeout(
+        service, api_client):
+    setup = service(servers=0)
+    client = await api_client(setup.settings)
+    answer = await (await post_server(client, setup, await create_body(client, setup))).json()
+    stop, settings = asyncio.Event(), dataclasses.replace(setup.settings, job_visibility_timeout=60)
+    async with open_services(settings) as services:
+        executor = RedisFailsOnce(services.executor)
+        runner = JobRunner(settings, services.directory, services.queue, services.jobs,
+                           executor, WorkerMetrics(new_registry()))
+        running = asyncio.create_task(runner.run(stop))
+        try:  # without a hand-back, no worker would take it again for 60 s
+            job = await finished_job(client, setup, answer["job"]["href"], timeout=20)
+        finally:
+            stop.set()
+            await running
+
+    assert job["status"] == "succeeded" and executor.runs == 2
+    assert len(nova_servers_named(setup.projects[0], "web-01")) == 1
 
 
 async def test_a_worker_killed_mid_create_is_replaced_and_one_server_results(
