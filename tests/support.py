@@ -1,5 +1,6 @@
 """What tests of every tier share: emulated projects, the service set up against them, waiting."""
 import asyncio
+import inspect
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -153,12 +154,15 @@ def service_environ(redis_url: str, clouds_file: Path, tokens_file: Path,
 Value = TypeVar("Value")
 
 
-async def eventually(check: Callable[[], Awaitable[Value]], timeout: float = 10.0,
+async def eventually(check: Callable[[], Value | Awaitable[Value]], timeout: float = 10.0,
                      interval: float = 0.1) -> Value:
-    """Call ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    """Call ``check`` (plain or async) until it returns something truthy; fail after
+    ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
-        value = await check()
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
         if value:
             return value
         if time.monotonic() > deadline:

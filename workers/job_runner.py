@@ -1,4 +1,4 @@
-"""The job runner: takes queued create and delete jobs, fairly across projects, and runs them.
+"""The job runner: takes queued jobs (creates, deletes, actions), fairly across projects, and runs them.
 
 Each round takes at most one job per project, so one busy project cannot starve the others.
 Jobs run in an aiojobs scheduler with a bound on how many run at once. While a job runs, its

@@ -20,7 +20,7 @@ from app.openstack.clouds import CloudDirectory
 from app.process.settings import Settings
 from app.snapshot.refresh import ProjectRefresher
 from app.snapshot.schedule import PollSchedule, Release
-from app.snapshot.snapshot_store import ProjectRead
+from app.snapshot.snapshot_store import PollStart
 
 from .metrics import WorkerMetrics
 from .rounds import Occasional, run_rounds
@@ -112,10 +112,10 @@ class Poller:
         claimed = await self._schedule.claim(self._clock(), self._settings.poll_lease, free)
         if not claimed:
             return False
-        reads = await self._refresher.reads(list(claimed))
+        starts = await self._refresher.poll_starts(list(claimed))
         for project_id, token in claimed.items():
             self._running += 1
-            await scheduler.spawn(self._poll(project_id, token, reads[project_id]))
+            await scheduler.spawn(self._poll(project_id, token, starts[project_id]))
         return len(claimed) == free
 
     async def _send_finished(self) -> None:
@@ -134,7 +134,7 @@ class Poller:
             return MAX_TICK
         return min(MAX_TICK, max(0.05, due - self._clock()))
 
-    async def _poll(self, project_id: str, token: str, read: ProjectRead) -> None:
+    async def _poll(self, project_id: str, token: str, read: PollStart) -> None:
         try:
             await self._poll_once(project_id, token, read)
         finally:
@@ -142,7 +142,7 @@ class Poller:
             if self._in_flight - self._running >= self._batch:
                 self._slot_freed.set()
 
-    async def _poll_once(self, project_id: str, token: str, read: ProjectRead) -> None:
+    async def _poll_once(self, project_id: str, token: str, read: PollStart) -> None:
         project_id_var.set(project_id)
         settings = self._settings
         started = time.monotonic()

@@ -25,19 +25,10 @@ from .appkeys import (
 from .compression import CompressedBodies
 from .decoded_lists import DecodedLists
 from .edge_services import OpenApiServices
-from .handlers import (
-    event_stream,
-    job_status,
-    operations,
-    server_actions,
-    server_reads,
-    server_writes,
-    webhook_subscriptions,
-)
-from .handlers.resource_lists import RESOURCE_PATHS, resource_list_handler
 from .http_metrics import HttpMetrics
 from .middlewares import edge_middleware
 from .openapi import build_openapi
+from .routes import routes
 from .serving import SERVER_NAME
 
 MAX_BODY = 1024 * 1024
@@ -98,34 +89,12 @@ def create_app(settings: Settings, open_services: OpenApiServices,
     app[DECODED_LISTS] = DecodedLists()
     app.on_response_prepare.append(_name_the_server)
     app.on_shutdown.append(_end_event_streams)
-    app.router.add_get("/healthz", operations.healthz)
-    app.router.add_get("/readyz", operations.readyz)
-    app.router.add_get("/metrics", operations.metrics)
-    app.router.add_get("/cloud/openapi.json", operations.openapi)
-    app.router.add_get("/cloud/servers", server_reads.list_servers)
-    app.router.add_post("/cloud/servers", server_writes.create_server)
-    app.router.add_get("/cloud/servers/{server_id}", server_reads.show_server)
-    app.router.add_delete("/cloud/servers/{server_id}", server_writes.delete_server)
-    app.router.add_post("/cloud/servers/{server_id}/actions", server_actions.act_on_server)
-    app.router.add_get("/cloud/jobs", job_status.list_jobs)
-    app.router.add_get("/cloud/jobs/{job_id}", job_status.show_job)
-    app.router.add_get("/cloud/events", event_stream.stream_events)
-    app.router.add_post("/cloud/webhooks", webhook_subscriptions.create_webhook)
-    app.router.add_get("/cloud/webhooks", webhook_subscriptions.list_webhooks)
-    app.router.add_get("/cloud/webhooks/{webhook_id}", webhook_subscriptions.show_webhook)
-    app.router.add_delete("/cloud/webhooks/{webhook_id}", webhook_subscriptions.delete_webhook)
-    app.router.add_post("/cloud/webhooks/{webhook_id}/rotate-secret", webhook_subscriptions.rotate_secret)
-    app.router.add_post("/cloud/webhooks/{webhook_id}/ping", webhook_subscriptions.ping_webhook)
-    app.router.add_get("/cloud/webhooks/{webhook_id}/deliveries", webhook_subscriptions.list_deliveries)
-    app.router.add_post("/cloud/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
-                        webhook_subscriptions.redeliver)
-    for path, kind in RESOURCE_PATHS.items():
-        app.router.add_get(f"/cloud/{path}", resource_list_handler(kind))
-    app[OPENAPI] = build_openapi(_descriptions(app.router))
+    served = routes()
+    for route in served:  # a GET also answers HEAD, as aiohttp's add_get makes it
+        if route.method == "get":
+            app.router.add_get(route.path, route.handler)
+        else:
+            app.router.add_route(route.method.upper(), route.path, route.handler)
+    app[OPENAPI] = build_openapi(served)
     return app
 
-
-def _descriptions(router: web.UrlDispatcher) -> dict[tuple[str, str], str]:
-    """Each route's description for the OpenAPI document: its handler's docstring."""
-    return {(route.method.lower(), route.resource.canonical): " ".join((route.handler.__doc__ or "").split())
-            for route in router.routes() if route.resource is not None and route.method != "HEAD"}

@@ -1,30 +1,9 @@
 """The conventions generators and gateways expect of the OpenAPI document, applied once to what
-apispec produced: stable operation ids and descriptions, the headers every answer carries, the
-statuses any operation can give, nullable references a generator types as ``X | None``, object
-sizes as ``maxProperties``, UUID path ids, and answer schemas left open to new fields."""
-from collections.abc import Mapping
+apispec produced: the headers every answer carries, the statuses any operation can give,
+nullable references a generator types as ``X | None``, object sizes as ``maxProperties``, UUID
+path ids, and answer schemas left open to new fields."""
 from typing import Any
 
-OPERATION_IDS = {
-    ("get", "/cloud/servers"): "listServers", ("post", "/cloud/servers"): "createServer",
-    ("get", "/cloud/servers/{server_id}"): "showServer",
-    ("delete", "/cloud/servers/{server_id}"): "deleteServer",
-    ("post", "/cloud/servers/{server_id}/actions"): "actOnServer",
-    ("get", "/cloud/jobs"): "listJobs", ("get", "/cloud/jobs/{job_id}"): "showJob",
-    ("post", "/cloud/webhooks"): "createWebhook", ("get", "/cloud/webhooks"): "listWebhooks",
-    ("get", "/cloud/webhooks/{webhook_id}"): "showWebhook",
-    ("delete", "/cloud/webhooks/{webhook_id}"): "deleteWebhook",
-    ("post", "/cloud/webhooks/{webhook_id}/rotate-secret"): "rotateWebhookSecret",
-    ("post", "/cloud/webhooks/{webhook_id}/ping"): "pingWebhook",
-    ("get", "/cloud/webhooks/{webhook_id}/deliveries"): "listWebhookDeliveries",
-    ("post", "/cloud/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver"): "redeliverWebhookEvent",
-    ("get", "/cloud/events"): "streamEvents",
-    ("get", "/cloud/flavors"): "listFlavors", ("get", "/cloud/images"): "listImages",
-    ("get", "/cloud/networks"): "listNetworks", ("get", "/cloud/ssh-keypairs"): "listSshKeypairs",
-    ("get", "/cloud/security-groups"): "listSecurityGroups", ("get", "/cloud/volumes"): "listVolumes",
-    ("get", "/healthz"): "healthz", ("get", "/readyz"): "readyz", ("get", "/metrics"): "metrics",
-    ("get", "/cloud/openapi.json"): "openapi",
-}
 # The schemas of request bodies stay strict: an unknown field is refused (422), so documented.
 REQUEST_SCHEMAS = {"CreateServer", "BootVolume", "Action", "WebhookCreate"}
 _REQUEST_ID = {"in": "header", "name": "X-Request-Id", "required": False, "schema": {"type": "string"},
@@ -42,14 +21,11 @@ _RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "s
 _NO_STORE = {"Cache-Control": {"schema": {"type": "string"}, "description": "no-store"}}
 
 
-def apply_conventions(document: dict[str, Any], descriptions: Mapping[tuple[str, str], str]) -> None:
-    """Apply the conventions in place; ``descriptions`` by (method, path) (the handlers' own)."""
+def apply_conventions(document: dict[str, Any]) -> None:
+    """Apply the conventions in place."""
     document["servers"] = [{"url": "/", "description": "this service"}]
-    for path, operations in document["paths"].items():
-        for method, operation in operations.items():
-            operation["operationId"] = OPERATION_IDS[(method, path)]
-            operation.setdefault("description", descriptions.get((method, path), operation["summary"]))
-            operation.setdefault("tags", ["operations"])
+    for operations in document["paths"].values():
+        for operation in operations.values():
             operation["parameters"] = [*operation.get("parameters", []), _REQUEST_ID]
             _path_ids_are_uuids(operation)
             _answers(operation)

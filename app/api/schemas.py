@@ -5,18 +5,14 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, pre_dump, validate, validates
 
-from ..core.project_ids import parse_uuid
+from ..core.project_ids import UUID_PATTERN, parse_uuid
 from ..core.times import iso
 from ..jobs.actions import ACTIONS, REBOOT, REBOOT_TYPES
-from ..jobs.idempotency import CreateOutcome
+from ..jobs.idempotency import JobOutcome
 from ..jobs.job import FAILED, KINDS, STATUSES
 from ..openstack.translation import RESERVED_METADATA_KEYS
 
 IDEMPOTENCY_KEY_PATTERN = "[ -~]{1,255}"  # printable ASCII, as HTTP header values are
-UUID_PATTERN = (r"^([0-9a-fA-F]{32}"
-                r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
-
-
 class UuidString(fields.String):
     """A UUID, 32 hex digits or dashed (ASCII only); loads in its owner's canonical form."""
 
@@ -24,7 +20,7 @@ class UuidString(fields.String):
 
     def __init__(self, **kwargs: Any) -> None:
         # The pattern is what OpenAPI documents; loading checks and normalizes the id as well.
-        super().__init__(validate=validate.Regexp(UUID_PATTERN), **kwargs)
+        super().__init__(validate=validate.Regexp(f"^({UUID_PATTERN})$"), **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         parsed = parse_uuid(super()._deserialize(value, attr, data, **kwargs))
@@ -274,20 +270,20 @@ def job_href(project_id: str, job_id: str) -> str:
 
 
 class JobReferenceSchema(Schema):
-    """Where to follow a job (dumped from a ``CreateOutcome``)."""
+    """Where to follow a job (dumped from a ``JobOutcome``)."""
 
     id = fields.String(required=True)
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
     href = fields.String(required=True)
 
     @pre_dump
-    def _from_outcome(self, outcome: CreateOutcome, **kwargs: Any) -> dict[str, Any]:
+    def _from_outcome(self, outcome: JobOutcome, **kwargs: Any) -> dict[str, Any]:
         return {"id": outcome.job_id, "status": outcome.job_status,
                 "href": job_href(outcome.project_id, outcome.job_id)}
 
 
 class CreateAnswerSchema(Schema):
-    """The 202 answer to a create (dumped from a ``CreateOutcome``)."""
+    """The 202 answer to a create (dumped from a ``JobOutcome``)."""
 
     id = fields.String(allow_none=True, required=True,
                        metadata={"description": "the server's id; null until Nova has given it"})
@@ -295,15 +291,9 @@ class CreateAnswerSchema(Schema):
     job = fields.Nested(JobReferenceSchema, required=True)
 
     @pre_dump
-    def _from_outcome(self, outcome: CreateOutcome, **kwargs: Any) -> dict[str, Any]:
+    def _from_outcome(self, outcome: JobOutcome, **kwargs: Any) -> dict[str, Any]:
         return {"id": outcome.server_id, "job": outcome,
                 "status": "ERROR" if outcome.job_status == FAILED else "BUILD"}
-
-
-def create_answer(outcome: CreateOutcome) -> dict[str, Any]:
-    """The 202 answer to a create."""
-    answer: dict[str, Any] = CreateAnswerSchema().dump(outcome)
-    return answer
 
 
 class ActionSchema(Schema):
@@ -321,18 +311,11 @@ class ActionSchema(Schema):
 
 
 class ActionAnswerSchema(Schema):
-    """The 202 answer to an action (dumped from a ``CreateOutcome`` and the action)."""
+    """The 202 answer to an action (dumped from a ``JobOutcome`` and the action)."""
 
     id = fields.String(required=True, metadata={"description": "the server's id"})
     action = fields.String(required=True)
     job = fields.Nested(JobReferenceSchema, required=True)
-
-
-def action_answer(outcome: CreateOutcome, action: str) -> dict[str, Any]:
-    """The 202 answer to an action."""
-    answer: dict[str, Any] = ActionAnswerSchema().dump(
-        {"id": outcome.server_id, "action": action, "job": outcome})
-    return answer
 
 
 class JobListQuerySchema(ProjectQuerySchema):
@@ -342,7 +325,7 @@ class JobListQuerySchema(ProjectQuerySchema):
 
 
 class JobSchema(Schema):
-    """A create or delete job (dumped from a ``Job``)."""
+    """A job: a create, a delete or an action (dumped from a ``Job``)."""
 
     id = fields.String(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))

@@ -5,6 +5,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from ..events.server_events import EVENT_TYPES
 from ..events.stream import POSITION_PATTERN
+from ..webhooks.destinations import URL_PATTERN
 from .schemas import ProjectId, ProjectQuerySchema, Timestamp
 
 MAX_URL_LENGTH = 2048
@@ -15,7 +16,9 @@ class WebhookCreateSchema(Schema):
 
     project_id = ProjectId(required=True, metadata={"description": "Keystone project id"})
     url = fields.String(required=True, validate=validate.Length(1, MAX_URL_LENGTH),
-                        metadata={"description": "where deliveries are POSTed (https)"})
+                        metadata={"description": "where deliveries are POSTed (https; printable "
+                                                 "ASCII, no fragment)",
+                                  "format": "uri", "pattern": URL_PATTERN})
     events = fields.List(fields.String(validate=validate.OneOf(EVENT_TYPES)), required=True,
                          validate=validate.Length(1, len(EVENT_TYPES)),
                          metadata={"description": "the event types to deliver"})
@@ -85,22 +88,29 @@ class DeliveryListQuerySchema(ProjectQuerySchema):
 
 
 class EventTypes(fields.Field[tuple[str, ...]]):
-    """Event types, comma-separated; loads as a tuple."""
+    """Event types, comma-separated (OpenAPI: an array in ``form`` style, not exploded); loads
+    as a tuple."""
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(metadata={"type": "string", "minLength": 1, "maxLength": 1000,
+        super().__init__(metadata={"type": "array", "minItems": 1, "maxItems": len(EVENT_TYPES),
+                                   "uniqueItems": True,
+                                   "items": {"type": "string", "enum": list(EVENT_TYPES)},
                                    **kwargs.pop("metadata", {})}, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> tuple[str, ...]:
         if not isinstance(value, str) or not 0 < len(value) <= 1000:
             raise ValidationError("Not a list of event types: 1 to 1000 characters, comma-separated.")
-        text = value
-        names = tuple(name.strip() for name in text.split(","))
+        names = tuple(name.strip() for name in value.split(","))
         unknown = sorted({name for name in names if name not in EVENT_TYPES})
         if unknown:
             raise ValidationError(f"Unknown event types: {', '.join(unknown)}; "
                                   f"known: {', '.join(EVENT_TYPES)}.")
         return names
+
+
+def comma_separated(converter: Any, field: fields.Field[Any], **kwargs: Any) -> dict[str, Any]:
+    """apispec parameter attributes: a list of event types is one comma-separated value."""
+    return {"style": "form", "explode": False} if isinstance(field, EventTypes) else {}
 
 
 class EventsQuerySchema(ProjectQuerySchema):

@@ -2,9 +2,11 @@
 import re
 import uuid
 
-# ASCII only (``re.ASCII``): ``uuid.UUID`` itself would accept fullwidth and other Unicode digits.
-_UUID = re.compile(r"[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-                   re.ASCII | re.IGNORECASE)
+# ASCII hex only: ``uuid.UUID`` itself would accept fullwidth and other Unicode digits. Also the
+# pattern OpenAPI documents for ids (an ECMA regex too).
+UUID_PATTERN = (r"[0-9a-fA-F]{32}"
+                r"|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_UUID = re.compile(UUID_PATTERN)
 
 
 def parse_uuid(value: str) -> uuid.UUID | None:

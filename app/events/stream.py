@@ -17,6 +17,7 @@ from redis.asyncio import Redis, RedisCluster
 from ..core.times import Clock, iso
 from ..store import redis_layout as layout
 from ..store.redis_layout import EventField
+from ..store.redis_values import decode, decode_fields
 from .server_events import ServerEvent
 
 POSITION_PATTERN = r"[0-9]{1,20}-[0-9]{1,20}"
@@ -91,7 +92,7 @@ class EventStream:
     async def read(self, project_id: str, count: int = 1000) -> list[dict[str, Any]]:
         """The project's oldest ``count`` events, decoded."""
         entries = await self._redis.xrange(layout.events(project_id), count=count)
-        events = [layout.text_fields(fields) for _, fields in entries or []]
+        events = [decode_fields(fields) for _, fields in entries or []]
         return [{**event, EventField.DATA: json.loads(event[EventField.DATA])} for event in events]
 
     async def after(self, project_id: str, position: str, count: int = 500) -> list[StoredEvent]:
@@ -103,7 +104,7 @@ class EventStream:
     async def last_position(self, project_id: str) -> str:
         """The position of the project's latest event (``0-0`` for an empty stream)."""
         entries = await self._redis.xrevrange(layout.events(project_id), count=1)
-        return layout.text(entries[0][0]) if entries else START
+        return decode(entries[0][0]) if entries else START
 
     async def lost_after(self, project_id: str, position: str) -> bool:
         """Whether events that followed ``position`` may be gone: the stream no longer reaches
@@ -112,7 +113,7 @@ class EventStream:
         if not oldest:
             return position != START
         newest = await self.last_position(project_id)
-        first = layout.text(oldest[0][0])
+        first = decode(oldest[0][0])
         return (position_key(first) > position_key(position) != position_key(START)
                 or position_key(position) > position_key(newest))
 
@@ -128,7 +129,7 @@ class EventStream:
         else:
             answer = await self._redis.xread(streams, count=count, block=max(1, int(block * 1000)))
         projects = {layout.events(project_id): project_id for project_id in positions}
-        return [stored(projects[layout.text(key)], entry)
+        return [stored(projects[decode(key)], entry)
                 for key, entries in answer or [] for entry in entries]
 
     async def _poll_each(self, streams: dict[Any, Any], block: float, count: int) -> list[Any]:
@@ -149,8 +150,8 @@ class EventStream:
 def stored(project_id: str, entry: tuple[Any, Any]) -> StoredEvent:
     """A stream entry ``(position, fields)`` as a ``StoredEvent``."""
     position, raw = entry
-    fields = layout.text_fields(raw)
-    return StoredEvent(position=layout.text(position), project_id=project_id,
+    fields = decode_fields(raw)
+    return StoredEvent(position=decode(position), project_id=project_id,
                        id=fields[EventField.ID], type=fields[EventField.TYPE],
                        server_id=fields[EventField.SERVER_ID],
                        observed_at=float(fields[EventField.TIMESTAMP]),

@@ -1,4 +1,4 @@
-"""Carrying out create and delete jobs against Nova, retrying what may succeed later.
+"""Carrying out jobs (creates, deletes, actions) against Nova, retrying what may succeed later.
 
 A create tags its server with the job's id in Nova's metadata and records the server id as soon
 as Nova gives it. Any attempt after the first looks for a server with its tag before creating,
@@ -35,6 +35,7 @@ from ..snapshot.snapshot_store import SnapshotStore
 from .actions import REBOOT, target_status, task_state_of
 from .job import ACTION, CREATE, DELETE, FAILED, SUCCEEDED, Job
 from .job_store import JobStore
+from .marks import ServerMarks
 
 logger = logging.getLogger(__name__)
 RETRIED = (409, 413, 429)  # a conflict that passes, or throttling (with Retry-After)
@@ -68,12 +69,13 @@ class JobExecutor:
     """Runs one job to its end: succeeded, or failed with a reason."""
 
     def __init__(self, gateway: OpenStackGateway, snapshot: SnapshotStore, jobs: JobStore,
-                 events: EventStream, recorder: ServerRecorder, policy: RetryPolicy,
-                 clock: Clock = time.time,
+                 marks: ServerMarks, events: EventStream, recorder: ServerRecorder,
+                 policy: RetryPolicy, clock: Clock = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._gateway = gateway
         self._snapshot = snapshot
         self._jobs = jobs
+        self._marks = marks
         self._events = events
         self._recorder = recorder
         self._policy = policy
@@ -214,7 +216,7 @@ class JobExecutor:
         await self._recorder.record(job.project_id, removed=server_id, observed=False,
                                     extra={"job_id": job.id})
         await self._announce(job, DELETED, server_id, last_known or {"id": server_id})
-        await self._snapshot.clear_delete(job.project_id, server_id)
+        await self._marks.clear_delete(job.project_id, server_id)
         return await self._succeed(job, None)
 
     async def _act(self, job: Job) -> Job:
@@ -253,7 +255,7 @@ class JobExecutor:
         if final is None:
             raise JobFailure(f"Server {server_id} disappeared during the {action['action']}.")
         server = await self._write_through(job.project_id, final, extra={"job_id": job.id})
-        await self._snapshot.clear_action(job.project_id, server_id)
+        await self._marks.clear_action(job.project_id, server_id)
         return await self._succeed(job, server)
 
     async def _announce(self, job: Job, kind: str, server_id: str,
@@ -279,8 +281,8 @@ class JobExecutor:
     async def _fail(self, job: Job, reason: str) -> Job:
         job = await self._jobs.update(job, status=FAILED, error=reason)
         logger.warning("job %s (%s) failed: %s", job.id, job.kind, reason)
-        clear_mark = {DELETE: self._snapshot.clear_delete,
-                      ACTION: self._snapshot.clear_action}.get(job.kind)
+        clear_mark = {DELETE: self._marks.clear_delete,
+                      ACTION: self._marks.clear_action}.get(job.kind)
         if clear_mark is not None:  # the server shows our task no more, but Nova's record
             await clear_mark(job.project_id, _server_of(job))
             await self._restore(job)

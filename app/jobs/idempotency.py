@@ -8,12 +8,12 @@ from redis.asyncio import Redis
 
 from ..store import redis_layout as layout
 from ..store.redis_layout import IdempotencyField
-from .job_store import KeyClaim
 
 
 @dataclass(frozen=True)
-class CreateOutcome:
-    """What a create answered: its job as it stood then, and the server id if Nova had given it."""
+class JobOutcome:
+    """What a create or an action answered: its job as it stood then, and the server id (for a
+    create, if Nova had given it)."""
 
     project_id: str
     job_id: str
@@ -22,12 +22,21 @@ class CreateOutcome:
 
 
 @dataclass(frozen=True)
+class KeyClaim:
+    """An Idempotency-Key to claim (``SET NX``) in the same step as its job is queued."""
+
+    key: str
+    value: str
+    ttl: int
+
+
+@dataclass(frozen=True)
 class KeyUse:
     """What a key was first used for: the request's fingerprint, its job and (later) its outcome."""
 
     fingerprint: str
     job_id: str
-    outcome: CreateOutcome | None
+    outcome: JobOutcome | None
 
 
 def fingerprint(request: dict[str, Any]) -> str:
@@ -71,7 +80,7 @@ class IdempotencyStore:
         stored = json.loads(raw)
         outcome = stored.get(IdempotencyField.OUTCOME)
         return KeyUse(stored[IdempotencyField.FINGERPRINT], stored[IdempotencyField.JOB_ID],
-                      CreateOutcome(**outcome) if outcome else None)
+                      JobOutcome(**outcome) if outcome else None)
 
     def claim(self, project_id: str, key: str, use: KeyUse) -> KeyClaim:
         """The claim of the key's first use, made together with its job's record."""

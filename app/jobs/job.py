@@ -1,4 +1,5 @@
-"""A job: the durable record of one create or delete, and the statuses it goes through."""
+"""A job: the durable record of one create, delete or action (stop, start, reboot), and the
+statuses it goes through."""
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -13,7 +14,7 @@ KINDS = (CREATE, DELETE, ACTION)
 
 @dataclass(frozen=True)
 class Job:
-    """A create or delete, as stored; times are UNIX seconds."""
+    """A create, a delete or an action, as stored; times are UNIX seconds."""
 
     id: str
     project_id: str

@@ -2,7 +2,6 @@
 import json
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -11,6 +10,8 @@ from ..core.records import ActionRequest, LaunchRequest
 from ..core.times import Clock
 from ..store import redis_layout as layout
 from ..store.redis_layout import JobField, QueueField
+from ..store.redis_values import decode, decode_fields
+from .idempotency import KeyClaim
 from .job import FAILED, QUEUED, RUNNING, SUCCEEDED, Job
 
 # One step, so that nothing is ever half-written (also when Redis is out of memory: a script's
@@ -52,15 +53,6 @@ def _encode(name: str, value: Any) -> str:
     return "" if value is None else str(value)
 
 
-@dataclass(frozen=True)
-class KeyClaim:
-    """An Idempotency-Key to claim (``SET NX``) together with a job record."""
-
-    key: str
-    value: str
-    ttl: int
-
-
 class JobStore:
     """Job records, kept for the retention period."""
 
@@ -82,9 +74,10 @@ class JobStore:
         """A job's whole record, as stored."""
         return {field: _encode(name, getattr(job, name)) for name, field in _STORED.items()}
 
-    async def save(self, job: Job, *, queue: str = "", claim: KeyClaim | None = None) -> bool:
+    async def write_queued(self, job: Job, queue: str, claim: KeyClaim | None) -> bool:
         """Write a new job's whole record and, in the same step, put it in ``queue`` and claim
-        the Idempotency-Key of ``claim``; False (nothing written) if the key was claimed before."""
+        the Idempotency-Key of ``claim``; False (nothing written) if the key was claimed before.
+        ``JobQueue.submit`` is the way to call it."""
         return await self._write(job, self.fields_of(job), job.server_id, new=True, queue=queue,
                                  claim=claim)
 
@@ -108,7 +101,7 @@ class JobStore:
         stored = await self._redis.hgetall(layout.job(project_id, job_id))
         if not stored:
             return None
-        text = layout.text_fields(stored)
+        text = decode_fields(stored)
         return Job(id=job_id, project_id=project_id, kind=text[JobField.KIND],
                    status=text[JobField.STATUS], server_id=text[JobField.SERVER_ID] or None,
                    attempts=int(text[JobField.ATTEMPTS]), error=text[JobField.ERROR] or None,
@@ -131,7 +124,7 @@ class JobStore:
     async def of_server(self, project_id: str, server_id: str) -> list[Job]:
         """The server's latest jobs (those still kept), newest first."""
         ids = await self._redis.zrevrange(layout.server_jobs(project_id, server_id), 0, -1)
-        jobs = [await self.get(project_id, layout.text(job_id)) for job_id in ids]
+        jobs = [await self.get(project_id, decode(job_id)) for job_id in ids]
         return [job for job in jobs if job is not None]
 
     async def count_attempt(self, job: Job) -> Job:

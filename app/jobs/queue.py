@@ -17,8 +17,10 @@ from redis.exceptions import ResponseError
 from ..core.times import Clock
 from ..store import redis_layout as layout
 from ..store.redis_layout import JOB_GROUP, QueueField
+from ..store.redis_values import decode
+from .idempotency import KeyClaim
 from .job import Job
-from .job_store import JobStore, KeyClaim
+from .job_store import JobStore
 
 HANDED_BACK_IDLE_MS = 365 * 24 * 3600 * 1000  # idle beyond any visibility timeout
 
@@ -35,8 +37,9 @@ class QueuedEntry:
 class JobQueue:
     """The per-project job streams and the hint of which projects have work."""
 
-    def __init__(self, redis: Redis, clock: Clock = time.time) -> None:
+    def __init__(self, redis: Redis, jobs: JobStore, clock: Clock = time.time) -> None:
         self._redis = redis
+        self._jobs = jobs
         self._clock = clock
         self._grouped: set[str] = set()  # projects whose consumer group this process has made
 
@@ -55,18 +58,19 @@ class JobQueue:
                 raise
         self._grouped.add(project_id)
 
-    async def submit(self, job: Job, store: JobStore, claim: KeyClaim | None = None) -> bool:
-        """Record the job and queue it in one step, claiming ``claim``'s Idempotency-Key first;
-        False (nothing written) if that key was claimed before."""
+    async def submit(self, job: Job, claim: KeyClaim | None = None) -> bool:
+        """The one way to submit a job: its record, its queue entry and ``claim``'s
+        Idempotency-Key, written in one step; False (nothing written) if that key was claimed
+        before."""
         await self._ensure_group(job.project_id)
-        if not await store.save(job, queue=layout.job_queue(job.project_id), claim=claim):
+        if not await self._jobs.write_queued(job, layout.job_queue(job.project_id), claim):
             return False
         await self._redis.zadd(layout.JOBS_READY, {job.project_id: self._clock()}, nx=True)
         return True
 
     async def projects_with_work(self, limit: int = 1000) -> list[str]:
         """Projects flagged as having queued jobs, the one served longest ago first."""
-        return [layout.text(p) for p in await self._redis.zrange(layout.JOBS_READY, 0, limit - 1)]
+        return [decode(p) for p in await self._redis.zrange(layout.JOBS_READY, 0, limit - 1)]
 
     async def take(self, project_id: str, consumer: str, visibility: float) -> QueuedEntry | None:
         """One job of the project: a new one, else one a dead worker left idle too long."""
@@ -90,7 +94,7 @@ class JobQueue:
         # Taking a job sends the project to the back of the line: rounds go round-robin.
         await self._redis.zadd(layout.JOBS_READY, {project_id: self._clock()}, xx=True)
         entry_id, fields = entries[0]
-        return QueuedEntry(project_id, layout.text(entry_id), layout.text(fields[QueueField.JOB.encode()]))
+        return QueuedEntry(project_id, decode(entry_id), decode(fields[QueueField.JOB.encode()]))
 
     async def sweep(self, project_ids: list[str]) -> dict[str, int]:
         """Flag the projects whose queues hold jobs as having work (should a hint have been lost);
@@ -102,7 +106,7 @@ class JobQueue:
         busy = [project_id for project_id, entries in zip(project_ids, queues, strict=True) if entries]
         if busy:
             await self._redis.zadd(layout.JOBS_READY, dict.fromkeys(busy, self._clock()), nx=True)
-        kinds = [layout.text(fields.get(QueueField.KIND.encode(), b"unknown"))
+        kinds = [decode(fields.get(QueueField.KIND.encode(), b"unknown"))
                  for entries in queues for _, fields in entries or []]
         return dict(collections.Counter(kinds))
 

@@ -1,4 +1,4 @@
-"""Creating and deleting servers: validate, record a durable job, queue it, answer quickly."""
+"""Creating, deleting and acting on servers: validate, record a durable job, queue it, answer quickly."""
 import asyncio
 import contextlib
 import logging
@@ -12,16 +12,17 @@ from ..core.errors import Conflict, OpenStackUnavailable, UnprocessableRequest
 from ..core.records import ActionRequest, LaunchRequest, Server, created_time
 from ..core.times import Clock
 from ..openstack.gateway import OpenStackGateway
-from ..openstack.translation import IDEMPOTENCY_TAG
+from ..openstack.translation import DELETING, IDEMPOTENCY_TAG
 from ..snapshot.reads import ProjectReader
 from ..snapshot.recording import ServerRecorder
-from ..snapshot.snapshot_store import DELETING, SnapshotStore
+from ..snapshot.snapshot_store import SnapshotStore
 from ..store.redis_layout import IDEMPOTENCY_TTL
 from .actions import refusal, task_state_of
-from .idempotency import CreateOutcome, IdempotencyStore, KeyUse, fingerprint, nova_tag, same_key
+from .idempotency import IdempotencyStore, JobOutcome, KeyClaim, KeyUse, fingerprint, nova_tag, same_key
 from .job import ACTION, CREATE, DELETE, Job
-from .job_store import JobStore, KeyClaim
+from .job_store import JobStore
 from .launch import RESOURCE_FIELDS, resolve_launch
+from .marks import ServerMarks
 from .queue import JobQueue
 
 logger = logging.getLogger(__name__)
@@ -33,22 +34,24 @@ _KEY_REUSED = "This Idempotency-Key was used with a different request in the las
 _KEY_REUSED_FIELD = "Already used with a different request body."
 
 
-def outcome_of(job: Job) -> CreateOutcome:
+def outcome_of(job: Job) -> JobOutcome:
     """A create's outcome as the job stands now."""
-    return CreateOutcome(job.project_id, job.id, job.status, job.server_id)
+    return JobOutcome(job.project_id, job.id, job.status, job.server_id)
 
 
 class ServerWriter:
-    """What ``POST /cloud/servers`` and ``DELETE /cloud/servers/{id}`` do."""
+    """What ``POST /cloud/servers``, ``DELETE /cloud/servers/{id}`` and its actions do."""
 
     def __init__(self, reader: ProjectReader, snapshot: SnapshotStore, recorder: ServerRecorder,
-                 jobs: JobStore, queue: JobQueue, keys: IdempotencyStore, gateway: OpenStackGateway,
+                 jobs: JobStore, marks: ServerMarks, queue: JobQueue, keys: IdempotencyStore,
+                 gateway: OpenStackGateway,
                  *, create_wait: float, retention: float, clock: Clock = time.time) -> None:
         self._reader = reader
         self._gateway = gateway
         self._snapshot = snapshot
         self._recorder = recorder
         self._jobs = jobs
+        self._marks = marks
         self._queue = queue
         self._keys = keys
         self._create_wait = create_wait
@@ -56,7 +59,7 @@ class ServerWriter:
         self._clock = clock
 
     async def create(self, project_id: str, request: Mapping[str, Any],
-                     idempotency_key: str | None) -> CreateOutcome:
+                     idempotency_key: str | None) -> JobOutcome:
         """Validate, queue a create job, and wait briefly for Nova's server id."""
         use = KeyUse(fingerprint({**request, "project_id": project_id}), "", None)
         adopted = None
@@ -73,7 +76,7 @@ class ServerWriter:
         if idempotency_key:
             use = KeyUse(use.fingerprint, job.id, None)
             claim = self._keys.claim(project_id, idempotency_key, use)
-        if not await self._queue.submit(job, self._jobs, claim):
+        if not await self._queue.submit(job, claim):
             return await self.create(project_id, request, idempotency_key)  # lost a race: replay
         outcome = outcome_of(await self._wait_for_server_id(job))
         if idempotency_key:
@@ -97,7 +100,7 @@ class ServerWriter:
                 return str(server["id"])
         return None
 
-    async def _earlier_use(self, project_id: str, key: str, use: KeyUse) -> CreateOutcome | None:
+    async def _earlier_use(self, project_id: str, key: str, use: KeyUse) -> JobOutcome | None:
         earlier = await self._keys.get(project_id, key)
         if earlier is None:
             return None
@@ -158,7 +161,7 @@ class ServerWriter:
                                         f"{quota[1]} GiB; {boot_volume['size_gb']} GiB more do not fit."]})
 
     async def act(self, project_id: str, server_id: str, action: ActionRequest,
-                  idempotency_key: str | None) -> CreateOutcome:
+                  idempotency_key: str | None) -> JobOutcome:
         """Queue a stop, start or reboot; ``Conflict`` (409) if the server's state does not allow
         it. From then on the server shows the action's task state until Nova reports the end."""
         use = KeyUse(fingerprint({**action, "server_id": server_id, "project_id": project_id}),
@@ -172,7 +175,7 @@ class ServerWriter:
         if refused is not None:
             raise Conflict(refused)
         task = task_state_of(action)
-        if not await self._snapshot.claim_action(project_id, server_id, task, self._retention):
+        if not await self._marks.claim_action(project_id, server_id, task, self._retention):
             if idempotency_key:  # the same request a moment earlier holds it: answer as it was
                 earlier = await self._earlier_use(project_id, idempotency_key, use)
                 if earlier is not None:
@@ -181,7 +184,7 @@ class ServerWriter:
         job = self._jobs.new(project_id, ACTION, action, server_id=server_id)
         use = KeyUse(use.fingerprint, job.id, None)
         claim = self._keys.claim(project_id, idempotency_key, use) if idempotency_key else None
-        if not await self._submit_shown(job, server, task, self._snapshot.clear_action, claim):
+        if not await self._submit_shown(job, server, task, self._marks.clear_action, claim):
             # the key was claimed first: answer what that request got
             return await self.act(project_id, server_id, action, idempotency_key)
         outcome = outcome_of(job)
@@ -197,11 +200,11 @@ class ServerWriter:
         """
         server = await self._known_server(project_id, server_id)
         job = self._jobs.new(project_id, DELETE, server_id=server_id)
-        pending = await self._snapshot.claim_delete(project_id, server_id, job.id, self._retention)
+        pending = await self._marks.claim_delete(project_id, server_id, job.id, self._retention)
         if pending is not None:
             logger.info("server %s is already being deleted", server_id)
             return pending
-        await self._submit_shown(job, server, DELETING, self._snapshot.clear_delete)
+        await self._submit_shown(job, server, DELETING, self._marks.clear_delete)
         return job.id
 
     async def _known_server(self, project_id: str, server_id: str) -> Server:
@@ -220,7 +223,7 @@ class ServerWriter:
         submitted = False
         try:
             await self._recorder.record(job.project_id, {**server, "task_state": task_state})
-            submitted = await self._queue.submit(job, self._jobs, claim)
+            submitted = await self._queue.submit(job, claim)
         finally:
             if not submitted:
                 with contextlib.suppress(RedisError):

@@ -72,8 +72,9 @@ NOVA_ACTIONS: dict[tuple[str, str | None], tuple[dict[str, Any], str, str]] = {
     ("reboot", "SOFT"): ({"reboot": {"type": "SOFT"}}, "rebooting", "ACTIVE"),
     ("reboot", "HARD"): ({"reboot": {"type": "HARD"}}, "rebooting_hard", "ACTIVE"),
 }
+DELETING = "deleting"  # Nova's task state while a server is being deleted
 # The task states the service itself shows before Nova does (a queued delete or action).
-SERVICE_TASK_STATES = frozenset(("deleting", *(task for _, task, _ in NOVA_ACTIONS.values())))
+SERVICE_TASK_STATES = frozenset((DELETING, *(task for _, task, _ in NOVA_ACTIONS.values())))
 
 
 def action_body(action: ActionRequest) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from ..events.stream import EventStream
 from ..jobs.execution import JobExecutor, RetryPolicy
 from ..jobs.idempotency import IdempotencyStore
 from ..jobs.job_store import JobStore
+from ..jobs.marks import ServerMarks
 from ..jobs.queue import JobQueue
 from ..jobs.writer import ServerWriter
 from ..openstack.clouds import CloudDirectory
@@ -118,21 +119,22 @@ def retry_policy(settings: Settings) -> RetryPolicy:
 def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
                    clock: Clock = time.time) -> Services:
     """Every store and service over an open Redis client and gateway."""
-    snapshot = SnapshotStore(redis)
+    snapshot, marks = SnapshotStore(redis), ServerMarks(redis)
     events = EventStream(redis, clock)
-    recorder = ServerRecorder(snapshot, events)
+    recorder = ServerRecorder(snapshot, marks, events)
     schedule = PollSchedule(redis)
-    refresher = ProjectRefresher(redis, gateway, snapshot, events, refresh_policy(settings), clock)
+    refresher = ProjectRefresher(redis, gateway, snapshot, marks, events, refresh_policy(settings),
+                                 clock)
     gateway.after_success(PollRecovery(refresher, schedule, clock))
     reader = ProjectReader(snapshot, refresher, gateway, recorder, schedule,
                            max_age=settings.snapshot_max_age, poll_interval=settings.poll_interval,
                            clock=clock)
     jobs = JobStore(redis, settings.job_retention, clock)
-    queue = JobQueue(redis, clock)
-    writer = ServerWriter(reader, snapshot, recorder, jobs, queue, IdempotencyStore(redis), gateway,
+    queue = JobQueue(redis, jobs, clock)
+    writer = ServerWriter(reader, snapshot, recorder, jobs, marks, queue, IdempotencyStore(redis), gateway,
                           create_wait=settings.create_wait, retention=settings.job_retention,
                           clock=clock)
-    executor = JobExecutor(gateway, snapshot, jobs, events, recorder, retry_policy(settings), clock)
+    executor = JobExecutor(gateway, snapshot, jobs, marks, events, recorder, retry_policy(settings), clock)
     box = None if settings.webhook_keys_file is None else SecretBox.from_file(settings.webhook_keys_file)
     subscriptions = SubscriptionStore(redis, box, clock)
     deliveries = DeliveryStore(redis, settings.job_retention, clock)

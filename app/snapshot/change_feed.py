@@ -10,6 +10,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from ..store import redis_layout as layout
+from ..store.redis_values import decode
 from .listing_cache import ListingCache
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class ChangeFollower:
                     logger.info("following the snapshot change channel")
                 self._cache.follow()
             elif message["type"] == "message":
-                self._cache.changed(layout.text(message["data"]))
+                self._cache.changed(decode(message["data"]))
 
     async def _ping(self, pubsub: PubSub, heard: list[float]) -> None:
         """Ping the channel; when it stays silent or a ping fails, stop trusting it and drop its

@@ -5,14 +5,16 @@ from typing import Any
 from ..core.records import Server
 from ..events.server_events import changes_between
 from ..events.stream import EventStream
+from .pending_tasks import PendingTasks, with_pending_tasks
 from .snapshot_store import SnapshotStore
 
 
 class ServerRecorder:
     """The one way a single server enters or leaves the snapshot outside a poll."""
 
-    def __init__(self, snapshot: SnapshotStore, events: EventStream) -> None:
+    def __init__(self, snapshot: SnapshotStore, tasks: PendingTasks, events: EventStream) -> None:
         self._snapshot = snapshot
+        self._tasks = tasks
         self._events = events
 
     async def record(self, project_id: str, server: Server | None = None,
@@ -29,8 +31,7 @@ class ServerRecorder:
             raise ValueError("record needs a server or the id of a removed one")
         before = await self._snapshot.server(project_id, server_id)
         known = {server_id: before} if before else {}
-        upserts = await self._snapshot.with_pending_tasks(project_id, [server] if server else [],
-                                                            known)
+        upserts = await with_pending_tasks(self._tasks, project_id, [server] if server else [], known)
         removals = [removed] if removed else []
         if not observed or await self._snapshot.listing(project_id, "servers") is not None:
             events = changes_between(project_id, known, upserts, removals)

@@ -28,7 +28,9 @@ from ..openstack.translation import is_partial, server_from_nova
 from ..store import redis_layout as layout
 from ..store.redis_layout import PollField
 from ..store.redis_scripts import ScriptCall
-from .snapshot_store import ProjectRead, SnapshotStore
+from ..store.redis_values import decode
+from .pending_tasks import PendingTasks, has_orphaned_tasks, with_pending_tasks
+from .snapshot_store import PollStart, SnapshotStore
 
 logger = logging.getLogger(__name__)
 RECENT_GRACE = 60.0  # a full listing does not remove servers created this recently
@@ -66,11 +68,12 @@ class ProjectRefresher:
     """Brings a project's snapshot up to date and records what changed."""
 
     def __init__(self, redis: Redis, gateway: OpenStackGateway, snapshot: SnapshotStore,
-                 events: EventStream, policy: RefreshPolicy,
+                 tasks: PendingTasks, events: EventStream, policy: RefreshPolicy,
                  clock: Clock = time.time) -> None:
         self._redis = redis
         self._gateway = gateway
         self._snapshot = snapshot
+        self._tasks = tasks
         self._events = events
         self._policy = policy
         self._clock = clock
@@ -79,15 +82,15 @@ class ProjectRefresher:
         """One poll, written as it ends."""
         await (await self.poll(project_id, await self._read(project_id))).write()
 
-    async def reads(self, project_ids: Sequence[str]) -> dict[str, ProjectRead]:
+    async def poll_starts(self, project_ids: Sequence[str]) -> dict[str, PollStart]:
         """What polls of these projects start from, read in one round trip."""
-        return await self._snapshot.read_projects(project_ids)
+        return await self._snapshot.poll_starts(project_ids)
 
-    async def _read(self, project_id: str) -> ProjectRead:
-        return (await self.reads([project_id]))[project_id]
+    async def _read(self, project_id: str) -> PollStart:
+        return (await self.poll_starts([project_id]))[project_id]
 
-    async def poll(self, project_id: str, read: ProjectRead) -> PollOutcome:
-        """One poll from ``read`` (which the caller read before it, see ``reads``): resources when
+    async def poll(self, project_id: str, read: PollStart) -> PollOutcome:
+        """One poll from ``read`` (which the caller read before it, see ``poll_starts``): resources when
         due, then servers (incrementally or in full); the write that records it, for the caller
         to send."""
         started = self._clock()
@@ -109,7 +112,7 @@ class ProjectRefresher:
     async def failing(self, project_id: str) -> bool:
         """Whether the project's last poll failed (it is backing off)."""
         failures = await self._redis.hget(layout.poll_state(project_id), PollField.FAILURES)
-        return failures is not None and int(layout.text(failures)) > 0
+        return failures is not None and int(decode(failures)) > 0
 
     async def record_failure(self, project_id: str, error: Exception) -> int:
         """Count a failed poll, mark the snapshot stale; returns consecutive failures."""
@@ -118,7 +121,7 @@ class ProjectRefresher:
         await self._redis.hset(layout.poll_state(project_id), PollField.LAST_ERROR, str(error)[:500])
         return int(failures)
 
-    async def _refresh_servers(self, project_id: str, state: PollState, read: ProjectRead,
+    async def _refresh_servers(self, project_id: str, state: PollState, read: PollStart,
                                full: bool, started: float) -> PollOutcome:
         """Read the servers Nova changed (all of them when ``full``); the write of what differs,
         with the poll's progress."""
@@ -126,7 +129,7 @@ class ProjectRefresher:
         # A project known not to be failing has no poll backoff for the call's success to end.
         records = await self._gateway.list_servers(project_id, changes_since=since,
                                                    recovering=state.failures > 0)
-        if not full and await self._snapshot.has_orphaned_tasks(project_id, read.servers):
+        if not full and await has_orphaned_tasks(self._tasks, project_id, read.servers):
             full = True  # rare: a job of ours failed and could not show Nova's record again
             records = await self._gateway.list_servers(project_id)
         before = read.servers
@@ -146,7 +149,7 @@ class ProjectRefresher:
                         PollField.FAILURES: "0", PollField.LAST_ERROR: "",
                         PollField.LAST_SUCCESS: repr(self._clock())}), bool(upserts or removals))
 
-    async def _changes(self, project_id: str, records: list[dict[str, Any]], read: ProjectRead,
+    async def _changes(self, project_id: str, records: list[dict[str, Any]], read: PollStart,
                        full: bool, started: float) -> tuple[list[Server], list[str]]:
         """The servers to write and the ids to remove, for Nova's ``records`` against ``read``."""
         before = read.servers
@@ -161,7 +164,7 @@ class ProjectRefresher:
                 server = server_from_nova(record, read.flavor_ids)
                 if not _older(server, before.get(server["id"])):
                     upserts.append(server)
-        upserts = [server for server in await self._snapshot.with_pending_tasks(project_id, upserts, before)
+        upserts = [server for server in await with_pending_tasks(self._tasks, project_id, upserts, before)
                    if server != before.get(server["id"])]  # the overlap lists unchanged servers again
         if full:  # absent from a complete listing means gone; partial records are kept as known
             removals += [server_id for server_id in before

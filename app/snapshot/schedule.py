@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 
 from ..store import redis_layout as layout
 from ..store.redis_scripts import ScriptCall, call_together
+from ..store.redis_values import decode
 
 # KEYS: due zset, owner hash. ARGV: now, lease seconds, max projects, claimant prefix.
 _CLAIM = """
@@ -89,7 +90,7 @@ class PollSchedule:
             for bucket in range(layout.SCHEDULE_BUCKETS):
                 pipe.hgetall(layout.schedule_polled(bucket))
             buckets = await pipe.execute()
-        return {layout.text(project): float(at) for polled in buckets for project, at in polled.items()}
+        return {decode(project): float(at) for polled in buckets for project, at in polled.items()}
 
     async def scheduled(self) -> list[str]:
         """Every project on the schedule."""
@@ -97,7 +98,7 @@ class PollSchedule:
             for bucket in range(layout.SCHEDULE_BUCKETS):
                 pipe.zrange(layout.schedule_due(bucket), 0, -1)
             buckets = await pipe.execute()
-        return [layout.text(p) for projects in buckets for p in projects]
+        return [decode(p) for projects in buckets for p in projects]
 
     async def claim(self, now: float, lease: float, limit: int) -> dict[str, str]:
         """Claim up to ``limit`` due projects for ``lease`` seconds: project -> claim token."""
@@ -111,7 +112,7 @@ class PollSchedule:
             bucket = (start + step) % layout.SCHEDULE_BUCKETS
             flat = await self._claim(keys=[layout.schedule_due(bucket), layout.schedule_owner(bucket)],
                                      args=[repr(now), repr(lease), limit - len(claimed), prefix])
-            claimed.update({layout.text(flat[i]): layout.text(flat[i + 1])
+            claimed.update({decode(flat[i]): decode(flat[i + 1])
                             for i in range(0, len(flat), 2)})
         return claimed
 

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from ..core.records import Resource, Server, created_time
-from ..openstack.translation import SERVICE_TASK_STATES
 from ..store import redis_layout as layout
 from ..store.redis_layout import ListingField
 from ..store.redis_scripts import ScriptCall
+from ..store.redis_values import decode, decode_fields
 from .codec import decode_server, encode, encode_server, etag_of
 from .listing_cache import Listing, ListingCache
 from .stored_servers import StoredServers
 
-__all__ = ["DELETING", "Listing", "ProjectRead", "SnapshotStore", "StoredServers"]
+__all__ = ["Listing", "PollStart", "SnapshotStore", "StoredServers"]
 _HEAD = [ListingField.ETAG, ListingField.TAKEN_AT, ListingField.STALE]  # a list's small fields
 
 # KEYS: servers hash, order zset, listing hash, poll state hash (one project: one cluster slot).
@@ -86,11 +86,8 @@ def _created_score(server: Server) -> float:
     return 0.0 if created is None else created
 
 
-DELETING = "deleting"  # Nova's task state while a server is being deleted
-
-
 @dataclass(frozen=True)
-class ProjectRead:
+class PollStart:
     """What a poll starts from: the project's poll state, stored servers and flavor ids."""
 
     poll_state: dict[str, str]
@@ -127,19 +124,19 @@ class SnapshotStore:
         key = layout.listing(project_id, kind)
         if taken_at is None:
             return None
-        kept = None if etag is None else self.cache.kept(project_id, kind, layout.text(etag))
+        kept = None if etag is None else self.cache.kept(project_id, kind, decode(etag))
         if kept is not None:
             body = kept.body
         else:  # a list this process has not read in this version: all of it, in one read
-            stored = {layout.text(name): value for name, value in (await self._redis.hgetall(key)).items()}
+            stored = {decode(name): value for name, value in (await self._redis.hgetall(key)).items()}
             if ListingField.TAKEN_AT not in stored:
                 return None
             etag, taken_at, stale = (stored[ListingField.ETAG], stored[ListingField.TAKEN_AT],
                                      stored.get(ListingField.STALE))
             raw = stored[ListingField.BODY]  # kept as bytes: served as it is
             body = raw if isinstance(raw, bytes) else raw.encode()
-        listing = Listing(body=body, etag=layout.text(etag), taken_at=float(taken_at),
-                          stale=layout.text(stale or b"0") == "1")
+        listing = Listing(body=body, etag=decode(etag), taken_at=float(taken_at),
+                          stale=decode(stale or b"0") == "1")
         self.cache.keep(project_id, kind, listing, mark)
         return listing
 
@@ -151,7 +148,7 @@ class SnapshotStore:
         """Flavor name -> id, from the stored flavors (Nova embeds flavors by name from 2.47)."""
         return _flavor_ids(await self.listing(project_id, "flavors"))
 
-    async def read_projects(self, project_ids: Sequence[str]) -> dict[str, ProjectRead]:
+    async def poll_starts(self, project_ids: Sequence[str]) -> dict[str, PollStart]:
         """Each project's poll state, stored servers (by id) and flavor ids, all in one round trip
         (a flavors list confirmed by the change channel is not read at all)."""
         flavors = {project_id: self.cache.confirmed(project_id, "flavors") for project_id in project_ids}
@@ -168,7 +165,7 @@ class SnapshotStore:
             poll_state, servers, listing = next(answers), next(answers), flavors[project_id]
             if listing is None:
                 listing = await self._listing_from(project_id, "flavors", next(answers), mark)
-            reads[project_id] = ProjectRead(layout.text_fields(poll_state), StoredServers(servers),
+            reads[project_id] = PollStart(decode_fields(poll_state), StoredServers(servers),
                                             _flavor_ids(listing))
         return reads
 
@@ -176,69 +173,6 @@ class SnapshotStore:
         """One stored server."""
         value = await self._redis.hget(layout.servers(project_id), server_id)
         return decode_server(value) if value else None
-
-    async def claim_delete(self, project_id: str, server_id: str, job_id: str,
-                           ttl: float) -> str | None:
-        """Mark the server as having the delete job ``job_id``; if one is already pending, its id."""
-        key = layout.deleting(project_id, server_id)
-        while True:
-            if await self._redis.set(key, job_id, nx=True, ex=int(ttl)):
-                return None
-            pending = await self._redis.get(key)
-            if pending is not None:  # else it ended in between: try again
-                return layout.text(pending)
-
-    async def delete_pending(self, project_id: str, server_id: str) -> bool:
-        """Whether a delete job for the server is queued or running."""
-        return bool(await self._redis.exists(layout.deleting(project_id, server_id)))
-
-    async def clear_delete(self, project_id: str, server_id: str) -> None:
-        """The server's delete job has ended (removed or failed)."""
-        await self._redis.delete(layout.deleting(project_id, server_id))
-
-    async def claim_action(self, project_id: str, server_id: str, task_state: str,
-                           ttl: float) -> bool:
-        """Mark the server as having an action job that shows ``task_state``; False if it has one."""
-        return bool(await self._redis.set(layout.acting(project_id, server_id), task_state,
-                                          nx=True, ex=int(ttl)))
-
-    async def pending_action(self, project_id: str, server_id: str) -> str | None:
-        """The task state of the server's queued or running action, if it has one."""
-        value = await self._redis.get(layout.acting(project_id, server_id))
-        return layout.text(value) if value is not None else None
-
-    async def clear_action(self, project_id: str, server_id: str) -> None:
-        """The server's action job has ended."""
-        await self._redis.delete(layout.acting(project_id, server_id))
-
-    async def has_orphaned_tasks(self, project_id: str, servers: StoredServers) -> bool:
-        """Whether one of the project's stored ``servers`` shows a task of ours (deleting,
-        powering-off…) with no job of ours under way (it failed and could not show Nova's record
-        again): then only a full listing sets it right, since an incremental one does not hold a
-        server Nova did not change."""
-        for server in servers.with_task_state_in(SERVICE_TASK_STATES):
-            if (not await self.delete_pending(project_id, server["id"])
-                    and await self.pending_action(project_id, server["id"]) is None):
-                return True
-        return False
-
-    async def with_pending_tasks(self, project_id: str, servers: list[Server],
-                                   before: Mapping[str, Server]) -> list[Server]:
-        """The servers, where one shown with a task of ours that Nova has not begun yet keeps it:
-        deleting until Nova confirms the removal, an action's task state (powering-off…) until
-        Nova's record changes."""
-        kept = []
-        for server in servers:
-            stored = before.get(server["id"])
-            if (stored and stored["task_state"] == DELETING and server["task_state"] is None
-                    and await self.delete_pending(project_id, server["id"])):
-                server = {**server, "task_state": DELETING}
-            elif (stored and stored["task_state"] and server["task_state"] is None
-                    and (server["status"], server["updated"]) == (stored["status"], stored["updated"])
-                    and await self.pending_action(project_id, server["id"]) == stored["task_state"]):
-                server = {**server, "task_state": stored["task_state"]}  # Nova has not begun it
-            kept.append(server)
-        return kept
 
     async def change_servers(self, project_id: str, upserts: Iterable[Server],
                              removals: Iterable[str], *, replace_all: bool = False,

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from redis.asyncio import Redis
 
 from . import redis_layout as layout
+from .redis_values import decode
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ class RedisEpoch:
         if stored is None:  # a new Redis, or one that lost its data: the first to look writes one
             await self._redis.set(layout.EPOCH, uuid.uuid4().hex, nx=True)
             stored = await self._redis.get(layout.EPOCH)
-        current = layout.text(stored)
+        current = decode(stored)
         lost = self._seen is not None and current != self._seen
         if lost:
             logger.error("Redis lost its data (epoch %s is now %s): queues, schedules and "

@@ -18,6 +18,7 @@ from ..core.times import Clock, iso
 from ..events.stream import StoredEvent
 from ..store import redis_layout as layout
 from ..store.redis_layout import AttemptField, DeliveryField, WebhookField
+from ..store.redis_values import decode, decode_fields
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 _RETRY = "retry"
@@ -170,7 +171,7 @@ class DeliveryStore:
     async def cursor(self, project_id: str) -> str | None:
         """The position of the last event fanned out to the project's subscriptions."""
         value = await self._redis.get(layout.webhook_cursor(project_id))
-        return None if value is None else layout.text(value)
+        return None if value is None else decode(value)
 
     async def start_cursor(self, project_id: str, position: str) -> None:
         """Fan out from ``position`` on, unless a cursor is kept already."""
@@ -201,12 +202,12 @@ class DeliveryStore:
                   layout.webhook(project_id, subscription_id)],
             args=[repr(self._clock()), lease, count,
                   layout.webhook_lane(project_id, subscription_id, ""), layout.delivery(project_id, "")])
-        found = [await self.get(project_id, layout.text(delivery_id)) for delivery_id in ids]
+        found = [await self.get(project_id, decode(delivery_id)) for delivery_id in ids]
         return [delivery for delivery in found if delivery is not None]
 
     async def get(self, project_id: str, delivery_id: str) -> Delivery | None:
         """One delivery, while it is kept."""
-        stored = layout.text_fields(await self._redis.hgetall(layout.delivery(project_id, delivery_id)))
+        stored = decode_fields(await self._redis.hgetall(layout.delivery(project_id, delivery_id)))
         if not stored:
             return None
         return Delivery(id=delivery_id, project_id=project_id,
@@ -247,7 +248,7 @@ class DeliveryStore:
         """The subscription's latest attempts, newest first, older than ``before`` if given."""
         entries = await self._redis.xrevrange(layout.webhook_attempts(project_id, subscription_id),
                                               max=f"({before}" if before else "+", count=limit)
-        return [_attempt(layout.text(position), layout.text_fields(fields))
+        return [_attempt(decode(position), decode_fields(fields))
                 for position, fields in entries or []]
 
 

@@ -6,9 +6,13 @@ them. A URL naming an address is checked when it is subscribed; a name is checke
 resolved at send time, and the connection goes to the address that passed (no rebinding).
 """
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# A subscribed URL is printable ASCII without spaces (RFC 3986: anything else is percent-encoded)
+# and has no fragment, which a delivery would never send: every character but space and "#".
+URL_PATTERN = r'^[!"$-~]+$'
 
 
 class DestinationRefused(OSError):
@@ -25,8 +29,11 @@ class DestinationPolicy:
     def url_errors(self, url: str) -> list[str]:
         """Why ``url`` cannot be subscribed to (nothing if it can)."""
         schemes = ("https", "http") if self.allow_http else ("https",)
-        if any(character.isspace() or not character.isprintable() for character in url):
-            return ["The URL must not hold spaces or control characters."]
+        if "#" in url:
+            return ["The URL must not have a fragment."]
+        if not re.match(URL_PATTERN, url):
+            return ["The URL must be printable ASCII without spaces or control characters "
+                    "(percent-encode anything else)."]
         try:
             parts = urlsplit(url)
             parts.port  # noqa: B018 (a bad port raises here)
@@ -38,8 +45,6 @@ class DestinationPolicy:
             return ["The URL must name a host."]
         if parts.username is not None or parts.password is not None:
             return ["The URL must not hold credentials."]
-        if parts.fragment:
-            return ["The URL must not have a fragment."]
         address = _address(parts.hostname)
         if address is not None:
             refusal = self.refusal(address)

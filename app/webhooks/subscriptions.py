@@ -12,6 +12,7 @@ from ..core.times import Clock
 from ..events.server_events import PING
 from ..store import redis_layout as layout
 from ..store.redis_layout import WebhookField
+from ..store.redis_values import decode, decode_fields
 from .secret_box import SecretBox, new_secret
 
 ROTATION_OVERLAP = 24 * 3600.0  # how long a replaced secret keeps signing
@@ -118,18 +119,18 @@ class SubscriptionStore:
 
     async def of_project(self, project_id: str) -> list[Subscription]:
         """The project's subscriptions, oldest first."""
-        ids = [layout.text(i) for i in await self._redis.zrange(layout.webhooks(project_id), 0, -1)]
+        ids = [decode(i) for i in await self._redis.zrange(layout.webhooks(project_id), 0, -1)]
         async with self._redis.pipeline(transaction=False) as pipe:
             for subscription_id in ids:
                 pipe.hgetall(layout.webhook(project_id, subscription_id))
             found = await pipe.execute()
-        return [_subscription(project_id, subscription_id, layout.text_fields(stored))
+        return [_subscription(project_id, subscription_id, decode_fields(stored))
                 for subscription_id, stored in zip(ids, found, strict=True) if stored]
 
     async def get(self, project_id: str, subscription_id: str) -> Subscription | None:
         """One subscription of the project, if it has it."""
         stored = await self._redis.hgetall(layout.webhook(project_id, subscription_id))
-        return _subscription(project_id, subscription_id, layout.text_fields(stored)) if stored else None
+        return _subscription(project_id, subscription_id, decode_fields(stored)) if stored else None
 
     async def delete(self, project_id: str, subscription_id: str) -> bool:
         """Remove the subscription with its undelivered events and its log; False if not there."""
@@ -140,14 +141,14 @@ class SubscriptionStore:
                         layout.webhook_due(project_id, subscription_id),
                         layout.webhook_lanes(project_id, subscription_id),
                         layout.webhook_attempts(project_id, subscription_id),
-                        *[layout.webhook_lane(project_id, subscription_id, layout.text(lane))
+                        *[layout.webhook_lane(project_id, subscription_id, decode(lane))
                           for lane in lanes])
             removed, _ = await pipe.execute()
         return bool(removed)
 
     async def projects(self) -> list[str]:
         """The projects that have (or had) subscriptions."""
-        return sorted(layout.text(p) for p in await self._redis.smembers(layout.WEBHOOK_PROJECTS))
+        return sorted(decode(p) for p in await self._redis.smembers(layout.WEBHOOK_PROJECTS))
 
     def signing_secrets(self, subscription: Subscription) -> list[str]:
         """The secrets that sign its deliveries now: the newest first, then any still overlapping."""

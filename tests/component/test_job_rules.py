@@ -5,6 +5,7 @@ from app.core.errors import OpenStackRejected, OpenStackUnavailable
 from app.events.stream import EventStream
 from app.jobs.execution import JobExecutor
 from app.jobs.job_store import JobStore
+from app.jobs.marks import ServerMarks
 from app.jobs.queue import JobQueue
 from app.process.composition import retry_policy
 from app.snapshot.recording import ServerRecorder
@@ -36,10 +37,11 @@ async def test_a_job_whose_workers_kept_stopping_fails_without_calling_nova(redi
     job = jobs.new(PROJECT, "create", {"name": "x", "flavor_id": "1", "image_id": "i",
                                        "network_ids": ["n"], "key_name": None, "metadata": {},
                                        "availability_zone": None})
-    await jobs.save(job)
+    await JobQueue(redis, jobs).submit(job)
     job = await jobs.update(job, attempts=3)
     snapshot, events = SnapshotStore(redis), EventStream(redis)
-    executor = JobExecutor(NoOpenStack(), snapshot, jobs, events, ServerRecorder(snapshot, events),
+    executor = JobExecutor(NoOpenStack(), snapshot, jobs, ServerMarks(redis), events,
+                           ServerRecorder(snapshot, ServerMarks(redis), events),
                            retry_policy(settings_with(job_max_attempts=3)))
 
     finished = await executor.run(job)
@@ -58,7 +60,7 @@ async def test_the_retry_budget_counts_from_the_first_attempt_not_from_queueing(
     queued_long = dataclasses.replace(queued_long, created_at=now - 3600)
     started_long = dataclasses.replace(queued_long, id="j-2", attempts=1, started_at=now - 61)
     for job in (queued_long, started_long):
-        await jobs.save(job)
+        await JobQueue(redis, jobs).submit(job)
 
     class Refusing:
         """A gateway whose every call is refused for good (a 400), so one attempt ends the job."""
@@ -69,7 +71,8 @@ async def test_the_retry_budget_counts_from_the_first_attempt_not_from_queueing(
         async def get_server(self, project_id, server_id):  # the failed delete's restore
             raise OpenStackUnavailable("down")
 
-    executor = JobExecutor(Refusing(), snapshot, jobs, events, ServerRecorder(snapshot, events),
+    executor = JobExecutor(Refusing(), snapshot, jobs, ServerMarks(redis), events,
+                           ServerRecorder(snapshot, ServerMarks(redis), events),
                            policy, clock=lambda: now)
 
     tried = await executor.run(queued_long)
@@ -86,15 +89,15 @@ async def test_the_sweep_flags_only_projects_whose_queues_hold_jobs(redis):
     await redis.xadd(layout.job_queue(busy), {QueueField.JOB: "job-1", QueueField.KIND: "create"})
     await redis.xadd(layout.job_queue(busy), {QueueField.JOB: "job-2", QueueField.KIND: "delete"})
 
-    depth = await JobQueue(redis).sweep([idle, busy])
+    depth = await JobQueue(redis, JobStore(redis, retention=3600)).sweep([idle, busy])
 
     assert depth == {"create": 1, "delete": 1}
-    assert await JobQueue(redis).projects_with_work() == [busy]
+    assert await JobQueue(redis, JobStore(redis, retention=3600)).projects_with_work() == [busy]
 
 
 async def test_a_job_submitted_right_after_the_idle_check_keeps_its_projects_hint(redis, monkeypatch):
     """The runner finds a project's queue empty just as a job arrives: the hint survives."""
-    queue, idle = JobQueue(redis), "0" * 32
+    queue, idle = JobQueue(redis, JobStore(redis, retention=3600)), "0" * 32
     await redis.zadd(layout.JOBS_READY, {PROJECT: 1.0, idle: 1.0})
     checked = redis.xlen
 

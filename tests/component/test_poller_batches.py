@@ -7,6 +7,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from app.events.stream import EventStream
+from app.jobs.marks import ServerMarks
 from app.process.composition import refresh_policy
 from app.process.settings import Settings
 from app.snapshot.refresh import ProjectRefresher
@@ -49,7 +50,8 @@ async def test_polls_running_when_the_poller_stops_are_written_and_their_project
     gateway = GatedGateway()
     settings = Settings(redis_url="", clouds_file=Path("unused"), poll_interval=600.0,
                         openstack_threads=2)
-    refresher = ProjectRefresher(redis, gateway, SnapshotStore(redis), EventStream(redis),
+    refresher = ProjectRefresher(redis, gateway, SnapshotStore(redis),
+                                 ServerMarks(redis), EventStream(redis),
                                  refresh_policy(settings_with(resources_interval=3600.0)))
     schedule = PollSchedule(redis)
     poller = Poller(settings, FixedProjects(), refresher, schedule, WorkerMetrics(CollectorRegistry()))

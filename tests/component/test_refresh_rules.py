@@ -4,11 +4,13 @@ import time
 import pytest
 
 from app.events.stream import EventStream
+from app.jobs.marks import ServerMarks
 from app.process.composition import refresh_policy
 from app.snapshot.refresh import ProjectRefresher
 from app.snapshot.snapshot_store import SnapshotStore
 from app.store import redis_layout as layout
 from app.store.redis_layout import PollField
+from app.store.redis_values import decode_fields
 from tests.support import settings_with
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
@@ -48,7 +50,8 @@ async def refresher_with(redis, servers, stored):
     await snapshot.change_servers(PROJECT, stored, [], taken_at=time.time())
     await redis.hset(layout.poll_state(PROJECT), mapping={
         PollField.CYCLE: 1, PollField.WATERMARK: "", PollField.RESOURCES_DUE: time.time() + 3600})
-    return ProjectRefresher(redis, ScriptedGateway(servers), snapshot, EventStream(redis),
+    return ProjectRefresher(redis, ScriptedGateway(servers), snapshot,
+                            ServerMarks(redis), EventStream(redis),
                             refresh_policy(settings_with(full_resync_every=1))), snapshot
 
 
@@ -71,7 +74,7 @@ async def test_a_full_listing_keeps_a_server_created_moments_ago(redis):
 
     await refresher.refresh(PROJECT)
 
-    stored = (await snapshot.read_projects([PROJECT]))[PROJECT].servers
+    stored = (await snapshot.poll_starts([PROJECT]))[PROJECT].servers
     assert set(stored) == {"new"}
     assert [(e["type"], e["server_id"]) for e in await EventStream(redis).read(PROJECT)] == [
         ("server.deleted", "old")]
@@ -133,7 +136,7 @@ async def test_an_idle_poll_reads_once_and_writes_once(redis):
     # sent: HGETALL, HGETALL and HMGET in one pipeline, then EVALSHA; run by the script:
     # HSET of the poll state, HEXISTS and HSET of the list (its time), PUBLISH of the change
     assert made == {"hgetall": 2, "hmget": 1, "evalsha": 1, "hset": 2, "hexists": 1, "publish": 1}
-    state = layout.text_fields(await redis.hgetall(layout.poll_state(PROJECT)))
+    state = decode_fields(await redis.hgetall(layout.poll_state(PROJECT)))
     assert (state[PollField.CYCLE], state[PollField.WATERMARK]) == ("2", "2026-01-01T00:00:05Z")
 
 
@@ -145,8 +148,9 @@ async def test_a_polls_of_several_projects_start_from_one_read(redis):
                                                        "2026-01-01T00:00:00Z")], [])
     await redis.hset(layout.poll_state(other), PollField.CYCLE, 7)
 
-    reads = await ProjectRefresher(redis, ScriptedGateway([]), snapshot, EventStream(redis),
-                                   refresh_policy(settings_with())).reads([PROJECT, other])
+    reads = await ProjectRefresher(redis, ScriptedGateway([]), snapshot,
+                                   ServerMarks(redis), EventStream(redis),
+                                   refresh_policy(settings_with())).poll_starts([PROJECT, other])
 
     assert list(reads[PROJECT].servers) == ["a"] and len(reads[other].servers) == 0
     assert reads[other].poll_state == {PollField.CYCLE: "7"} and reads[PROJECT].poll_state == {}
@@ -158,7 +162,7 @@ async def test_a_job_write_during_the_nova_call_is_compared_against_not_undone(r
     stored = api_server("a", "BUILD", "2026-01-01T00:00:01Z", "2026-01-01T00:00:00Z")
     refresher, snapshot = await refresher_with(
         redis, [nova_record("a", "ACTIVE", "2026-01-01T00:00:05Z")], [stored])
-    read = (await refresher.reads([PROJECT]))[PROJECT]
+    read = (await refresher.poll_starts([PROJECT]))[PROJECT]
     by_job = {**stored, "status": "SHUTOFF", "updated": "2026-01-01T00:00:09Z"}
     await snapshot.change_servers(PROJECT, [by_job], [])
 
@@ -176,7 +180,8 @@ async def test_only_a_failing_projects_listing_asks_to_end_its_backoff(redis, fa
     await redis.hset(layout.poll_state(PROJECT), PollField.FAILURES, failures)
     gateway = ScriptedGateway([])
 
-    await ProjectRefresher(redis, gateway, SnapshotStore(redis), EventStream(redis),
+    await ProjectRefresher(redis, gateway, SnapshotStore(redis),
+                           ServerMarks(redis), EventStream(redis),
                            refresh_policy(settings_with())).refresh(PROJECT)
 
     assert gateway.recovering == [recovering]

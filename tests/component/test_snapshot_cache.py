@@ -3,14 +3,14 @@ again, and, while the change channel is followed, without reading Redis at all; 
 another process is seen at once."""
 import asyncio
 import contextlib
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
 from app.snapshot.change_feed import ChangeFollower
 from app.snapshot.listing_cache import Listing, ListingCache
 from app.snapshot.snapshot_store import SnapshotStore
+from tests.support import eventually
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 FLAVORS = [{"id": "1", "name": "m1.tiny", "vcpus": 1, "ram": 512, "disk": 1, "is_public": True}]
@@ -70,19 +70,6 @@ async def following(redis, store: SnapshotStore, heartbeat: float = 1.0) -> Asyn
             await task
 
 
-async def eventually(condition: Callable[[], bool | Awaitable[bool]], within: float = 5.0) -> None:
-    """Wait until ``condition`` holds; fail after ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        outcome = condition()
-        if not isinstance(outcome, bool):
-            outcome = await outcome
-        if outcome:
-            return
-        assert time.monotonic() < deadline, "the condition did not come true in time"
-        await asyncio.sleep(0.01)
-
-
 def count_commands(redis, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The names of the commands the client sends from now on."""
     sent: list[str] = []
@@ -118,7 +105,7 @@ async def test_a_polls_read_of_a_followed_flavors_list_reads_only_the_servers_an
     async with following(redis, store):
         await store.listing(PROJECT, "flavors")
         before = await list_reads()
-        read = (await store.read_projects([PROJECT]))[PROJECT]
+        read = (await store.poll_starts([PROJECT]))[PROJECT]
 
     assert await list_reads() - before == 2  # the poll state's and the servers' HGETALL
     assert read.flavor_ids == {"m1.tiny": "1"} and len(read.servers) == 0
@@ -165,7 +152,7 @@ async def test_a_silent_channel_counts_as_lost(redis):
     api = SnapshotStore(redis, ListingCache(confirm_for=60.0))
     async with following(redis, api, heartbeat=0.1):
         await redis.execute_command("CLIENT", "PAUSE", "1500", "ALL")  # no answer to pings
-        await eventually(lambda: not api.cache.following, within=1.4)
+        await eventually(lambda: not api.cache.following, timeout=1.4)
         await eventually(lambda: api.cache.following)
 
 

@@ -1,5 +1,6 @@
 """``GET /cloud/events``: the same events as the webhooks, live; ``Last-Event-ID`` misses none."""
 import asyncio
+import itertools
 import json
 
 from app.events.stream import EventStream
@@ -112,3 +113,24 @@ async def test_open_streams_are_counted(service, api_client):
         stream.close()
 
     assert "event_streams_open 3.0" in metrics
+
+
+async def test_the_stream_takes_every_list_of_types_its_document_allows_and_refuses_others(
+        service, api_client):
+    setup = service(servers=0)
+    client = await api_client(setup.settings)
+    spec = await (await client.get("/cloud/openapi.json")).json()
+    types = next(p for p in spec["paths"]["/cloud/events"]["get"]["parameters"] if p["name"] == "types")
+    known = types["schema"]["items"]["enum"]
+    allowed = [",".join(chosen) for size in range(1, types["schema"]["maxItems"] + 1)
+               for chosen in itertools.combinations(known, size)]
+
+    statuses = set()
+    for value in allowed:
+        response = await client.get(events_url(setup, value), headers=setup.headers())
+        statuses.add(response.status)
+        response.close()
+    refused = await client.get(events_url(setup, "0"), headers=setup.headers())
+
+    assert (types["style"], types["explode"]) == ("form", False) and len(allowed) == 2 ** len(known) - 1
+    assert statuses == {200} and refused.status == 400

@@ -23,6 +23,7 @@ async def test_no_token_password_or_secret_reaches_a_log_or_an_answer(service, a
                setup.settings.webhook_keys_file.read_text().strip()]
     service_log.configure("DEBUG")  # as the service configures itself, with LOG_LEVEL=DEBUG
     answers: list[str] = []
+    deletes: list[str] = []  # the delete jobs, by href
     client = await api_client(setup.settings)
 
     async def keep(response) -> None:
@@ -46,7 +47,9 @@ async def test_no_token_password_or_secret_reaches_a_log_or_an_answer(service, a
             await keep(await client.get(show, headers=setup.headers()))
             await keep(await client.get(f"/cloud/servers?project_id={project.id}",
                                         headers=setup.headers()))
-            await keep(await client.delete(show, headers=setup.headers()))
+            deleted = await client.delete(show, headers=setup.headers())
+            await keep(deleted)
+            deletes.append(deleted.headers["Link"].split(">")[0].lstrip("<"))
         for token in setup.tokens.values():
             for authorization in (f"Bearer {token}x", f"Basic {token}", token):
                 await keep(await client.get(f"/cloud/servers?project_id={password_project.id}",
@@ -56,7 +59,8 @@ async def test_no_token_password_or_secret_reaches_a_log_or_an_answer(service, a
         raw = (f"GET /cloud/servers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {setup.tokens['p0']}"
                "\x01\r\n\r\n").encode()
         answers.append((await exchange(client.server.port, raw)).decode("latin-1"))
-        await asyncio.sleep(0.5)  # the jobs' deletes reach Nova, polls run
+        for href in deletes:  # the deletes reach Nova, and their jobs end
+            await finished_job(client, setup, href)
         await eventually(lambda: asyncio.sleep(0, len(hooks.received) > 3))
         for path in (webhook_path(setup, webhook["id"]), f"/cloud/webhooks?project_id={setup.project_id}",
                      webhook_path(setup, webhook["id"], "/deliveries")):

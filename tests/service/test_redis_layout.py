@@ -1,4 +1,4 @@
-"""The Redis layout table says what the service really writes: every key, type, field and TTL."""
+"""The Redis layout says what the service really writes: every key, type, field and TTL."""
 import json
 import re
 import time
@@ -6,31 +6,13 @@ import time
 from app.process.heartbeats import Heartbeats
 from app.snapshot.schedule import PollSchedule
 from app.store import redis_layout as layout
-from app.store.redis_layout import LAYOUT, KeySpec
+from app.store.redis_layout import LAYOUT, Key
 from tests.service.webhook_helpers import subscribe
 from tests.service.writing import create_body, finished_job, post_server
 from tests.support import eventually
 
-TTL_WORDS = {"none": False, "capped": False, "capped by length": False, "trimmed as acked": False,
-             "until full": True,
-             "retention": True, "24 h": True}
 
-
-def documented_rows() -> list[tuple[str, str, bool]]:
-    """(pattern, type, expires) of each row of the table in the module's docstring."""
-    rows = []
-    for line in (layout.__doc__ or "").splitlines():
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if line.startswith("| ``"):
-            rows.append((cells[0].strip("`"), cells[1], TTL_WORDS[cells[3]]))
-    return rows
-
-
-def test_the_documented_table_is_the_layout_the_code_uses():
-    assert documented_rows() == [(spec.pattern, spec.type, spec.expires) for spec in LAYOUT]
-
-
-def _regex(spec: KeySpec) -> re.Pattern[str]:
+def _regex(spec: Key) -> re.Pattern[str]:
     pattern = re.escape(spec.pattern).replace(r"\{p\}", r"\{[0-9a-f]{32}\}")
     return re.compile("^" + re.sub(r"<[a-z0-9]+>", "[^:]+", pattern) + "$")
 
@@ -58,9 +40,9 @@ async def check_keys(redis) -> set[str]:
             kind, ttl = await pipe.type(key).pttl(key).execute()
         if kind == b"none":  # expired since the scan (a rate-limit bucket lives a second)
             continue
-        assert kind.decode() == spec.type, key
-        if spec.fields is not None:
-            assert await fields_of(redis, key, spec.type) <= set(spec.fields), key
+        assert kind.decode() == spec.redis_type, key
+        if spec.field_names is not None:
+            assert await fields_of(redis, key, spec.redis_type) <= set(spec.field_names), key
         assert (ttl > 0) == spec.expires, key
         seen.add(spec.pattern)
     return seen

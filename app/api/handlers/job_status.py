@@ -1,4 +1,4 @@
-"""``GET /cloud/jobs/{id}`` and ``GET /cloud/jobs?server_id=``: where creates and deletes stand."""
+"""``GET /cloud/jobs/{id}`` and ``GET /cloud/jobs?server_id=``: where jobs stand."""
 from aiohttp import web
 
 from ...core.errors import NotFound

@@ -10,9 +10,6 @@ from ..listing_answers import listing_answer
 from ..schemas import ProjectQuerySchema
 
 _QUERY = ProjectQuerySchema()
-# URL path segment -> snapshot kind
-RESOURCE_PATHS = {"flavors": "flavors", "images": "images", "networks": "networks",
-                  "ssh-keypairs": "keypairs", "security-groups": "security_groups", "volumes": "volumes"}
 
 
 def resource_list_handler(kind: str) -> Callable[[web.Request], Awaitable[web.Response]]:

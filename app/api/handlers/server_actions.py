@@ -9,10 +9,10 @@ from ..appkeys import SERVICES
 from ..authorization import authorized_query
 from ..json_body import accepted, json_object, loaded
 from ..path_ids import server_id_of
-from ..schemas import ActionSchema, ProjectQuerySchema, action_answer
+from ..schemas import ActionAnswerSchema, ActionSchema, ProjectQuerySchema
 from .server_writes import idempotency_key_of
 
-_ACTION = ActionSchema()
+_ACTION, _ANSWER = ActionSchema(), ActionAnswerSchema()
 _PROJECT = ProjectQuerySchema()
 
 
@@ -25,4 +25,4 @@ async def act_on_server(request: web.Request) -> web.Response:
     action = cast(ActionRequest, loaded(_ACTION, body, "The action"))
     outcome = await request.app[SERVICES].writer.act(query["project_id"], server_id, action,
                                                      idempotency_key_of(request))
-    return accepted(action_answer(outcome, action["action"]))
+    return accepted(_ANSWER.dump({"id": outcome.server_id, "action": action["action"], "job": outcome}))

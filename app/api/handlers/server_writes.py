@@ -9,9 +9,15 @@ from ..appkeys import SERVICES
 from ..authorization import authorized_query
 from ..json_body import accepted, authorized_body, loaded
 from ..path_ids import server_id_of
-from ..schemas import IDEMPOTENCY_KEY_PATTERN, CreateServerSchema, ProjectQuerySchema, create_answer, job_href
+from ..schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
+    CreateAnswerSchema,
+    CreateServerSchema,
+    ProjectQuerySchema,
+    job_href,
+)
 
-_CREATE = CreateServerSchema()
+_CREATE, _ANSWER = CreateServerSchema(), CreateAnswerSchema()
 _PROJECT = ProjectQuerySchema()
 
 
@@ -30,7 +36,8 @@ async def create_server(request: web.Request) -> web.Response:
     key = idempotency_key_of(request)
     server = loaded(_CREATE, body, "The request body")
     server.pop("project_id")
-    return accepted(create_answer(await request.app[SERVICES].writer.create(project_id, server, key)))
+    outcome = await request.app[SERVICES].writer.create(project_id, server, key)
+    return accepted(_ANSWER.dump(outcome))
 
 
 async def delete_server(request: web.Request) -> web.Response:

@@ -1,13 +1,16 @@
-"""The configuration page says what the code does: every setting's variable, default and meaning
-in docs/configuration.md are the ones declared on ``Settings``."""
+"""The docs say what the code does: every setting's variable, default and meaning in
+docs/configuration.md are the ones declared on ``Settings``, and the Redis keys in
+docs/internals.md are the declared layout."""
 import re
 
+import pytest
+
 from app.process.settings import Settings, declared, default_text, variable
-from devtools.docs import CONFIGURATION, configuration_table, with_table
+from devtools.docs import CONFIGURATION, GENERATED
 
 
 def documented_defaults() -> dict[str, str]:
-    rows = re.findall(r"^\| `([A-Z_]+)` \| `([^`]*)` \|", CONFIGURATION.read_text(), re.MULTILINE)
+    rows = re.findall(r"^\| `([A-Z_]+)` \| `([^`]*)` \|", CONFIGURATION.page.read_text(), re.MULTILINE)
     return dict(rows)
 
 
@@ -17,10 +20,11 @@ def test_every_setting_is_documented_with_the_default_the_code_uses():
     assert documented_defaults() == from_code
 
 
-def test_the_documented_table_is_the_generated_one():
-    text = CONFIGURATION.read_text()
+@pytest.mark.parametrize("generated", GENERATED, ids=lambda generated: generated.page.name)
+def test_each_generated_table_is_as_generated_now(generated):
+    text = generated.page.read_text()
 
-    assert with_table(text, configuration_table()) == text, "run `make docs`"
+    assert generated.applied(text) == text, "run `make docs`"
 
 
 def test_a_default_read_from_the_environment_is_the_declared_one(tmp_path):
