@@ -1,7 +1,8 @@
 """``cloud-servers-api``: serve the API (the default), or the operator's commands:
 
     cloud-servers-api [serve]            (WEB_CONCURRENCY processes share PORT with SO_REUSEPORT)
-    cloud-servers-api tokens add (--project P [--project Q] | --all-projects) [--name N] [--file F]
+    cloud-servers-api tokens add (--project P [--project Q] | --all-projects) [--name N]
+                                 [--role reader|operator|editor] [--file F]
     cloud-servers-api tokens list [--file F]
     cloud-servers-api tokens revoke NAME [--file F]
     cloud-servers-api check-config [--authenticate]
@@ -14,11 +15,16 @@ import signal
 import sys
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
+from .access.access_file import Issuer
+from .access.issuer_keys import FetchError, IssuerKeys
+from .access.roles import EDITOR, ROLES
 from .access.token_file import add_token, list_tokens, revoke_token
 from .access.tokens import TokenFileError
 from .api.application import create_app
+from .api.key_fetching import KeyFetcher
 from .api.serving import ApiRunner
 from .process.composition import open_api_services
 from .process.config_check import ERROR, check_config
@@ -51,9 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     serving = commands.add_parser("serve", help="serve the API (the default)")
     serving.add_argument("--shared-port", action="store_true", help=argparse.SUPPRESS)
-    check = commands.add_parser("check-config", help="check the settings, clouds.yaml and tokens file")
+    check = commands.add_parser("check-config",
+                                help="check the settings, clouds.yaml, the tokens and access files")
     check.add_argument("--authenticate", action="store_true",
-                       help="also authenticate each project with Keystone")
+                       help="also authenticate each project with Keystone, and fetch each "
+                       "trusted issuer's keys")
     check.add_argument("--workers", action="store_true",
                        help="check as the workers read it (no tokens file needed)")
     tokens = commands.add_parser("tokens", help="manage the API tokens file").add_subparsers(
@@ -68,6 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     scope.add_argument("--project", action="append", help="a project the token may use (repeatable)")
     scope.add_argument("--all-projects", action="store_true", help="every project")
     add.add_argument("--name", help="a name for logs and revoking (default: generated)")
+    add.add_argument("--role", choices=ROLES, default=EDITOR,
+                     help="reader: every GET; operator: also actions; editor (the default): also writes")
     tokens.choices["revoke"].add_argument("name")
     return parser
 
@@ -76,13 +86,13 @@ def _tokens(arguments: argparse.Namespace) -> int:
     try:
         if arguments.action == "add":
             name, token = add_token(arguments.file, None if arguments.all_projects else arguments.project,
-                                    arguments.name)
+                                    arguments.name, arguments.role)
             print(f"added {name}; the token, shown only now:\n{token}")
         elif arguments.action == "list":
             for entry in list_tokens(arguments.file):
                 scope = entry["projects"]
                 projects = scope if isinstance(scope, str) else ",".join(scope)
-                print(f"{entry['name']}\t{projects}\t{entry['created'] or '-'}")
+                print(f"{entry['name']}\t{projects}\t{entry['role']}\t{entry['created'] or '-'}")
         elif not revoke_token(arguments.file, arguments.name):
             print(f"no token named {arguments.name!r}", file=sys.stderr)
             return 1
@@ -94,9 +104,21 @@ def _tokens(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _count_keys(issuer: Issuer) -> int:
+    """How many signing keys ``issuer`` serves, fetched now as the API fetches them."""
+    async def fetch() -> int:
+        async with aiohttp.ClientSession() as session:
+            keys = IssuerKeys(issuer, KeyFetcher(session))
+            if not await keys.refresh():
+                raise FetchError(keys.error)
+            return keys.count
+
+    return asyncio.run(fetch())
+
+
 def _check(arguments: argparse.Namespace) -> int:
     findings = check_config(os.environ, serves_api=not arguments.workers,
-                            authenticate=arguments.authenticate)
+                            authenticate=arguments.authenticate, count_keys=_count_keys)
     for level, message in findings:
         print(f"{level}: {message}", file=sys.stderr if level == ERROR else sys.stdout)
     return 1 if any(level == ERROR for level, _ in findings) else 0

@@ -1,14 +1,13 @@
 """A small synchronous client for the emulator's control API (used by tests and ``make run``)."""
 import json
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
 
-from .processes import start_logged, stop_process
+from .processes import start_serving, stop_process
 
 
 class ControlError(RuntimeError):
@@ -122,19 +121,8 @@ class EmulatorProcess:
 
     def start(self, timeout: float = 20.0) -> EmulatorClient:
         """Start the emulator and wait until it answers."""
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        port_file = self.workdir / "emulator.url"
-        port_file.unlink(missing_ok=True)
-        self.process = start_logged(
-            [sys.executable, "-m", "emulator", "--port-file", str(port_file), *self.args],
-            self.workdir / "emulator.log")
-        deadline = time.monotonic() + timeout
-        while not port_file.exists():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the emulator did not start; see {self.workdir}/emulator.log")
-            time.sleep(0.05)
-        self.client = EmulatorClient(port_file.read_text().strip())
+        self.process, url = start_serving("emulator", self.workdir, *self.args, timeout=timeout)
+        self.client = EmulatorClient(url)
         self.client.wait_until_ready()
         return self.client
 

@@ -1,6 +1,8 @@
 """Starting and stopping the child processes that tests and ``make run`` run."""
 import os
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 
@@ -23,3 +25,21 @@ def start_logged(args: list[str], log_path: Path, env: dict[str, str] | None = N
     with open(log_path, "ab") as log:
         return subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
                                 env={**os.environ, **(env or {})})
+
+
+def start_serving(module: str, workdir: Path, *args: str,
+                  timeout: float = 20.0) -> tuple[subprocess.Popen[bytes], str]:
+    """``python -m <module> --port-file …`` logging to ``<workdir>/<module>.log``; the process and
+    the URL it wrote once listening (on a free 127.0.0.1 port)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    port_file = workdir / f"{module}.url"
+    port_file.unlink(missing_ok=True)
+    process = start_logged([sys.executable, "-m", module, "--port-file", str(port_file), *args],
+                           workdir / f"{module}.log")
+    deadline = time.monotonic() + timeout
+    while not port_file.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_process(process)
+            raise RuntimeError(f"{module} did not start; see {workdir}/{module}.log")
+        time.sleep(0.05)
+    return process, port_file.read_text().strip()

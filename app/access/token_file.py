@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from ..core.project_ids import normalize_project_id
+from .roles import EDITOR, ROLES
 from .tokens import ALL_PROJECTS, TokenFileError, digest_of, parse_tokens
 
 TOKEN_BYTES = 32
@@ -36,9 +37,10 @@ def _write(path: Path, entries: list[dict[str, Any]]) -> None:
     os.replace(partial, path)
 
 
-def add_token(path: Path, projects: list[str] | None, name: str | None = None) -> tuple[str, str]:
-    """Add a token for ``projects`` (None: every project); its name and the token, which is shown
-    only now: the file keeps its SHA-256 digest."""
+def add_token(path: Path, projects: list[str] | None, name: str | None = None,
+              role: str = EDITOR) -> tuple[str, str]:
+    """Add a token with ``role`` on ``projects`` (None: every project); its name and the token,
+    which is shown only now: the file keeps its SHA-256 digest."""
     entries = _entries(path)
     name = name or f"token-{secrets.token_hex(4)}"
     if any(entry.get("name") == name for entry in entries):
@@ -50,16 +52,18 @@ def add_token(path: Path, projects: list[str] | None, name: str | None = None) -
             raise TokenFileError("every --project must be a project id (a UUID)")
         scope = sorted({project for project in normalized if project})
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    entries.append({"name": name, "sha256": digest_of(token).hex(), "projects": scope,
+    if role not in ROLES:
+        raise TokenFileError(f"the role must be one of {', '.join(ROLES)}")
+    entries.append({"name": name, "sha256": digest_of(token).hex(), "projects": scope, "role": role,
                     "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
     _write(path, entries)
     return name, token
 
 
 def list_tokens(path: Path) -> list[dict[str, Any]]:
-    """Each token's name, projects and creation date; never a token or its digest."""
-    return [{"name": entry["name"], "projects": entry["projects"], "created": entry.get("created")}
-            for entry in _entries(path)]
+    """Each token's name, projects, role and creation date; never a token or its digest."""
+    return [{"name": entry["name"], "projects": entry["projects"], "role": entry.get("role", EDITOR),
+             "created": entry.get("created")} for entry in _entries(path)]
 
 
 def revoke_token(path: Path, name: str) -> bool:

@@ -1,4 +1,4 @@
-"""Bearer tokens scoped to projects, from a YAML file that is re-read when it changes.
+"""Bearer tokens scoped to projects with a role, from a YAML file that is re-read when it changes.
 
 The file holds only SHA-256 digests, never tokens::
 
@@ -6,11 +6,11 @@ The file holds only SHA-256 digests, never tokens::
       - name: search-team
         sha256: 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
         projects: [4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d]   # or "*" for every project
+        role: reader                                  # reader | operator | editor (the default)
 """
 import hashlib
 import hmac
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +19,8 @@ from pathlib import Path
 import yaml
 
 from ..core.project_ids import normalize_project_id
+from .reloading_file import ReloadingFile
+from .roles import EDITOR, ROLES
 
 logger = logging.getLogger(__name__)
 ALL_PROJECTS = "*"
@@ -30,15 +32,21 @@ class TokenFileError(ValueError):
 
 @dataclass(frozen=True)
 class ApiToken:
-    """A caller: a name for logs and the projects it may use (None: all)."""
+    """A caller with a static token: a name for logs, the projects it may use (None: all) and
+    its role on them."""
 
     name: str
     digest: bytes = field(repr=False)
     projects: frozenset[str] | None
+    role: str = EDITOR
 
     def allows(self, project_id: str) -> bool:
-        """Whether this token may act on the project."""
+        """Whether this token may act on the project at all."""
         return self.projects is None or project_id in self.projects
+
+    def role_on(self, project_id: str) -> str | None:
+        """The token's role on the project (None outside its projects)."""
+        return self.role if self.allows(project_id) else None
 
 
 def digest_of(token: str) -> bytes:
@@ -67,8 +75,11 @@ def _parse_entry(entry: object, where: str) -> ApiToken:
     if not isinstance(entry, dict):
         raise TokenFileError(f"{where}: expected a mapping")
     name, digest, projects = entry.get("name"), str(entry.get("sha256", "")), entry.get("projects")
+    role = entry.get("role", EDITOR)
     if not isinstance(name, str) or not name:
         raise TokenFileError(f"{where}: 'name' is required")
+    if role not in ROLES:
+        raise TokenFileError(f"{where} ({name}): 'role' must be one of {', '.join(ROLES)}")
     try:
         raw_digest = bytes.fromhex(digest)
     except ValueError:
@@ -76,13 +87,13 @@ def _parse_entry(entry: object, where: str) -> ApiToken:
     if len(raw_digest) != 32:
         raise TokenFileError(f"{where} ({name}): 'sha256' must be 64 hex digits")
     if projects == ALL_PROJECTS:
-        return ApiToken(name, raw_digest, None)
+        return ApiToken(name, raw_digest, None, role)
     if not isinstance(projects, list) or not projects:
         raise TokenFileError(f"{where} ({name}): 'projects' must be a non-empty list or \"*\"")
     normalized = [normalize_project_id(str(p).strip()) for p in projects]
     if None in normalized:
         raise TokenFileError(f"{where} ({name}): every project must be a UUID")
-    return ApiToken(name, raw_digest, frozenset(p for p in normalized if p))
+    return ApiToken(name, raw_digest, frozenset(p for p in normalized if p), role)
 
 
 class TokenRegistry:
@@ -90,39 +101,14 @@ class TokenRegistry:
 
     def __init__(self, path: Path, check_interval: float = 2.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._path = path
-        self._check_interval = check_interval
-        self._clock = clock
-        self._signature = self._stat()
-        self._tokens = parse_tokens(path.read_text(), str(path))
-        self._checked_at = clock()
-        logger.info("loaded %d API tokens from %s", len(self._tokens), path)
-
-    def _stat(self) -> tuple[int, int, int]:
-        info = os.stat(self._path)  # follows the symlinks a Kubernetes secret volume swaps
-        return info.st_mtime_ns, info.st_size, info.st_ino
-
-    def _reload_if_changed(self) -> None:
-        now = self._clock()
-        if now - self._checked_at < self._check_interval:
-            return
-        self._checked_at = now
-        try:
-            signature = self._stat()
-            if signature == self._signature:
-                return
-            self._tokens = parse_tokens(self._path.read_text(), str(self._path))
-            self._signature = signature
-            logger.info("reloaded %d API tokens from %s", len(self._tokens), self._path)
-        except (OSError, TokenFileError) as error:
-            logger.error("keeping the previous API tokens: %s", error)
+        self._file = ReloadingFile(path, parse_tokens, "API tokens", check_interval, clock)
+        logger.info("loaded %d API tokens from %s", len(self._file.current()), path)
 
     def authenticate(self, presented: str) -> ApiToken | None:
         """The token matching ``presented``, compared in constant time against every entry."""
-        self._reload_if_changed()
         digest = digest_of(presented)
         match = None
-        for token in self._tokens:  # no early exit: the time taken does not depend on the match
+        for token in self._file.current():  # no early exit: the time taken does not depend on the match
             if hmac.compare_digest(token.digest, digest):
                 match = token
         return match

@@ -26,3 +26,5 @@ EVENT_FEED = web.AppKey("event_feed", EventFeed)
 COMPRESSED_BODIES = web.AppKey("compressed_bodies", CompressedBodies)
 DECODED_LISTS = web.AppKey("decoded_lists", DecodedLists)
 CALLER = web.RequestKey("caller", str)  # the token's name, for the access log (never the token)
+# The role each operation needs, by (method, path) as the router matched it (the route table's).
+ROLES: web.AppKey[dict[tuple[str, str], str]] = web.AppKey("roles")

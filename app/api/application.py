@@ -1,10 +1,14 @@
 """The API's application factory: no I/O here; resources open and close in ``cleanup_ctx``."""
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 
+import aiohttp
 from aiohttp import web
 
+from ..access.issuer_keys import REFETCH_AFTER
+from ..access.jwt_verifier import JwtVerifier
 from ..core.times import Clock
 from ..events.feed import EventFeed
 from ..process.metrics_registry import new_registry
@@ -19,6 +23,7 @@ from .appkeys import (
     HTTP_METRICS,
     METRICS_REGISTRY,
     OPENAPI,
+    ROLES,
     SERVICES,
     SETTINGS,
 )
@@ -26,6 +31,7 @@ from .compression import CompressedBodies
 from .decoded_lists import DecodedLists
 from .edge_services import OpenApiServices
 from .http_metrics import HttpMetrics
+from .key_fetching import KeyFetcher
 from .middlewares import edge_middleware
 from .openapi import build_openapi
 from .routes import routes
@@ -40,12 +46,23 @@ async def _name_the_server(request: web.Request, response: web.StreamResponse) -
 
 
 def _services_ctx(open_services: OpenApiServices) -> Callable[[web.Application], AsyncIterator[None]]:
-    """The services (Redis, OpenStack, stores) and the access check, opened for the app's life."""
+    """The services (Redis, OpenStack, stores) and the access check, opened for the app's life,
+    with the HTTP client that fetches JWT issuers' keys."""
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
-        async with open_services(app[SETTINGS], app[CLOCK]) as (services, access):
+        async with (aiohttp.ClientSession() as session,
+                    open_services(app[SETTINGS], app[CLOCK], KeyFetcher(session)) as (services, access)):
             app[SERVICES], app[ACCESS] = services, access
             yield
     return services_ctx
+
+
+async def _keep_issuer_keys(jwts: JwtVerifier, stop: asyncio.Event) -> None:
+    """Fetch the trusted issuers' keys at start, then whenever they are due (an issuer that could
+    not be reached is tried again every ``REFETCH_AFTER`` s); requests never wait for this."""
+    while not stop.is_set():
+        await jwts.refresh_due()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), REFETCH_AFTER)
 
 
 async def _followers_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -58,12 +75,15 @@ async def _followers_ctx(app: web.Application) -> AsyncIterator[None]:
         app[HTTP_METRICS].redis_data_losses.inc()
 
     stop = asyncio.Event()
-    watch = asyncio.create_task(services.epoch.watch(count_loss, stop))
+    tasks = [asyncio.create_task(services.epoch.watch(count_loss, stop))]
+    jwts = app[ACCESS].jwts
+    if jwts is not None:
+        tasks.append(asyncio.create_task(_keep_issuer_keys(jwts, stop)))
     changes = asyncio.create_task(services.snapshot_changes.follow())
     yield
     changes.cancel()
     stop.set()
-    await asyncio.gather(watch, changes, return_exceptions=True)
+    await asyncio.gather(*tasks, changes, return_exceptions=True)
     await app[EVENT_FEED].close()
 
 
@@ -90,6 +110,7 @@ def create_app(settings: Settings, open_services: OpenApiServices,
     app.on_response_prepare.append(_name_the_server)
     app.on_shutdown.append(_end_event_streams)
     served = routes()
+    app[ROLES] = {(route.method.upper(), route.path): route.role for route in served if route.role}
     for route in served:  # a GET also answers HEAD, as aiohttp's add_get makes it
         if route.method == "get":
             app.router.add_get(route.path, route.handler)

@@ -6,25 +6,31 @@ from typing import Any
 from aiohttp import web
 from marshmallow import Schema, ValidationError
 
-from ..access.tokens import ApiToken
+from ..access.scope import Caller
 from ..core.errors import InvalidRequest
 from ..core.logs import project_id_var
-from .appkeys import ACCESS, CALLER
+from .appkeys import ACCESS, CALLER, ROLES
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="cloud-servers"'}
 
 
-def caller_of(request: web.Request) -> ApiToken:
-    """The token the request carries; 401 without a valid one."""
+async def caller_of(request: web.Request) -> Caller:
+    """Who the request's bearer token (static or JWT) names; 401 without a valid one."""
     scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
-    token = None
+    caller = None
     if scheme.lower() == "bearer" and presented.strip():
-        token = request.app[ACCESS].authenticate(presented.strip())
-    if token is None:
+        caller = await request.app[ACCESS].authenticate(presented.strip())
+    if caller is None:
         raise web.HTTPUnauthorized(headers=_CHALLENGE,
                                    text="A valid bearer token is required: Authorization: Bearer <token>.")
-    request[CALLER] = token.name
-    return token
+    request[CALLER] = caller.name
+    return caller
+
+
+def needed_role(request: web.Request) -> str:
+    """The role the matched operation needs (the route table says)."""
+    method = "GET" if request.method == "HEAD" else request.method
+    return request.app[ROLES][(method, request.match_info.route.resource.canonical)]  # type: ignore[union-attr]
 
 
 async def authorized_query(request: web.Request, schema: Schema,
@@ -35,7 +41,7 @@ async def authorized_query(request: web.Request, schema: Schema,
     token's scope, 404 for a project with no OpenStack credentials configured, 429 past the
     caller's ``limit`` (writes, live reads).
     """
-    caller = caller_of(request)
+    caller = await caller_of(request)
     query: dict[str, Any]
     plain = _PLAIN_PROJECT_QUERY.fullmatch(request.query_string)
     if plain is not None and _loads_project_alone(schema):
@@ -69,12 +75,12 @@ def single_valued(request: web.Request) -> dict[str, str]:
     return dict(request.query)
 
 
-async def check_project(request: web.Request, caller: ApiToken, project_id: str,
+async def check_project(request: web.Request, caller: Caller, project_id: str,
                         limit: str | None = None) -> None:
-    """403 for a project outside the caller's scope, 404 for one without credentials, 429 past
-    the caller's ``limit``."""
+    """403 for a project outside the caller's scope or a role that does not allow the request,
+    404 for one without credentials, 429 past the caller's ``limit``."""
     access = request.app[ACCESS]
-    access.authorize(caller, project_id)
+    access.authorize(caller, project_id, needed_role(request))
     project_id_var.set(project_id)
     if limit is not None:
         await access.throttle(caller, limit)

@@ -5,6 +5,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
+from ..access.issuer_keys import JsonFetcher
 from ..access.scope import ProjectAccess
 from ..core.times import Clock
 from ..events.stream import EventStream
@@ -47,6 +48,7 @@ class ApiServices(Protocol):
     def heartbeats(self) -> Heartbeats: ...
 
 
-# Opens the API's services and its access check for the app's life (the entry point passes the
-# composition root's ``open_api_services``).
-OpenApiServices = Callable[[Settings, Clock], AbstractAsyncContextManager[tuple[ApiServices, ProjectAccess]]]
+# Opens the API's services and its access check for the app's life, fetching issuers' keys with
+# the fetcher given (the entry point passes the composition root's ``open_api_services``).
+OpenApiServices = Callable[[Settings, Clock, JsonFetcher],
+                           AbstractAsyncContextManager[tuple[ApiServices, ProjectAccess]]]

@@ -56,7 +56,7 @@ async def authorized_body(request: web.Request, limit: str) -> tuple[str, dict[s
     """The body's project id and the body, once the caller may act on that project within its
     ``limit`` (401, 403, 404 and 429 as ``authorized_query``; the body's errors as
     ``json_object``)."""
-    caller = caller_of(request)
+    caller = await caller_of(request)
     body = await json_object(request)
     project_id: str = _PROJECT.load({"project_id": body.get("project_id")})["project_id"]
     await check_project(request, caller, project_id, limit)

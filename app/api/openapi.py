@@ -47,6 +47,19 @@ _COMPONENTS = (("Server", ServerSchema), ("Flavor", FlavorSchema), ("Image", Ima
                ("QueuedDelivery", QueuedDeliverySchema), ("DeliveryAttempt", DeliveryAttemptSchema))
 
 
+def _operation(route: Route) -> dict[str, Any]:
+    """A route's operation, with its id, its handler's description and the role it needs."""
+    operation = {"operationId": route.operation_id, "description": route.description, **route.operation}
+    if route.role is not None:
+        operation["description"] += f" Needs the `{route.role}` role on the project (or a higher one)."
+        operation["x-required-role"] = route.role
+        operation["responses"] = {**operation["responses"], "403": {
+            **operation["responses"]["403"],
+            "description": f"the project is outside the caller's, or its role there is below "
+                           f"`{route.role}` (the problem names the role needed)"}}
+    return operation
+
+
 def build_openapi(served: Iterable[Route] | None = None) -> dict[str, Any]:
     """The service's OpenAPI 3 document for ``served`` (every route when not given)."""
     marshmallow = MarshmallowPlugin()
@@ -60,8 +73,7 @@ def build_openapi(served: Iterable[Route] | None = None) -> dict[str, Any]:
         spec.components.schema(name, schema=schema)
     by_path: dict[str, dict[str, Any]] = {}
     for route in served if served is not None else routes():
-        by_path.setdefault(route.path, {})[route.method] = {
-            "operationId": route.operation_id, "description": route.description, **route.operation}
+        by_path.setdefault(route.path, {})[route.method] = _operation(route)
     for path, operations in by_path.items():
         spec.path(path, operations=operations)
     document = spec.to_dict()

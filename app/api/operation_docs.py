@@ -211,4 +211,5 @@ def probe(summary: str, content: dict[str, Any] | None = None, **more: Any) -> O
 def readiness() -> Operation:
     """``GET /readyz``."""
     return probe("Readiness (Redis reachable, clouds.yaml in force)", None, **{"503": {
-        "description": "not ready: Redis unreachable, or clouds.yaml rejected", "content": _json(_STATUS)}})
+        "description": "not ready: Redis unreachable, clouds.yaml rejected, or a trusted JWT "
+                       "issuer whose keys were never fetched", "content": _json(_STATUS)}})

@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from ..access.roles import EDITOR, OPERATOR, READER
 from . import operation_docs as docs
 from .handlers import (
     event_stream,
@@ -29,6 +30,7 @@ class Route:
     handler: Handler
     operation_id: str
     operation: docs.Operation  # summary, tags, parameters, request body and answers
+    role: str | None = None  # the role a caller needs on the project (None: no token needed)
 
     @property
     def description(self) -> str:
@@ -56,31 +58,36 @@ def routes() -> tuple[Route, ...]:
               docs.probe("Prometheus metrics", {"text/plain": {"schema": {"type": "string"}}})),
         Route("get", "/cloud/openapi.json", operations.openapi, "openapi",
               docs.probe("This document", {"application/json": {"schema": {"type": "object"}}})),
-        Route("get", "/cloud/servers", server_reads.list_servers, "listServers", docs.list_servers()),
-        Route("post", "/cloud/servers", server_writes.create_server, "createServer", docs.create_server()),
+        Route("get", "/cloud/servers", server_reads.list_servers, "listServers", docs.list_servers(),
+              READER),
+        Route("post", "/cloud/servers", server_writes.create_server, "createServer",
+              docs.create_server(), EDITOR),
         Route("get", "/cloud/servers/{server_id}", server_reads.show_server, "showServer",
-              docs.show_server()),
+              docs.show_server(), READER),
         Route("delete", "/cloud/servers/{server_id}", server_writes.delete_server, "deleteServer",
-              docs.delete_server()),
+              docs.delete_server(), EDITOR),
         Route("post", "/cloud/servers/{server_id}/actions", server_actions.act_on_server, "actOnServer",
-              docs.act_on_server()),
-        Route("get", "/cloud/jobs", job_status.list_jobs, "listJobs", docs.list_jobs()),
-        Route("get", "/cloud/jobs/{job_id}", job_status.show_job, "showJob", docs.show_job()),
-        Route("get", "/cloud/events", event_stream.stream_events, "streamEvents", docs.stream_events()),
+              docs.act_on_server(), OPERATOR),
+        Route("get", "/cloud/jobs", job_status.list_jobs, "listJobs", docs.list_jobs(), READER),
+        Route("get", "/cloud/jobs/{job_id}", job_status.show_job, "showJob", docs.show_job(), READER),
+        Route("get", "/cloud/events", event_stream.stream_events, "streamEvents", docs.stream_events(),
+              READER),
         Route("post", "/cloud/webhooks", subscriptions.create_webhook, "createWebhook",
-              docs.create_webhook()),
-        Route("get", "/cloud/webhooks", subscriptions.list_webhooks, "listWebhooks", docs.list_webhooks()),
-        Route("get", _WEBHOOK, subscriptions.show_webhook, "showWebhook", docs.show_webhook()),
-        Route("delete", _WEBHOOK, subscriptions.delete_webhook, "deleteWebhook", docs.delete_webhook()),
+              docs.create_webhook(), EDITOR),
+        Route("get", "/cloud/webhooks", subscriptions.list_webhooks, "listWebhooks", docs.list_webhooks(),
+              READER),
+        Route("get", _WEBHOOK, subscriptions.show_webhook, "showWebhook", docs.show_webhook(), READER),
+        Route("delete", _WEBHOOK, subscriptions.delete_webhook, "deleteWebhook", docs.delete_webhook(),
+              EDITOR),
         Route("post", f"{_WEBHOOK}/rotate-secret", subscriptions.rotate_secret, "rotateWebhookSecret",
-              docs.rotate_secret()),
+              docs.rotate_secret(), EDITOR),
         Route("post", f"{_WEBHOOK}/ping", subscriptions.ping_webhook, "pingWebhook",
-              docs.queued_delivery("Send a webhook.ping event")),
+              docs.queued_delivery("Send a webhook.ping event"), EDITOR),
         Route("get", f"{_WEBHOOK}/deliveries", subscriptions.list_deliveries, "listWebhookDeliveries",
-              docs.list_deliveries()),
+              docs.list_deliveries(), READER),
         Route("post", f"{_WEBHOOK}/deliveries/{{delivery_id}}/redeliver", subscriptions.redeliver,
-              "redeliverWebhookEvent", docs.redeliver()),
+              "redeliverWebhookEvent", docs.redeliver(), EDITOR),
         *(Route("get", f"/cloud/{segment}", resource_list_handler(kind), operation_id,
-                docs.snapshot_list(f"List {segment} (from the snapshot)", schema, segment))
+                docs.snapshot_list(f"List {segment} (from the snapshot)", schema, segment), READER)
           for segment, kind, schema, operation_id in _RESOURCE_LISTS),
     )

@@ -335,3 +335,5 @@ class JobSchema(Schema):
     error = fields.String(allow_none=True, required=True)
     created_at = Timestamp(required=True)
     updated_at = Timestamp(required=True)
+    requested_by = fields.String(allow_none=True, required=True, metadata={
+        "description": "who asked: a token's name, or a JWT's subject and issuer"})

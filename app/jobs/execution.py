@@ -65,6 +65,11 @@ class RetryPolicy:
         return min(self.backoff_max, 2.0 ** (attempt - 1)) * jitter
 
 
+def _made_by(job: Job) -> dict[str, Any]:
+    """What the events of a job's server change say of the job: its id and who asked for it."""
+    return {"job_id": job.id, "requested_by": job.requested_by}
+
+
 class JobExecutor:
     """Runs one job to its end: succeeded, or failed with a reason."""
 
@@ -167,7 +172,7 @@ class JobExecutor:
             logger.info("job %s: server %s not shown yet: %s", job.id, server_id, error)
             return
         if not is_partial(record):
-            await self._write_through(job.project_id, record, extra={"job_id": job.id})
+            await self._write_through(job.project_id, record, extra=_made_by(job))
 
     async def _follow_build(self, job: Job) -> NovaRecord:
         """Nova's record once the build is over (ACTIVE, ERROR, …)."""
@@ -214,7 +219,7 @@ class JobExecutor:
                                  f"Nova had not removed server {server_id} after "
                                  f"{self._policy.build_timeout:.0f} s.")
         await self._recorder.record(job.project_id, removed=server_id, observed=False,
-                                    extra={"job_id": job.id})
+                                    extra=_made_by(job))
         await self._announce(job, DELETED, server_id, last_known or {"id": server_id})
         await self._marks.clear_delete(job.project_id, server_id)
         return await self._succeed(job, None)
@@ -254,7 +259,7 @@ class JobExecutor:
                                          f"{action['action']} after {self._policy.build_timeout:.0f} s.")
         if final is None:
             raise JobFailure(f"Server {server_id} disappeared during the {action['action']}.")
-        server = await self._write_through(job.project_id, final, extra={"job_id": job.id})
+        server = await self._write_through(job.project_id, final, extra=_made_by(job))
         await self._marks.clear_action(job.project_id, server_id)
         return await self._succeed(job, server)
 
@@ -264,7 +269,7 @@ class JobExecutor:
         announced it first (then the stream drops this repeat: same id)."""
         fingerprint = CREATED_FINGERPRINT if kind == CREATED else DELETED_FINGERPRINT
         await self._events.append([ServerEvent(job.project_id, kind, server_id, fingerprint,
-                                               {"server": server, "job_id": job.id})])
+                                               {"server": server, **_made_by(job)})])
 
     async def _succeed(self, job: Job, server: Server | None) -> Job:
         """Record the job's success and announce it, with the server as it ended (if it is left)."""

@@ -27,6 +27,8 @@ class Job:
     updated_at: float
     request: LaunchRequest | ActionRequest | None = None  # a create's or an action's request
     started_at: float | None = None  # its first attempt: the retry budget counts from there
+    requested_by: str | None = None  # the caller that asked for it (a token's name, or a JWT's
+    # subject and issuer; never a token)
 
     @property
     def finished(self) -> bool:
@@ -48,4 +50,5 @@ class Job:
     def event_data(self) -> dict[str, Any]:
         """What a job event tells of the job (never its request)."""
         return {"id": self.id, "kind": self.kind, "status": self.status,
-                "server_id": self.server_id, "attempts": self.attempts, "error": self.error}
+                "server_id": self.server_id, "attempts": self.attempts, "error": self.error,
+                "requested_by": self.requested_by}

@@ -42,7 +42,7 @@ return 1
 _STORED = {"kind": JobField.KIND, "status": JobField.STATUS, "server_id": JobField.SERVER_ID,
            "attempts": JobField.ATTEMPTS, "error": JobField.ERROR, "request": JobField.REQUEST,
            "created_at": JobField.CREATED_AT, "updated_at": JobField.UPDATED_AT,
-           "started_at": JobField.STARTED_AT}
+           "started_at": JobField.STARTED_AT, "requested_by": JobField.REQUESTED_BY}
 
 
 def _encode(name: str, value: Any) -> str:
@@ -63,12 +63,12 @@ class JobStore:
         self._write_script = redis.register_script(_WRITE)
 
     def new(self, project_id: str, kind: str, request: LaunchRequest | ActionRequest | None = None,
-            server_id: str | None = None) -> Job:
+            server_id: str | None = None, requested_by: str | None = None) -> Job:
         """A job not yet stored."""
         now = self._clock()
         return Job(id=uuid.uuid4().hex, project_id=project_id, kind=kind, status=QUEUED,
                    server_id=server_id, attempts=0, error=None, created_at=now, updated_at=now,
-                   request=request)
+                   request=request, requested_by=requested_by)
 
     def fields_of(self, job: Job) -> dict[str, str]:
         """A job's whole record, as stored."""
@@ -108,7 +108,8 @@ class JobStore:
                    created_at=float(text[JobField.CREATED_AT]),
                    updated_at=float(text[JobField.UPDATED_AT]),
                    started_at=float(text[JobField.STARTED_AT]) if text.get(JobField.STARTED_AT) else None,
-                   request=json.loads(text[JobField.REQUEST]) or None)
+                   request=json.loads(text[JobField.REQUEST]) or None,
+                   requested_by=text.get(JobField.REQUESTED_BY) or None)
 
     async def update(self, job: Job, **changes: Any) -> Job:
         """Store only the changed fields (and the time of the change), so a stale copy of the

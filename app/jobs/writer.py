@@ -58,8 +58,8 @@ class ServerWriter:
         self._retention = int(retention)
         self._clock = clock
 
-    async def create(self, project_id: str, request: Mapping[str, Any],
-                     idempotency_key: str | None) -> JobOutcome:
+    async def create(self, project_id: str, request: Mapping[str, Any], idempotency_key: str | None,
+                     requested_by: str | None = None) -> JobOutcome:
         """Validate, queue a create job, and wait briefly for Nova's server id."""
         use = KeyUse(fingerprint({**request, "project_id": project_id}), "", None)
         adopted = None
@@ -71,13 +71,13 @@ class ServerWriter:
         if idempotency_key:
             launch["idempotency_tag"] = nova_tag(project_id, idempotency_key, use.fingerprint)
             adopted = await self._server_tagged(project_id, launch["idempotency_tag"])
-        job = self._jobs.new(project_id, CREATE, launch, server_id=adopted)
+        job = self._jobs.new(project_id, CREATE, launch, server_id=adopted, requested_by=requested_by)
         claim = None
         if idempotency_key:
             use = KeyUse(use.fingerprint, job.id, None)
             claim = self._keys.claim(project_id, idempotency_key, use)
         if not await self._queue.submit(job, claim):
-            return await self.create(project_id, request, idempotency_key)  # lost a race: replay
+            return await self.create(project_id, request, idempotency_key, requested_by)  # lost a race
         outcome = outcome_of(await self._wait_for_server_id(job))
         if idempotency_key:
             await self._keys.record_outcome(project_id, idempotency_key,
@@ -161,7 +161,7 @@ class ServerWriter:
                                         f"{quota[1]} GiB; {boot_volume['size_gb']} GiB more do not fit."]})
 
     async def act(self, project_id: str, server_id: str, action: ActionRequest,
-                  idempotency_key: str | None) -> JobOutcome:
+                  idempotency_key: str | None, requested_by: str | None = None) -> JobOutcome:
         """Queue a stop, start or reboot; ``Conflict`` (409) if the server's state does not allow
         it. From then on the server shows the action's task state until Nova reports the end."""
         use = KeyUse(fingerprint({**action, "server_id": server_id, "project_id": project_id}),
@@ -181,25 +181,25 @@ class ServerWriter:
                 if earlier is not None:
                     return earlier
             raise Conflict(f"Server {server_id} has another action under way.")
-        job = self._jobs.new(project_id, ACTION, action, server_id=server_id)
+        job = self._jobs.new(project_id, ACTION, action, server_id=server_id, requested_by=requested_by)
         use = KeyUse(use.fingerprint, job.id, None)
         claim = self._keys.claim(project_id, idempotency_key, use) if idempotency_key else None
         if not await self._submit_shown(job, server, task, self._marks.clear_action, claim):
             # the key was claimed first: answer what that request got
-            return await self.act(project_id, server_id, action, idempotency_key)
+            return await self.act(project_id, server_id, action, idempotency_key, requested_by)
         outcome = outcome_of(job)
         if idempotency_key:
             await self._keys.record_outcome(project_id, idempotency_key,
                                             KeyUse(use.fingerprint, job.id, outcome))
         return outcome
 
-    async def delete(self, project_id: str, server_id: str) -> str:
+    async def delete(self, project_id: str, server_id: str, requested_by: str | None = None) -> str:
         """Queue a delete job (one per server); the snapshot shows the server as deleting.
 
         Returns the id of the server's delete job: the new one, or the one already under way.
         """
         server = await self._known_server(project_id, server_id)
-        job = self._jobs.new(project_id, DELETE, server_id=server_id)
+        job = self._jobs.new(project_id, DELETE, server_id=server_id, requested_by=requested_by)
         pending = await self._marks.claim_delete(project_id, server_id, job.id, self._retention)
         if pending is not None:
             logger.info("server %s is already being deleted", server_id)

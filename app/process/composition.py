@@ -3,6 +3,7 @@
 The API and the workers both open ``Services``; nothing else constructs a store. Building does
 no I/O but reading ``clouds.yaml``; Redis connects on first use.
 """
+import functools
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +12,11 @@ from typing import cast
 
 from redis.asyncio import Redis, RedisCluster
 
+from ..access.access_file import AccessPolicy, parse_access_file
+from ..access.issuer_keys import JsonFetcher
+from ..access.jwt_verifier import JwtVerifier
 from ..access.rate_limits import RateLimiter
+from ..access.reloading_file import ReloadingFile
 from ..access.scope import LIVE_READS, WRITES, ProjectAccess
 from ..access.tokens import TokenRegistry
 from ..core.times import Clock
@@ -167,19 +172,33 @@ async def open_services(settings: Settings, clock: Clock = time.time) -> AsyncIt
 
 
 @asynccontextmanager
-async def open_api_services(settings: Settings,
-                            clock: Clock = time.time) -> AsyncIterator[tuple[Services, ProjectAccess]]:
-    """The API's services and its access check, for the app's life."""
+async def open_api_services(settings: Settings, clock: Clock,
+                            fetch: JsonFetcher) -> AsyncIterator[tuple[Services, ProjectAccess]]:
+    """The API's services and its access check (issuers' keys fetched with ``fetch``), for the
+    app's life."""
     async with open_services(settings, clock) as services:
-        yield services, project_access(settings, services)
+        yield services, project_access(settings, services, fetch)
 
 
-def project_access(settings: Settings, services: Services) -> ProjectAccess:
-    """The API's access check: the tokens file against the configured projects, and the
-    per-token rate limits."""
-    if settings.tokens_file is None:
-        raise RuntimeError("API_TOKENS_FILE is required to serve the API")
-    return ProjectAccess(TokenRegistry(settings.tokens_file), services.directory.knows,
+def project_access(settings: Settings, services: Services, fetch: JsonFetcher) -> ProjectAccess:
+    """The API's access check: the tokens file and the access file's issuers and grants against
+    the configured projects, and the per-caller rate limits."""
+    if settings.tokens_file is None and settings.access_file is None:
+        raise RuntimeError("API_TOKENS_FILE or ACCESS_FILE is required to serve the API")
+    tokens = None if settings.tokens_file is None else TokenRegistry(settings.tokens_file)
+    jwts = None if settings.access_file is None else JwtVerifier(open_access_file(settings), fetch,
+                                                                 services.clock)
+    return ProjectAccess(tokens, jwts, services.directory.knows,
                          RateLimiter(services.redis, services.clock),
                          {WRITES: settings.writes_per_minute,
                           LIVE_READS: settings.live_reads_per_minute})
+
+
+def open_access_file(settings: Settings) -> ReloadingFile[AccessPolicy]:
+    """The access file, read now and again whenever it changes (``AccessFileError`` if it cannot
+    be used now)."""
+    if settings.access_file is None:
+        raise RuntimeError("ACCESS_FILE is not set")
+    return ReloadingFile(settings.access_file, functools.partial(parse_access_file,
+                                                                  allow_http=settings.oidc_allow_http),
+                         "access file")

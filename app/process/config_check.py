@@ -1,12 +1,13 @@
 """The one check of a configuration: the settings and the files they name (clouds.yaml, the tokens
-file, the webhook keys), as findings. Start-up refuses to run on any ``error``;
+file, the access file, the webhook keys), as findings. Start-up refuses to run on any ``error``;
 ``cloud-servers-api check-config`` prints them all, one line each (fit for an init container)."""
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from keystoneauth1.exceptions import ClientException
 from openstack.exceptions import SDKException
 
+from ..access.access_file import AccessFileError, AccessPolicy, Issuer, parse_access_file
 from ..access.tokens import TokenFileError, parse_tokens
 from ..openstack.clouds import CloudDirectory, CloudsFileError
 from ..webhooks.secret_box import SecretBox, SecretKeysError
@@ -15,22 +16,26 @@ from .settings import Settings, SettingsError
 
 OK, WARNING, ERROR = "ok", "warning", "error"
 Finding = tuple[str, str]
+# How many signing keys an issuer serves now (fetching them); raises saying why it cannot.
+KeyCount = Callable[[Issuer], int]
 
 
-def check_config(environ: Mapping[str, str], serves_api: bool = True,
-                 authenticate: bool = False) -> list[Finding]:
+def check_config(environ: Mapping[str, str], serves_api: bool = True, authenticate: bool = False,
+                 count_keys: KeyCount | None = None) -> list[Finding]:
     """Every finding, ``(level, message)``, for the environment; any ``error`` means the process
     would not start."""
     try:
         settings = Settings.from_env(environ)
     except SettingsError as error:
         return [(ERROR, f"settings: {error}")]
-    return [(OK, "settings"), *findings(settings, serves_api, authenticate)]
+    return [(OK, "settings"), *findings(settings, serves_api, authenticate, count_keys)]
 
 
-def findings(settings: Settings, serves_api: bool, authenticate: bool = False) -> Iterator[Finding]:
-    """The files the settings name, checked as the process reads them (the tokens file only when
-    it ``serves_api``; each project's Keystone when ``authenticate``)."""
+def findings(settings: Settings, serves_api: bool, authenticate: bool = False,
+             count_keys: KeyCount | None = None) -> Iterator[Finding]:
+    """The files the settings name, checked as the process reads them (the tokens and access
+    files only when it ``serves_api``; each project's Keystone, and each issuer's keys with
+    ``count_keys``, when ``authenticate``)."""
     if settings.webhook_keys_file is not None:
         try:
             SecretBox.from_file(settings.webhook_keys_file)
@@ -44,11 +49,14 @@ def findings(settings: Settings, serves_api: bool, authenticate: bool = False) -
     try:
         yield from _clouds(directory, authenticate)
         if not serves_api:
-            return  # the workers never read the tokens file
-        if settings.tokens_file is None:
-            yield ERROR, "API_TOKENS_FILE is required to serve the API"
-        else:
+            return  # the workers never read the tokens or access file
+        if settings.tokens_file is None and settings.access_file is None:
+            yield ERROR, "API_TOKENS_FILE or ACCESS_FILE is required to serve the API"
+        if settings.tokens_file is not None:
             yield from _tokens(settings.tokens_file, set(directory.project_ids))
+        if settings.access_file is not None:
+            yield from _access(settings, set(directory.project_ids),
+                               count_keys if authenticate else None)
     finally:
         directory.close()
 
@@ -62,6 +70,26 @@ def _clouds(directory: CloudDirectory, authenticate: bool) -> Iterator[Finding]:
             yield ERROR, f"project {project_id}: Keystone refused or did not answer: {type(error).__name__}"
         else:
             yield OK, f"project {project_id}: authenticates"
+
+
+def _access(settings: Settings, projects: set[str], count_keys: KeyCount | None) -> Iterator[Finding]:
+    path = settings.access_file
+    assert path is not None
+    try:
+        policy: AccessPolicy = parse_access_file(path.read_text(), str(path), settings.oidc_allow_http)
+    except (AccessFileError, OSError) as error:
+        yield ERROR, f"access file: {error}"
+        return
+    yield OK, f"access file: {len(policy.issuers)} issuers, {len(policy.grants)} grants"
+    for index, grant in enumerate(policy.grants):
+        for project_id in sorted((grant.projects or set()) - projects):
+            yield WARNING, f"grants[{index}]: project {project_id} has no credentials in clouds.yaml"
+    for issuer in policy.issuers.values() if count_keys else ():
+        assert count_keys is not None
+        try:
+            yield OK, f"issuer {issuer.issuer}: {count_keys(issuer)} signing keys"
+        except Exception as error:  # whatever the fetch met, said in one line
+            yield ERROR, f"issuer {issuer.issuer}: its keys cannot be fetched: {error}"
 
 
 def _tokens(path: Path, projects: set[str]) -> Iterator[Finding]:

@@ -43,8 +43,13 @@ class Settings:
     clouds_file: Path = required("the `clouds.yaml` with each project's credentials",
                                  "required_path", env="OS_CLIENT_CONFIG_FILE")
     tokens_file: Path | None = setting(
-        None, "the bearer tokens file; required by the API (docs/security.md)", "path",
-        env="API_TOKENS_FILE")
+        None, "the static bearer tokens file; the API needs it or `ACCESS_FILE` (docs/security.md)",
+        "path", env="API_TOKENS_FILE")
+    access_file: Path | None = setting(
+        None, "the trusted JWT issuers and their grants, re-read within 5 s of a change "
+        "(docs/security.md)", "path")
+    oidc_allow_http: bool = setting(
+        False, "allow `http://` issuers and JWKS in `ACCESS_FILE` (development, tests)", "flag")
     listen_host: str = setting("127.0.0.1", "where the API (and the workers' metrics) listen", "text")
     port: int = setting(8080, "the API's port", "integer", minimum=0, maximum=65535)
     web_concurrency: int = setting(

@@ -51,6 +51,7 @@ class JobField:
 
     KIND, STATUS, SERVER_ID, ATTEMPTS, ERROR = "kind", "status", "server_id", "attempts", "error"
     REQUEST, CREATED_AT, UPDATED_AT, STARTED_AT = "request", "created_at", "updated_at", "started_at"
+    REQUESTED_BY = "requested_by"
 
 
 class QueueField:

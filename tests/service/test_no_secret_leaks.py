@@ -1,19 +1,32 @@
 """Proof that no secret leaks: a whole scenario at DEBUG, then every log line and every answer is
 searched for every token, password and application-credential secret the test configured."""
 import asyncio
+import time
 
+import pytest
 import yaml
 
+from devtools.issuer_client import IssuerProcess
+from tests.service.identity_helpers import AUDIENCE, bearer, tampered, write_access_file
 from tests.service.test_malformed_http import exchange
 from tests.service.webhook_helpers import subscribe, webhook_path
 from tests.service.writing import create_body, finished_job, post_server
 from tests.support import eventually
 
 
+@pytest.fixture
+def issuer(tmp_path):
+    process = IssuerProcess(tmp_path / "issuer").start()
+    yield process
+    process.stop()
+
+
 async def test_no_token_password_or_secret_reaches_a_log_or_an_answer(service, api_client,
                                                                      workers_running, service_log,
-                                                                     receiver):
-    setup = service(projects=2, servers=1)
+                                                                     receiver, issuer, tmp_path):
+    access_file = write_access_file(tmp_path / "access.yaml", issuer.url,
+                                    [{"subject": "leak-test", "projects": "*", "role": "editor"}])
+    setup = service(projects=2, servers=1, access_file=access_file, oidc_allow_http="true")
     password_project, credential_project = setup.projects
     setup.settings.clouds_file.write_text(yaml.safe_dump({"clouds": {
         "by-password": password_project.access["cloud"],
@@ -34,6 +47,10 @@ async def test_no_token_password_or_secret_reaches_a_log_or_an_answer(service, a
     rotated = await (await client.post(webhook_path(setup, webhook["id"], "/rotate-secret"),
                                        headers=setup.headers())).json()
     secrets += [webhook["secret"], rotated["secret"]]  # answered once each, then never again
+    jwt = issuer.sign(sub="leak-test", aud=AUDIENCE)
+    refused_jwts = [issuer.sign(sub="leak-test", aud=AUDIENCE, exp=int(time.time()) - 600),
+                    issuer.sign(sub="leak-test", aud="another-api"), tampered(jwt, sub="root")]
+    secrets += [jwt, *refused_jwts, *(token.split(".")[2] for token in (jwt, *refused_jwts))]
     async with workers_running(setup.settings):
         await keep(await client.post(webhook_path(setup, webhook["id"], "/ping"),
                                      headers=setup.headers()))
@@ -56,6 +73,13 @@ async def test_no_token_password_or_secret_reaches_a_log_or_an_answer(service, a
                                             headers={"Authorization": authorization}))
             await keep(await client.get(f"/cloud/servers?project_id={password_project.id}"
                                         f"&token={token}", headers=setup.headers()))
+        by_jwt = await post_server(client, setup, await create_body(client, setup, name="by-jwt"),
+                                   **bearer(jwt))
+        await keep(by_jwt)
+        job = await finished_job(client, setup, (await by_jwt.json())["job"]["href"])
+        for token in (jwt, *refused_jwts):
+            await keep(await client.get(f"/cloud/servers?project_id={password_project.id}",
+                                        headers=bearer(token)))
         raw = (f"GET /cloud/servers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {setup.tokens['p0']}"
                "\x01\r\n\r\n").encode()
         answers.append((await exchange(client.server.port, raw)).decode("latin-1"))
@@ -68,6 +92,8 @@ async def test_no_token_password_or_secret_reaches_a_log_or_an_answer(service, a
 
     logged = service_log.text()
     assert len(logged.splitlines()) > 20 and '"level": "DEBUG"' in logged  # the scenario was logged
+    assert job["requested_by"] == f"leak-test ({issuer.url})" and job["status"] == "succeeded"
+    assert f'"caller": "leak-test ({issuer.url})"' in logged  # the access log names who, not how
     for secret in secrets:
         assert secret not in logged
         assert not [answer for answer in answers if secret in answer]

@@ -30,7 +30,7 @@ def files(project, tmp_path):
 
 
 @pytest.mark.parametrize("module, change, message", [
-    ("app", {"API_TOKENS_FILE": ""}, "API_TOKENS_FILE is required to serve the API"),
+    ("app", {"API_TOKENS_FILE": ""}, "API_TOKENS_FILE or ACCESS_FILE is required to serve the API"),
     ("app", {"API_TOKENS_FILE": "bad-tokens"}, "'sha256' must be 64 hex digits"),
     ("app", {"API_TOKENS_FILE": "twice-named-tokens"}, "the name 'x' is used more than once"),
     ("app", {"OS_CLIENT_CONFIG_FILE": "empty-clouds"}, "names no project"),

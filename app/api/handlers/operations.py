@@ -5,7 +5,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.exceptions import RedisError
 
-from ..appkeys import HTTP_METRICS, METRICS_REGISTRY, OPENAPI, SERVICES
+from ..appkeys import ACCESS, HTTP_METRICS, METRICS_REGISTRY, OPENAPI, SERVICES
 
 logger = logging.getLogger(__name__)
 _RETRY_AFTER = {"Retry-After": "5"}
@@ -17,7 +17,14 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready when Redis answers and the clouds.yaml in force is the file as it is; 503 otherwise."""
+    """Ready when Redis answers, the clouds.yaml in force is the file as it is, and every trusted
+    JWT issuer's keys were fetched at least once (a replica that could verify no JWT of an issuer
+    takes no traffic; one with cached keys stays ready while the issuer is down); 503 otherwise."""
+    jwts = request.app[ACCESS].jwts
+    keyless = [keys.issuer.issuer for keys in jwts.issuers() if keys.fetched_at is None] if jwts else []
+    if keyless:
+        return web.json_response({"status": "unavailable", "reason": "no keys fetched yet from "
+                                  f"{', '.join(keyless)}"}, status=503, headers=_RETRY_AFTER)
     directory = request.app[SERVICES].directory
     directory.reload_if_changed()
     if directory.rejection is not None:

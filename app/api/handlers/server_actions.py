@@ -5,7 +5,7 @@ from aiohttp import web
 
 from ...access.scope import WRITES
 from ...core.records import ActionRequest
-from ..appkeys import SERVICES
+from ..appkeys import CALLER, SERVICES
 from ..authorization import authorized_query
 from ..json_body import accepted, json_object, loaded
 from ..path_ids import server_id_of
@@ -24,5 +24,5 @@ async def act_on_server(request: web.Request) -> web.Response:
     body = await json_object(request)
     action = cast(ActionRequest, loaded(_ACTION, body, "The action"))
     outcome = await request.app[SERVICES].writer.act(query["project_id"], server_id, action,
-                                                     idempotency_key_of(request))
+                                                     idempotency_key_of(request), request[CALLER])
     return accepted(_ANSWER.dump({"id": outcome.server_id, "action": action["action"], "job": outcome}))

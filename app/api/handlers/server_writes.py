@@ -5,7 +5,7 @@ from aiohttp import web
 
 from ...access.scope import WRITES
 from ...core.errors import InvalidRequest
-from ..appkeys import SERVICES
+from ..appkeys import CALLER, SERVICES
 from ..authorization import authorized_query
 from ..json_body import accepted, authorized_body, loaded
 from ..path_ids import server_id_of
@@ -36,7 +36,7 @@ async def create_server(request: web.Request) -> web.Response:
     key = idempotency_key_of(request)
     server = loaded(_CREATE, body, "The request body")
     server.pop("project_id")
-    outcome = await request.app[SERVICES].writer.create(project_id, server, key)
+    outcome = await request.app[SERVICES].writer.create(project_id, server, key, request[CALLER])
     return accepted(_ANSWER.dump(outcome))
 
 
@@ -47,5 +47,5 @@ async def delete_server(request: web.Request) -> web.Response:
     """
     query = await authorized_query(request, _PROJECT, WRITES)
     project_id = query["project_id"]
-    job_id = await request.app[SERVICES].writer.delete(project_id, server_id_of(request))
+    job_id = await request.app[SERVICES].writer.delete(project_id, server_id_of(request), request[CALLER])
     return web.Response(status=204, headers={"Link": f'<{job_href(project_id, job_id)}>; rel="monitor"'})
