@@ -1,4 +1,5 @@
-"""``make run``: Redis, the OpenStack emulator, the API and the workers, all on 127.0.0.1.
+"""``make run``: Redis, the OpenStack emulator, a development JWT issuer, the API and the
+workers, all on 127.0.0.1.
 
 With ``OS_CLIENT_CONFIG_FILE`` set, no emulator starts: the service runs against the clouds of
 that file (a real OpenStack), with tokens minted for the projects it names.
@@ -28,6 +29,7 @@ from app.core.project_ids import normalize_project_id
 from app.webhooks.secret_box import generate_key
 
 from .emulator_client import EmulatorProcess
+from .issuer_client import IssuerProcess
 from .localredis import LocalRedis, free_port
 from .processes import start_logged, stop_process
 from .receiver import PATH as RECEIVER_PATH
@@ -39,6 +41,7 @@ DEMO_PROJECTS, DEMO_SERVERS = 2, 3
 DEFAULT_PORT = 8080
 RECEIVER_DESCRIPTION = "make run: the dev receiver (.run/receiver.log)"
 RESTART_BACKOFF_MIN, RESTART_BACKOFF_MAX, RESTART_BACKOFF_RESET = 1.0, 30.0, 60.0
+AUDIENCE, JWT_SUBJECT, JWT_LIFE = "cloud-servers-api", "make-run", 12 * 3600
 
 
 def _project_ids(clouds_file: Path) -> list[str]:
@@ -73,6 +76,16 @@ def _write_tokens(path: Path, first: str, second: str | None) -> dict[str, str]:
                 "projects": scopes[name]} for name, value in tokens.items()]
     path.write_text(yaml.safe_dump({"tokens": entries}))
     return tokens
+
+
+def _trust_issuer(path: Path, issuer: IssuerProcess, project_id: str) -> str:
+    """An access file trusting the development issuer, whose ``make-run`` subject is an editor on
+    the demo project; a JWT of that subject, valid 12 h."""
+    path.write_text(yaml.safe_dump({
+        "issuers": [{"issuer": issuer.url, "audience": AUDIENCE}],
+        "grants": [{"issuer": issuer.url, "subject": JWT_SUBJECT, "projects": [project_id],
+                    "role": "editor"}]}))
+    return issuer.sign(sub=JWT_SUBJECT, aud=AUDIENCE, exp=int(time.time()) + JWT_LIFE)
 
 
 def _webhook_keys(path: Path) -> Path:
@@ -174,6 +187,7 @@ def _banner(env: dict[str, str]) -> str:
             f"    '{env['API_URL']}/cloud/servers?project_id={env['PROJECT_ID']}'\n"
             f"\nOr, in a shell: . {ENV_FILE} && curl -s -H \"Authorization: Bearer $API_TOKEN\" "
             "\"$API_URL/cloud/servers?project_id=$PROJECT_ID\"\n"
+            "($JWT_TOKEN works as well: a JWT of the development issuer, editor on $PROJECT_ID.)\n"
             f"\nThe demo project's events go to a webhook receiver that verifies and prints each: "
             f"tail -f {RUN_DIR}/receiver.log\n"
             f"Or watch them live: curl -N -H 'Authorization: Bearer {env['API_TOKEN']}' \\\n"
@@ -203,6 +217,7 @@ def main() -> int:
     emulator = None if real_cloud else EmulatorProcess(
         RUN_DIR, "--seed-projects", str(DEMO_PROJECTS), "--seed-servers", str(DEMO_SERVERS),
         "--clouds-yaml", str(clouds_file))
+    issuer = IssuerProcess(RUN_DIR)
     children: dict[str, Supervised] = {}
     try:
         redis_url = os.environ.get("REDIS_URL") or redis.start().url
@@ -213,9 +228,12 @@ def main() -> int:
             return 1
         first, second = projects[0], (projects[1:] or [None])[0]
         tokens = _write_tokens((RUN_DIR / "tokens.yaml").resolve(), first, second)
+        access_file = (RUN_DIR / "access.yaml").resolve()
+        jwt_token = _trust_issuer(access_file, issuer.start(), first)
         port = _api_port()
         service_env = {"REDIS_URL": redis_url, "OS_CLIENT_CONFIG_FILE": str(clouds_file),
                        "API_TOKENS_FILE": str((RUN_DIR / "tokens.yaml").resolve()),
+                       "ACCESS_FILE": str(access_file), "OIDC_ALLOW_HTTP": "true",
                        "LISTEN_HOST": "127.0.0.1", "PORT": str(port), "POLL_INTERVAL": "10",
                        "RESOURCES_INTERVAL": "15",  # a new boot volume is listed within seconds
                        "WEBHOOK_KEYS_FILE": str(_webhook_keys(RUN_DIR / "webhook-keys")),
@@ -235,7 +253,8 @@ def main() -> int:
             RUN_DIR / "receiver.log", {"WEBHOOK_SECRET": secret}).start()
         env = {"API_URL": api_url, "PROJECT_ID": first, "API_TOKEN": tokens["API_TOKEN"],
                **({"OTHER_PROJECT_ID": second, "OTHER_TOKEN": tokens["OTHER_TOKEN"]} if second else {}),
-               "ADMIN_TOKEN": tokens["ADMIN_TOKEN"], **({"EMULATOR_URL": auth_url} if auth_url else {}),
+               "ADMIN_TOKEN": tokens["ADMIN_TOKEN"], "JWT_TOKEN": jwt_token, "OIDC_ISSUER": issuer.url,
+               "ACCESS_FILE": str(access_file), **({"EMULATOR_URL": auth_url} if auth_url else {}),
                "OS_CLIENT_CONFIG_FILE": str(clouds_file), "REDIS_URL": redis_url,
                "WORKER_METRICS_URL": f"http://127.0.0.1:{service_env['WORKER_METRICS_PORT']}/metrics"}
         _write_env(env)
@@ -252,6 +271,7 @@ def main() -> int:
         ENV_FILE.unlink(missing_ok=True)
         for child in children.values():
             child.stop()
+        issuer.stop()
         if emulator:
             emulator.stop()
         if redis is not None:

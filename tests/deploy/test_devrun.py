@@ -124,7 +124,7 @@ def test_make_run_starts_everything_then_stops_cleanly(tmp_path):
     process, env_file, env, port = start_make_run(tmp_path)
     try:
 
-        for key in ("API_URL", "EMULATOR_URL", "REDIS_URL"):
+        for key in ("API_URL", "EMULATOR_URL", "REDIS_URL", "OIDC_ISSUER"):
             assert "//127.0.0.1:" in env[key], key
         assert env["API_URL"].endswith(port)
         assert len(env["PROJECT_ID"]) == 32 and env["PROJECT_ID"] != env["OTHER_PROJECT_ID"]
@@ -133,6 +133,9 @@ def test_make_run_starts_everything_then_stops_cleanly(tmp_path):
         assert status == 200 and len(servers) == 3 and {s["status"] for s in servers} == {"ACTIVE"}
         assert api_get(env, env["OTHER_TOKEN"], project)[0] == 403
         other_flavors = f"/cloud/flavors?project_id={env['OTHER_PROJECT_ID']}"
+        by_jwt = api_get(env, env["JWT_TOKEN"], project)  # the development issuer's JWT
+        assert by_jwt[0] == 200 and {s["id"] for s in by_jwt[1]} == {s["id"] for s in servers}
+        assert api_get(env, env["JWT_TOKEN"], other_flavors)[0] == 403
         assert api_get(env, env["ADMIN_TOKEN"], other_flavors)[0] == 200
         created = create_and_wait(env)
         assert created["status"] == "ACTIVE" and created["name"] == "from-make-run"
@@ -173,7 +176,7 @@ def test_make_run_starts_everything_then_stops_cleanly(tmp_path):
     assert f"curl -s -H 'Authorization: Bearer {env['API_TOKEN']}'" in output
     assert not env_file.exists()
     assert "workers exited with status -9; restarting it" in output
-    for key in ("REDIS_URL", "EMULATOR_URL", "API_URL"):
+    for key in ("REDIS_URL", "EMULATOR_URL", "API_URL", "OIDC_ISSUER"):
         assert not port_answers(env[key]), key
 
 

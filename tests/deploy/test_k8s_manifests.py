@@ -12,6 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from app.access.access_file import parse_access_file
 from app.process.settings import declared, variable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,6 +20,9 @@ K8S = ROOT / "k8s"
 KUBERNETES = "1.33"
 KUBECTL = Path(sys.executable).parent / "kubectl"
 KUSTOMIZATIONS = sorted(path.parent for path in K8S.rglob("kustomization.yaml"))
+# What renders alone (a Component only renders inside an overlay that includes it).
+RENDERABLE = [path for path in KUSTOMIZATIONS
+              if yaml.safe_load((path / "kustomization.yaml").read_text()).get("kind") != "Component"]
 
 
 Doc = dict[str, Any]
@@ -62,7 +66,7 @@ def relative(path: Path) -> str:
     return str(path.relative_to(K8S))
 
 
-@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=relative)
+@pytest.mark.parametrize("directory", RENDERABLE, ids=relative)
 def test_every_rendered_object_validates_against_the_kubernetes_schemas(render, directory):
     objects = render(directory)
 
@@ -77,8 +81,11 @@ def test_every_manifest_is_listed_in_its_kustomization(directory):
     listed = {*spec.get("resources", []), *(patch["path"] for patch in spec.get("patches", []))}
     files = {path.name for path in directory.glob("*.yaml")} - {"kustomization.yaml"}
     generated = {file for generator in spec.get("secretGenerator", []) for file in generator.get("files", [])}
+    configured = {file for generator in spec.get("configMapGenerator", [])
+                  for file in generator.get("files", [])}
 
-    assert files - generated == {entry for entry in listed if not (directory / entry).is_dir()}
+    assert files - generated - configured == {entry for entry in listed if not (directory / entry).is_dir()}
+    assert all((directory / file).exists() for file in configured)  # committed, unlike credentials
     assert all((directory / entry).exists() for entry in listed)
     ignored = subprocess.run(["git", "check-ignore", *generated], cwd=directory, capture_output=True,
                              text=True).stdout.split()
@@ -193,3 +200,50 @@ def test_the_image_runs_as_non_root_from_locked_dependencies():
     assert {".venv", ".run", ".git", "tests"} <= set(ignored)
     assert yaml.safe_load((K8S / "base/api-deployment.yaml").read_text())["spec"]["template"]["spec"][
         "securityContext"]["runAsUser"] == 10001
+
+
+def test_the_dev_overlay_gives_the_api_an_access_file_and_the_means_to_fetch_the_clusters_keys(
+        render, tmp_path):
+    objects = render(K8S / "overlays/dev")
+    api = deployments(objects)["cloud-servers-api"]["spec"]["template"]["spec"]
+    workers = deployments(objects)["cloud-servers-workers"]["spec"]["template"]["spec"]
+    access = yaml.safe_load(find(objects, "ConfigMap", "cloud-servers-access")["data"]["access.yaml"])
+    [issuer] = access["issuers"]
+    volumes = {volume["name"]: volume for volume in api["volumes"]}
+    egress_ports = {port["port"] for o in objects if o["kind"] == "NetworkPolicy"
+                    and o["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name")
+                    == "cloud-servers-api" for rule in o["spec"].get("egress", []) for port in rule["ports"]}
+
+    for container in (api["containers"][0], *api["initContainers"]):
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        assert env["ACCESS_FILE"] == f"{mounts['access']}/access.yaml", container["name"]
+        assert issuer["token_file"] == f"{mounts['issuer-credentials']}/token"
+        assert issuer["ca_file"] == f"{mounts['issuer-credentials']}/ca.crt"
+    assert "ACCESS_FILE" not in settings_of(objects)  # the workers never read it
+    assert not [m for c in workers["containers"] for m in c["volumeMounts"] if m["name"] == "access"]
+    assert volumes["access"]["configMap"]["name"] == "cloud-servers-access"
+    [token] = [s["serviceAccountToken"] for s in volumes["issuer-credentials"]["projected"]["sources"]
+               if "serviceAccountToken" in s]
+    assert token["expirationSeconds"] == 3600 and api["automountServiceAccountToken"] is False
+    assert 6443 in egress_ports
+    for name in ("ca_file", "token_file"):  # as the pod would have them, then as the service reads it
+        (tmp_path / name).write_text("x")
+        issuer[name] = str(tmp_path / name)
+    policy = parse_access_file(yaml.safe_dump(access))
+    assert policy.grants[0].role in ("reader", "operator", "editor")
+
+
+def test_the_documented_client_deployment_validates_and_asks_for_a_token_for_the_api():
+    text = (ROOT / "docs" / "deploying.md").read_text()
+    block = text[text.index("```yaml\n", text.index("Calling the API from a pod")) + len("```yaml\n"):]
+    client = yaml.safe_load(block[:block.index("```")])
+    access = yaml.safe_load((K8S / "components/identity/access.yaml").read_text())
+
+    kubernetes_validate.validate(client, KUBERNETES, strict=True)
+    pod = client["spec"]["template"]["spec"]
+    [source] = pod["volumes"][0]["projected"]["sources"]
+    assert source["serviceAccountToken"] == {"audience": access["issuers"][0]["audience"],
+                                             "expirationSeconds": 3600, "path": "token"}
+    namespace, account = client["metadata"]["namespace"], pod["serviceAccountName"]
+    assert access["grants"][0]["subject"] == f"system:serviceaccount:{namespace}:{account}"

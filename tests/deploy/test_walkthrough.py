@@ -1,6 +1,7 @@
 """The README's walk-through, taken from the README itself and run as a newcomer pastes it, twice
-in a row against one ``make run``: every step works, every job succeeds, and the second run
-creates a server of its own (its Idempotency-Key is new, so nothing is replayed)."""
+in a row against one ``make run`` (the second time with ``$JWT_TOKEN``, as its first line says it
+may): every step works, every job succeeds, and the second run creates a server of its own (its
+Idempotency-Key is new, so nothing is replayed)."""
 import re
 import signal
 import subprocess
@@ -22,8 +23,13 @@ def walkthrough() -> str:
 def test_the_readme_walkthrough_runs_as_written_twice_with_no_failed_job(tmp_path):
     process, _, _, _ = start_make_run(tmp_path)
     try:
-        runs = [subprocess.run(["bash", "-e", "-o", "pipefail", "-c", walkthrough()], cwd=tmp_path,
-                               capture_output=True, text=True, timeout=300) for _ in range(2)]
+        as_written = walkthrough()
+        by_jwt = as_written.replace('AUTH="Authorization: Bearer $API_TOKEN"',
+                                    'AUTH="Authorization: Bearer $JWT_TOKEN"')
+        assert by_jwt != as_written
+        runs = [subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=tmp_path,
+                               capture_output=True, text=True, timeout=300)
+                for script in (as_written, by_jwt)]
         receiver_log = (tmp_path / ".run" / "receiver.log").read_text()
     finally:
         process.send_signal(signal.SIGTERM)

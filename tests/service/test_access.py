@@ -161,3 +161,23 @@ async def test_every_request_is_logged_without_its_token_or_query(setup_and_clie
     [line] = [r.getMessage() for r in caplog.records if r.name == "app.access"]
     assert line.startswith("GET /cloud/flavors 200 ")
     assert setup.tokens["admin"] not in caplog.text
+
+
+async def test_a_static_tokens_role_limits_what_it_may_do(service, api_client):
+    setup = service(servers=1)
+    document = yaml.safe_load(setup.settings.tokens_file.read_text())
+    document["tokens"].append({"name": "dashboard", "sha256": digest_of("read-only").hex(),
+                               "projects": "*", "role": "reader"})
+    setup.settings.tokens_file.write_text(yaml.safe_dump(document))
+    client = await api_client(setup.settings)
+    reader = {"Authorization": "Bearer read-only"}
+
+    listed = await client.get(f"/cloud/servers?project_id={setup.project_id}", headers=reader)
+    server_id = (await listed.json())[0]["id"]
+    deleted = await client.delete(f"/cloud/servers/{server_id}?project_id={setup.project_id}",
+                                  headers=reader)
+    problem = await deleted.json()
+
+    assert listed.status == 200 and deleted.status == 403
+    assert problem["detail"] == (f"This request needs the 'editor' role on project {setup.project_id}; "
+                                 "the caller 'dashboard' has 'reader'.")

@@ -7,6 +7,8 @@ from pathlib import Path
 import yaml
 
 from app.access.tokens import TokenRegistry
+from devtools.issuer_client import IssuerProcess
+from tests.service.identity_helpers import write_access_file
 from tests.support import write_service_files
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
@@ -87,3 +89,43 @@ def test_check_config_names_each_problem_and_fails(project, tmp_path):
     assert refused.returncode == 1 and f"project {project.id}: Keystone refused" in refused.stderr
     assert "wrong" not in refused.stdout + refused.stderr
     assert bad_setting.returncode == 1 and "POLL_INTERVAL" in bad_setting.stderr
+
+
+def test_a_token_takes_a_role_which_the_list_shows(tmp_path):
+    tokens_file = tmp_path / "tokens.yaml"
+
+    added = cli("tokens", "add", "--all-projects", "--name", "dashboard", "--role", "reader",
+                "--file", str(tokens_file))
+    default = cli("tokens", "add", "--all-projects", "--name", "deployer", "--file", str(tokens_file))
+    unknown = cli("tokens", "add", "--all-projects", "--role", "admin", "--file", str(tokens_file))
+    listed = cli("tokens", "list", "--file", str(tokens_file)).stdout.splitlines()
+
+    registry = TokenRegistry(tokens_file)
+    dashboard = registry.authenticate(added.stdout.splitlines()[-1])
+    deployer = registry.authenticate(default.stdout.splitlines()[-1])
+    assert (dashboard.role, deployer.role) == ("reader", "editor")
+    assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
+    assert [line.split("\t")[:3] for line in listed] == [["dashboard", "*", "reader"],
+                                                         ["deployer", "*", "editor"]]
+
+
+def test_check_config_checks_the_access_file_and_fetches_each_issuers_keys(project, tmp_path):
+    issuer = IssuerProcess(tmp_path / "issuer").start()
+    try:
+        access_file = write_access_file(tmp_path / "access.yaml", issuer.url,
+                                        [{"subject": "ci", "projects": [OTHER], "role": "reader"}])
+        env = {**service_env(tmp_path, project), "ACCESS_FILE": str(access_file), "OIDC_ALLOW_HTTP": "true"}
+        reachable = cli("check-config", "--authenticate", env=env)
+        plain_http = cli("check-config", env={**env, "OIDC_ALLOW_HTTP": "false"})
+        jwt_only = cli("check-config", env={**env, "API_TOKENS_FILE": ""})
+    finally:
+        issuer.stop()
+    down = cli("check-config", "--authenticate", env=env)
+
+    assert reachable.returncode == 0, reachable.stderr
+    assert "ok: access file: 1 issuers, 1 grants" in reachable.stdout
+    assert f"ok: issuer {issuer.url}: 2 signing keys" in reachable.stdout  # RSA and EC
+    assert f"warning: grants[0]: project {OTHER.replace('-', '')} has no credentials" in reachable.stdout
+    assert plain_http.returncode == 1 and "OIDC_ALLOW_HTTP" in plain_http.stderr
+    assert jwt_only.returncode == 0, jwt_only.stderr  # a JWT-only API needs no tokens file
+    assert down.returncode == 1 and f"error: issuer {issuer.url}: its keys cannot be fetched" in down.stderr
