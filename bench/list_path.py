@@ -1,7 +1,8 @@
-"""The list path side by side: the API (one process, and ``WEB_CONCURRENCY`` processes), a bare
-aiohttp handler answering the same bytes (the limit of the stack) and a live proxy calling
-openstacksdk per request (the design the snapshot replaces); plus the show path against a raw
-openstacksdk ``get_server``, Redis's bytes per server and the API's memory."""
+"""The list path side by side: the API (one process, and ``WEB_CONCURRENCY`` processes; with a
+static token and with a JWT of a real issuer process), a bare aiohttp handler answering the same
+bytes (the limit of the stack) and a live proxy calling openstacksdk per request (the design the
+snapshot replaces); plus the show path against a raw openstacksdk ``get_server``, Redis's bytes
+per server and the API's memory."""
 import statistics
 import subprocess
 import sys
@@ -12,15 +13,19 @@ from typing import Any
 
 import openstack
 import redis
+import yaml
 from openstack.config import OpenStackConfig
 
 from devtools.emulator_client import EmulatorClient
+from devtools.issuer_client import IssuerProcess
 from devtools.localredis import free_port
 from devtools.processes import start_logged, stop_process
 
+from .identity import measure_identity
 from .stack import Api, Projects, get_json, load, make_projects, start_api, wait_for
 
-SMALL, BIG = 200, 2000
+SMALL, BIG, TINY = 200, 2000, 3
+JWT_SUBJECT, AUDIENCE = "bench", "cloud-servers-api"
 CONNECTIONS, SECONDS, RUNS = 64, 5.0, 3
 PAGE = 50
 
@@ -58,8 +63,11 @@ def _bytes_per_server(redis_url: str, api: Api, projects: Projects, index: int, 
 def measure_lists(workdir: Path, redis_url: str, emulator: EmulatorClient,
                   processes: int) -> dict[str, Any]:
     """Every list variant, interleaved run by run; the medians, with memory figures."""
-    projects = make_projects(workdir / "lists", emulator, [SMALL, BIG])
-    api = start_api(projects, redis_url, workdir / "api.log", live_reads_per_minute=1_000_000)
+    projects = make_projects(workdir / "lists", emulator, [SMALL, BIG, TINY])
+    issuer = IssuerProcess(workdir / "issuer").start()
+    access_file = _trust(workdir / "access.yaml", issuer, projects)
+    api = start_api(projects, redis_url, workdir / "api.log", live_reads_per_minute=1_000_000,
+                    access_file=access_file, oidc_allow_http="true")
     multi = start_api(projects, redis_url, workdir / "api-multi.log", web_concurrency=processes)
     started: list[subprocess.Popen[bytes]] = []
     try:
@@ -83,9 +91,14 @@ def measure_lists(workdir: Path, redis_url: str, emulator: EmulatorClient,
         for url in (*bare.values(), f"{proxy_url}/cloud/servers"):
             wait_for(url, {"Authorization": auth["Authorization"]})
         small_url = f"{api.url}/cloud/servers?project_id={projects.ids[0]}"
+        tiny_url = f"{api.url}/cloud/servers?project_id={projects.ids[2]}"
         marker = get_json(f"{small_url}&limit={PAGE}", projects.token)[-1]["id"]
+        by_jwt = {**auth, "Authorization": f"Bearer {issuer.sign(sub=JWT_SUBJECT, aud=AUDIENCE)}"}
         variants = {
+            f"API, {TINY} servers": (tiny_url, auth),
+            f"API, {TINY} servers, JWT": (tiny_url, by_jwt),
             f"API, {SMALL} servers": (small_url, auth),
+            f"API, {SMALL} servers, JWT": (small_url, by_jwt),
             f"API, {SMALL} servers, gzip": (small_url, {**auth, "Accept-Encoding": "gzip"}),
             f"API, {processes} processes (`WEB_CONCURRENCY`), {SMALL} servers":
                 (f"{multi.url}/cloud/servers?project_id={projects.ids[0]}", auth),
@@ -104,13 +117,27 @@ def measure_lists(workdir: Path, redis_url: str, emulator: EmulatorClient,
         figures[f"live proxy (openstacksdk per request), {SMALL} servers"] = load(
             f"{proxy_url}/cloud/servers", auth, CONNECTIONS, SECONDS, "aiohttp")  # slower than a run
         show = _measure_show(api, projects)
+        jwks_fetches = issuer.stats()["jwks"]
+        identity = measure_identity(projects.tokens_file, projects.token, access_file, issuer,
+                                    JWT_SUBJECT, AUDIENCE)
         return {"lists": figures, "show": show, "bytes_per_server": per_server,
-                "api_rss_mib": _rss_kib(api.process.pid) / 1024, "projects": projects}
+                "api_rss_mib": _rss_kib(api.process.pid) / 1024, "projects": projects,
+                "jwks_fetches": jwks_fetches, "identity": identity}
     finally:
         for process in started:
             stop_process(process)
         multi.stop()
         api.stop()
+        issuer.stop()
+
+
+def _trust(path: Path, issuer: IssuerProcess, projects: Projects) -> Path:
+    """An access file trusting the issuer, whose bench subject reads every project."""
+    path.write_text(yaml.safe_dump({
+        "issuers": [{"issuer": issuer.url, "audience": AUDIENCE}],
+        "grants": [{"issuer": issuer.url, "subject": JWT_SUBJECT, "projects": projects.ids,
+                    "role": "reader"}]}))
+    return path
 
 
 def _measure_show(api: Api, projects: Projects) -> dict[str, float]:

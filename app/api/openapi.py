@@ -68,7 +68,9 @@ def build_openapi(served: Iterable[Route] | None = None) -> dict[str, Any]:
                    info={"description": "Run OpenStack virtual machines without touching OpenStack."})
     assert marshmallow.converter is not None  # made when the spec was
     marshmallow.converter.add_parameter_attribute_function(comma_separated)
-    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.security_scheme("bearer", {
+        "type": "http", "scheme": "bearer",
+        "description": "a static token of the tokens file, or a JWT of an issuer the access file trusts"})
     for name, schema in _COMPONENTS:
         spec.components.schema(name, schema=schema)
     by_path: dict[str, dict[str, Any]] = {}
