@@ -1,6 +1,7 @@
 """The API's application factory: no I/O here; resources open and close in ``cleanup_ctx``."""
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 
@@ -38,6 +39,7 @@ from .routes import routes
 from .serving import SERVER_NAME
 
 MAX_BODY = 1024 * 1024
+logger = logging.getLogger(__name__)
 
 
 async def _name_the_server(request: web.Request, response: web.StreamResponse) -> None:
@@ -60,7 +62,10 @@ async def _keep_issuer_keys(jwts: JwtVerifier, stop: asyncio.Event) -> None:
     """Fetch the trusted issuers' keys at start, then whenever they are due (an issuer that could
     not be reached is tried again every ``REFETCH_AFTER`` s); requests never wait for this."""
     while not stop.is_set():
-        await jwts.refresh_due()
+        try:
+            await jwts.refresh_due()
+        except Exception:  # a bug: logged, and tried again at the next turn
+            logger.exception("fetching the issuers' keys failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), REFETCH_AFTER)
 
