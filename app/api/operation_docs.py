@@ -91,7 +91,11 @@ def create_server() -> Operation:
 def show_server() -> Operation:
     """``GET /cloud/servers/{server_id}``."""
     return _cloud("Show a server, live from Nova", "servers", [_path_id("server_id", "server"), _project()],
-                  {"200": {"description": "the server", "content": _json("Server")}, **_THROTTLED})
+                  {"200": {"description": "the server", "content": _json("Server"), "headers": {
+                      "Age": {"schema": {"type": "integer"}, "description": "seconds since the Nova "
+                              "read answered (at most SHOW_FRESHNESS; 0: read for this request)"},
+                      **{name: header for name, header in _SNAPSHOT_HEADERS.items() if name != "ETag"}}},
+                   **_THROTTLED})
 
 
 def delete_server() -> Operation:

@@ -14,6 +14,7 @@ from ..core.times import Clock
 from ..openstack.gateway import OpenStackGateway
 from ..openstack.translation import DELETING, IDEMPOTENCY_TAG
 from ..snapshot.reads import ProjectReader
+from ..snapshot.recent_shows import RecentShows
 from ..snapshot.recording import ServerRecorder
 from ..snapshot.snapshot_store import SnapshotStore
 from ..store.redis_layout import IDEMPOTENCY_TTL
@@ -44,7 +45,7 @@ class ServerWriter:
 
     def __init__(self, reader: ProjectReader, snapshot: SnapshotStore, recorder: ServerRecorder,
                  jobs: JobStore, marks: ServerMarks, queue: JobQueue, keys: IdempotencyStore,
-                 gateway: OpenStackGateway,
+                 gateway: OpenStackGateway, shows: RecentShows,
                  *, create_wait: float, retention: float, clock: Clock = time.time) -> None:
         self._reader = reader
         self._gateway = gateway
@@ -52,6 +53,7 @@ class ServerWriter:
         self._recorder = recorder
         self._jobs = jobs
         self._marks = marks
+        self._shows = shows
         self._queue = queue
         self._keys = keys
         self._create_wait = create_wait
@@ -223,6 +225,7 @@ class ServerWriter:
         submitted = False
         try:
             await self._recorder.record(job.project_id, {**server, "task_state": task_state})
+            await self._shows.written(job.project_id, server["id"], self._clock())
             submitted = await self._queue.submit(job, claim)
         finally:
             if not submitted:

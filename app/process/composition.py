@@ -31,6 +31,7 @@ from ..openstack.clouds import CloudDirectory
 from ..openstack.gateway import OpenStackGateway
 from ..snapshot.change_feed import ChangeFollower
 from ..snapshot.reads import ProjectReader
+from ..snapshot.recent_shows import RecentShows
 from ..snapshot.recording import ServerRecorder
 from ..snapshot.recovery import PollRecovery
 from ..snapshot.refresh import ProjectRefresher, RefreshPolicy
@@ -131,13 +132,14 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
     refresher = ProjectRefresher(redis, gateway, snapshot, marks, events, refresh_policy(settings),
                                  clock)
     gateway.after_success(PollRecovery(refresher, schedule, clock))
-    reader = ProjectReader(snapshot, refresher, gateway, recorder, schedule,
+    shows = RecentShows(redis, settings.show_freshness)
+    reader = ProjectReader(snapshot, refresher, gateway, recorder, schedule, shows,
                            max_age=settings.snapshot_max_age, poll_interval=settings.poll_interval,
                            clock=clock)
     jobs = JobStore(redis, settings.job_retention, clock)
     queue = JobQueue(redis, jobs, clock)
-    writer = ServerWriter(reader, snapshot, recorder, jobs, marks, queue, IdempotencyStore(redis), gateway,
-                          create_wait=settings.create_wait, retention=settings.job_retention,
+    writer = ServerWriter(reader, snapshot, recorder, jobs, marks, queue, IdempotencyStore(redis),
+                          gateway, shows, create_wait=settings.create_wait, retention=settings.job_retention,
                           clock=clock)
     executor = JobExecutor(gateway, snapshot, jobs, marks, events, recorder, retry_policy(settings), clock)
     box = None if settings.webhook_keys_file is None else SecretBox.from_file(settings.webhook_keys_file)

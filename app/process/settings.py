@@ -62,6 +62,8 @@ class Settings:
         300.0, "seconds between re-listings of flavors, images, networks, keypairs")
     snapshot_max_age: float = setting(
         300.0, "a list older than this is refreshed live before answering")
+    show_freshness: float = setting(
+        1.0, "seconds a live read of a server answers every show of it, across the API replicas")
     poll_lease: float = setting(
         60.0, "seconds a worker holds a project while polling it (must exceed `OPENSTACK_TIMEOUT`)")
     poll_backoff_max: float = setting(

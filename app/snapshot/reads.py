@@ -4,6 +4,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from redis.exceptions import RedisError
 
@@ -13,17 +14,20 @@ from ..core.times import Clock
 from ..openstack.gateway import OpenStackGateway
 from ..openstack.translation import is_partial, server_from_nova
 from ..store.redis_failures import out_of_memory
+from .recent_shows import RecentShows
 from .recording import ServerRecorder
 from .refresh import ProjectRefresher
 from .schedule import PollSchedule
 from .snapshot_store import Listing, SnapshotStore
 
 logger = logging.getLogger(__name__)
+Value = TypeVar("Value")
 
 
 @dataclass(frozen=True)
 class ServerView:
-    """One server as answered: live from Nova, or the snapshot's copy when Nova is unreachable."""
+    """One server as answered: from a live read of Nova (``age``: seconds since that read), or
+    the snapshot's copy when Nova is unreachable (``stale``; ``age``: the snapshot's)."""
 
     server: Server
     stale: bool
@@ -34,26 +38,29 @@ class SingleFlight:
     """Concurrent callers asking for the same key share one run of the work."""
 
     def __init__(self) -> None:
-        self._running: dict[str, asyncio.Task[None]] = {}
+        self._running: dict[str, asyncio.Future[Any]] = {}
 
-    async def run(self, key: str, work: Callable[[], Awaitable[None]]) -> None:
-        """Run ``work`` unless a run for ``key`` is under way; either way wait for it."""
+    async def run(self, key: str, work: Callable[[], Awaitable[Value]]) -> Value:
+        """Run ``work`` unless a run for ``key`` is under way; either way wait for it and answer
+        what it gave (or raise what it raised)."""
         task = self._running.get(key)
         if task is None:
             task = asyncio.ensure_future(work())
             self._running[key] = task
             task.add_done_callback(lambda _: self._running.pop(key, None))
-        await asyncio.shield(task)
+        result: Value = await asyncio.shield(task)
+        return result
 
 
 class ProjectReader:
     """What the GET endpoints answer, with the seed's promise: lists at most ``max_age`` old."""
 
     def __init__(self, snapshot: SnapshotStore, refresher: ProjectRefresher,
-                 gateway: OpenStackGateway, recorder: ServerRecorder, schedule: PollSchedule, *,
-                 max_age: float, poll_interval: float,
+                 gateway: OpenStackGateway, recorder: ServerRecorder, schedule: PollSchedule,
+                 shows: RecentShows, *, max_age: float, poll_interval: float,
                  clock: Clock = time.time) -> None:
         self._snapshot = snapshot
+        self._shows = shows
         self._refresher = refresher
         self._gateway = gateway
         self._recorder = recorder
@@ -98,7 +105,25 @@ class ProjectReader:
         await self._schedule.register([project_id], now + self._poll_interval)
 
     async def live_server(self, project_id: str, server_id: str) -> ServerView:
-        """The server as Nova has it now, written through to the snapshot."""
+        """The server as Nova has it now: a read less than ``SHOW_FRESHNESS`` old (made by any
+        replica, unless the service wrote the server since), else a new one, which concurrent
+        shows in this process share and which is written through to the snapshot."""
+        shared = await self._shows.recent(project_id, server_id, self._clock())
+        if shared is not None:
+            server, read_at = shared
+            return ServerView(server, stale=False, age=max(0.0, self._clock() - read_at))
+        return await self._flights.run(f"show:{project_id}:{server_id}",
+                                       lambda: self._read_live(project_id, server_id))
+
+    async def _read_live(self, project_id: str, server_id: str) -> ServerView:
+        """One read of Nova, written through and shared."""
+        began_at = self._clock()
+        view = await self._read_nova(project_id, server_id)
+        if not view.stale:
+            await self._shows.remember(project_id, server_id, view.server, self._clock(), began_at)
+        return view
+
+    async def _read_nova(self, project_id: str, server_id: str) -> ServerView:
         before = await self._snapshot.server(project_id, server_id)
         try:
             record = await self._gateway.get_server(project_id, server_id)
@@ -114,16 +139,16 @@ class ProjectReader:
             return await self._snapshot_copy(project_id, before, unknown)
         server = server_from_nova(record, await self._snapshot.flavor_ids(project_id))
         if server == before:  # as stored: nothing to write through, no event
-            return ServerView(before, stale=False, age=None)
+            return ServerView(before, stale=False, age=0.0)
         try:
             await self._recorder.record(project_id, server)
         except RedisError as error:
             if not out_of_memory(error):
                 raise
             logger.warning("Redis is full: server %s is answered, not written through", server_id)
-            return ServerView(server, stale=False, age=None)
+            return ServerView(server, stale=False, age=0.0)
         stored = await self._snapshot.server(project_id, server_id)
-        return ServerView(stored or server, stale=False, age=None)
+        return ServerView(stored or server, stale=False, age=0.0)
 
     async def _snapshot_copy(self, project_id: str, copy: Server | None,
                              error: OpenStackUnavailable) -> ServerView:

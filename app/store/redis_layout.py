@@ -24,7 +24,7 @@ ATTEMPTS_MAX_LENGTH = 1000  # the delivery log kept per subscription
 JOB_GROUP = "runners"
 SNAPSHOT_CHANGES = f"{PREFIX}:snapshot-changes"  # a pub/sub channel, not a key
 # The lifetimes of keys that expire; the others are kept, capped or trimmed.
-EXPIRING = ("retention", "24 h", "until full")
+EXPIRING = ("retention", "24 h", "until full", "`SHOW_FRESHNESS`")
 
 
 class ListingField:
@@ -151,6 +151,9 @@ acting = _per_project("acting:<server>", "string",
                       "the task state a server's queued or running action shows", "retention")
 deleting = _per_project("deleting:<server>", "string",
                         "the id of the delete job of a server being deleted", "retention")
+recent_show = _per_project("show:<server>", "string", "a server's latest live read and its time, or the "
+                           "time of the service's latest write of it, JSON (shared by the API replicas)",
+                           "`SHOW_FRESHNESS`")
 webhooks = _per_project("webhooks", "zset", "the project's webhook subscription ids, by creation time",
                         "none")
 webhook = _per_project("webhook:<id>", "hash", "a webhook subscription", "none", WebhookField)

@@ -1,4 +1,7 @@
-"""``GET /cloud/servers/{id}``: live from Nova, written through, and what happens when Nova is down."""
+"""``GET /cloud/servers/{id}``: live from Nova, written through, shared for ``SHOW_FRESHNESS`` by
+every replica, and what happens when Nova is down."""
+import asyncio
+import time
 
 from app.events.stream import EventStream
 from app.snapshot.snapshot_store import SnapshotStore
@@ -138,3 +141,55 @@ async def test_showing_a_server_before_any_listing_emits_no_events(service, api_
 
     assert shown.status == 200
     assert await EventStream(redis).read(setup.project_id) == []
+
+
+def nova_reads(emulator, project_id: str, server_id: str, after: int) -> int:
+    """How many times Nova was asked for the server since request ``after``."""
+    return len([r for r in emulator.requests(project_id=project_id, after=after)
+                if r["method"] == "GET" and r["path"] == f"/compute/v2.1/servers/{server_id}"])
+
+
+async def test_concurrent_and_repeated_shows_share_one_nova_read_across_replicas(
+        service, api_client):
+    setup = service(servers=1, live_reads_per_minute=100_000)
+    one, other = await api_client(setup.settings), await api_client(setup.settings)  # two replicas
+    listed = await (await one.get(f"/cloud/servers?project_id={setup.project_id}",
+                                  headers=setup.headers())).json()
+    server_id, emulator = listed[0]["id"], setup.projects[0].emulator
+    after = emulator.last_request_seq()
+
+    together = await asyncio.gather(*(one.get(show_path(setup, server_id), headers=setup.headers())
+                                      for _ in range(64)))
+    from_the_other = await other.get(show_path(setup, server_id), headers=setup.headers())
+
+    assert {answer.status for answer in together} == {200} and from_the_other.status == 200
+    assert nova_reads(emulator, setup.project_id, server_id, after) == 1
+    assert {answer.headers["Age"] for answer in together} == {"0"}
+    assert int(from_the_other.headers["Age"]) <= setup.settings.show_freshness
+    assert await from_the_other.json() == await together[0].json()
+
+
+async def test_a_change_in_nova_shows_within_the_freshness_and_an_action_at_once(
+        service, api_client):
+    setup = service(servers=1, live_reads_per_minute=100_000)
+    client = await api_client(setup.settings)
+    listed = await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                     headers=setup.headers())).json()
+    server_id, emulator = listed[0]["id"], setup.projects[0].emulator
+    path = show_path(setup, server_id)
+    await client.get(path, headers=setup.headers())  # a read, shared for the next second
+
+    stopped = await client.post(f"/cloud/servers/{server_id}/actions?project_id={setup.project_id}",
+                                json={"action": "stop"}, headers=setup.headers())
+    right_after = await (await client.get(path, headers=setup.headers())).json()
+    emulator.set_server_status(server_id, "ERROR")  # behind the service's back
+    changed_at = time.monotonic()
+
+    async def shows_error():
+        return (await (await client.get(path, headers=setup.headers())).json())["status"] == "ERROR"
+
+    await eventually(shows_error, timeout=5, interval=0.05)
+    seen_after = time.monotonic() - changed_at
+
+    assert stopped.status == 202 and right_after["task_state"] == "powering-off"  # not the old read
+    assert seen_after <= setup.settings.show_freshness + 0.5

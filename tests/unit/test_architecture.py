@@ -11,7 +11,7 @@ STORES = {"SnapshotStore", "JobStore", "JobQueue", "EventStream", "IdempotencySt
           "ProjectRefresher", "ProjectReader", "ServerWriter", "JobExecutor", "ServerRecorder",
           "CloudDirectory", "OpenStackGateway", "TokenRegistry", "ProjectAccess", "RateLimiter",
           "RedisEpoch", "PollRecovery", "SubscriptionStore", "DeliveryStore", "Dispatcher",
-          "SecretBox", "Heartbeats",
+          "SecretBox", "Heartbeats", "ServerMarks", "RecentShows", "JwtVerifier",
           "Redis"}
 
 

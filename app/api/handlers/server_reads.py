@@ -34,7 +34,8 @@ async def list_servers(request: web.Request) -> web.Response:
 
 
 async def show_server(request: web.Request) -> web.Response:
-    """One server, live from Nova; the snapshot's copy (marked stale) if Nova is unreachable."""
+    """One server from a Nova read at most ``SHOW_FRESHNESS`` old (``Age`` says how old), shared
+    by the shows of every replica; the snapshot's copy (marked stale) if Nova is unreachable."""
     query = await authorized_query(request, _SHOW_QUERY, LIVE_READS)
     view = await request.app[SERVICES].reader.live_server(query["project_id"], server_id_of(request))
     headers = {"Cache-Control": "private, no-cache"}
@@ -43,4 +44,6 @@ async def show_server(request: web.Request) -> web.Response:
         headers["X-Snapshot-Stale"] = "true"
         if view.age is not None:
             headers["X-Snapshot-Age"] = str(int(view.age))
+    else:  # how old the Nova read is: 0 when it was made for this request
+        headers["Age"] = str(int(view.age or 0))
     return web.json_response(_SERVER.dump(view.server), headers=headers, dumps=encode)
