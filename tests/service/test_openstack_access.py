@@ -39,7 +39,7 @@ def test_entries_without_a_project_id_are_skipped_and_a_file_of_none_is_refused(
 
 
 async def test_one_keystone_authentication_serves_many_requests(service, api_client):
-    setup = service(servers=2)
+    setup = service(servers=2, show_freshness=0.001)  # each show its own Nova read
     client = await api_client(setup.settings)
     emulator = setup.projects[0].emulator
     after = emulator.last_request_seq()
