@@ -57,7 +57,8 @@ class Settings:
         minimum=1, maximum=64)
     poll_interval: float = setting(30.0, "seconds between polls of a project")
     full_resync_every: int = setting(
-        10, "every Nth poll lists all servers instead of `changes-since`", "integer", minimum=1)
+        10, "every Nth poll lists all servers instead of `changes-since` (offset per project, so "
+        "projects do not resync in lockstep)", "integer", minimum=1)
     resources_interval: float = setting(
         300.0, "seconds between re-listings of flavors, images, networks, keypairs")
     snapshot_max_age: float = setting(

@@ -13,6 +13,7 @@ read again and compared anew, so that a job's write during the Nova call is not 
 """
 import logging
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +35,12 @@ from .snapshot_store import PollStart, SnapshotStore
 
 logger = logging.getLogger(__name__)
 RECENT_GRACE = 60.0  # a full listing does not remove servers created this recently
+
+
+def full_resync_due(project_id: str, cycle: int, every: int) -> bool:
+    """Whether a project's poll of this ``cycle`` lists every server: one poll in ``every``,
+    offset by the project's id so that projects polled together do not resync in lockstep."""
+    return (cycle + zlib.crc32(project_id.encode())) % every == 0
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,8 @@ class ProjectRefresher:
         if state.resources_due <= started:
             await self.refresh_resources(project_id, started)
             read = await self._read(project_id)  # the flavor ids as just listed
-        full = state.watermark is None or state.cycle % self._policy.full_resync_every == 0
+        full = state.watermark is None or full_resync_due(project_id, state.cycle,
+                                                          self._policy.full_resync_every)
         return await self._refresh_servers(project_id, state, read, full, started)
 
     async def refresh_resources(self, project_id: str, now: float) -> None:
