@@ -21,6 +21,7 @@ from devtools.issuer_client import IssuerProcess
 from devtools.localredis import free_port
 from devtools.processes import start_logged, stop_process
 
+from .access_lines import measure_access_lines
 from .identity import measure_identity
 from .stack import Api, Projects, get_json, load, make_projects, start_api, wait_for
 
@@ -67,7 +68,7 @@ def measure_lists(workdir: Path, redis_url: str, emulator: EmulatorClient,
     issuer = IssuerProcess(workdir / "issuer").start()
     access_file = _trust(workdir / "access.yaml", issuer, projects)
     api = start_api(projects, redis_url, workdir / "api.log", live_reads_per_minute=1_000_000,
-                    access_file=access_file, oidc_allow_http="true")
+                    access_file=access_file, oidc_allow_http="true", log_level="INFO")  # access log on
     multi = start_api(projects, redis_url, workdir / "api-multi.log", web_concurrency=processes)
     started: list[subprocess.Popen[bytes]] = []
     try:
@@ -120,9 +121,10 @@ def measure_lists(workdir: Path, redis_url: str, emulator: EmulatorClient,
         jwks_fetches = issuer.stats()["jwks"]
         identity = measure_identity(projects.tokens_file, projects.token, access_file, issuer,
                                     JWT_SUBJECT, AUDIENCE)
+        access_lines = measure_access_lines()
         return {"lists": figures, "show": show, "bytes_per_server": per_server,
                 "api_rss_mib": _rss_kib(api.process.pid) / 1024, "projects": projects,
-                "jwks_fetches": jwks_fetches, "identity": identity}
+                "jwks_fetches": jwks_fetches, "identity": identity, "access_lines": access_lines}
     finally:
         for process in started:
             stop_process(process)

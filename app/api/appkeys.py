@@ -9,6 +9,7 @@ from ..access.scope import ProjectAccess
 from ..core.times import Clock
 from ..events.feed import EventFeed
 from ..process.settings import Settings
+from .access_log import AccessLog
 from .compression import CompressedBodies
 from .decoded_lists import DecodedLists
 from .edge_services import ApiServices
@@ -19,6 +20,7 @@ BODY_READERS = web.AppKey("body_readers", asyncio.Semaphore)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 SERVICES: web.AppKey[ApiServices] = web.AppKey("services")
 ACCESS = web.AppKey("access", ProjectAccess)
+ACCESS_LOG = web.AppKey("access_log", AccessLog)
 METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 HTTP_METRICS = web.AppKey("http_metrics", HttpMetrics)
 OPENAPI = web.AppKey("openapi", dict[str, Any])

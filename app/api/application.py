@@ -14,8 +14,10 @@ from ..core.times import Clock
 from ..events.feed import EventFeed
 from ..process.metrics_registry import new_registry
 from ..process.settings import Settings
+from .access_log import AccessLog
 from .appkeys import (
     ACCESS,
+    ACCESS_LOG,
     BODY_READERS,
     CLOCK,
     COMPRESSED_BODIES,
@@ -56,6 +58,15 @@ def _services_ctx(open_services: OpenApiServices) -> Callable[[web.Application],
             app[SERVICES], app[ACCESS] = services, access
             yield
     return services_ctx
+
+
+async def _access_log_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The access log's writer, for the app's life: the last to stop, so every line is written."""
+    stop = asyncio.Event()
+    flushing = asyncio.create_task(app[ACCESS_LOG].keep_flushing(stop))
+    yield
+    stop.set()
+    await flushing
 
 
 async def _keep_issuer_keys(jwts: JwtVerifier, stop: asyncio.Event) -> None:
@@ -108,6 +119,8 @@ def create_app(settings: Settings, open_services: OpenApiServices,
     app[BODY_READERS] = asyncio.Semaphore(settings.body_reads_max)
     app[METRICS_REGISTRY] = new_registry()
     app[HTTP_METRICS] = HttpMetrics(app[METRICS_REGISTRY])
+    app[ACCESS_LOG] = AccessLog()
+    app.cleanup_ctx.append(_access_log_ctx)
     app.cleanup_ctx.append(_services_ctx(open_services))
     app.cleanup_ctx.append(_followers_ctx)
     app[COMPRESSED_BODIES] = CompressedBodies()

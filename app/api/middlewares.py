@@ -12,12 +12,11 @@ from redis.exceptions import RedisError
 from ..core.errors import ServiceError
 from ..core.logs import request_id_var
 from ..store.redis_failures import out_of_memory
-from .appkeys import CALLER, HTTP_METRICS
+from .appkeys import ACCESS_LOG, CALLER, HTTP_METRICS
 from .compression import compress_for
 from .problems import field_errors, problem, service_problem
 
 logger = logging.getLogger(__name__)
-access_log = logging.getLogger("app.access")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -55,12 +54,9 @@ def _log_answer(request: web.Request, status: int, elapsed: float) -> None:
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else "unmatched"
     request.app[HTTP_METRICS].answered(request.method, route, status, elapsed)
-    if access_log.isEnabledFor(logging.INFO):
-        access_log.info("%s %s %d %.1f ms", request.method, request.path, status, elapsed * 1000,
-                        extra={"fields": {"method": request.method, "route": route,
-                                          "path": request.path, "status": status,
-                                          "duration_ms": round(elapsed * 1000, 1),
-                                          "caller": request.get(CALLER)}})
+    request.app[ACCESS_LOG].write({"method": request.method, "route": route, "path": request.path,
+                                   "status": status, "duration_ms": round(elapsed * 1000, 1),
+                                   "caller": request.get(CALLER)})
 
 
 def _http_problem(request: web.Request, error: web.HTTPException) -> web.Response:

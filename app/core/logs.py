@@ -24,21 +24,29 @@ def redact(text: str) -> str:
     return _SECRETS.sub(r"\1[redacted]", text)
 
 
+def log_time(created: float) -> str:
+    """A line's time: ISO 8601 UTC, to the millisecond."""
+    return datetime.fromtimestamp(created, tz=UTC).isoformat(timespec="milliseconds")
+
+
+def line_start(at: str, level: str, logger: str, message: str) -> dict[str, str]:
+    """What every log line begins with: time (``log_time``), level, logger, message (redacted),
+    and the ids in context (request, project, job, server)."""
+    entry = {"time": at, "level": level, "logger": logger, "message": redact(message)}
+    for name, var in _CONTEXT:
+        value = var.get()
+        if value:
+            entry[name] = value
+    return entry
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, ids in context, the line's own
     fields, traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": redact(record.getMessage()),
-        }
-        for name, var in _CONTEXT:
-            value = var.get()
-            if value:
-                entry[name] = value
+        entry: dict[str, object] = {**line_start(log_time(record.created), record.levelname,
+                                                 record.name, record.getMessage())}
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             entry.update({key: value for key, value in fields.items() if key not in entry})

@@ -1,6 +1,6 @@
 """Who may call what: bearer tokens, project scope, project ids, problem documents."""
 import dataclasses
-import logging
+import json
 import uuid
 
 import pytest
@@ -152,15 +152,35 @@ async def test_an_unreachable_redis_is_503_not_a_crash(service, api_client, capl
     assert "Traceback" not in caplog.text
 
 
-async def test_every_request_is_logged_without_its_token_or_query(setup_and_client, caplog):
-    setup, client = setup_and_client
-    caplog.set_level(logging.INFO, logger="app.access")
+async def test_every_request_is_logged_without_its_token_or_query(service, api_client, service_log):
+    setup = service(servers=0)
+    service_log.configure("INFO")
+    client = await api_client(setup.settings)
 
     await client.get(f"/cloud/flavors?project_id={setup.project_id}", headers=setup.headers())
 
-    [line] = [r.getMessage() for r in caplog.records if r.name == "app.access"]
-    assert line.startswith("GET /cloud/flavors 200 ")
-    assert setup.tokens["admin"] not in caplog.text
+    def access_lines():
+        return [json.loads(line) for line in service_log.text().splitlines()
+                if '"logger": "app.access"' in line]
+
+    [line] = await eventually(access_lines, timeout=2)  # written within a second
+    assert line["message"].startswith("GET /cloud/flavors 200 ") and "project_id=" not in line["message"]
+    assert setup.tokens["admin"] not in service_log.text()
+
+
+async def test_the_access_log_buffer_is_written_at_shutdown(service, api_client, service_log):
+    setup = service(servers=0)
+    service_log.configure("INFO")
+    client = await api_client(setup.settings)
+
+    for _ in range(3):
+        await client.get(f"/cloud/flavors?project_id={setup.project_id}", headers=setup.headers())
+    await client.close()  # the app stops at once, before the next periodic write
+
+    lines = [json.loads(line) for line in service_log.text().splitlines()]
+    access = [line for line in lines if line["logger"] == "app.access"]
+    assert [line["route"] for line in access] == ["/cloud/flavors"] * 3
+    assert all(line["request_id"] and line["caller"] == "admin" for line in access)
 
 
 async def test_a_static_tokens_role_limits_what_it_may_do(service, api_client):

@@ -17,6 +17,7 @@ async def test_access_and_job_lines_carry_their_parts_as_fields(service, api_cli
         job = await finished_job(client, setup, created["job"]["href"])
     await client.get(f"/cloud/servers/{job['server_id']}?project_id={setup.project_id}",
                      headers=setup.headers("p0"))
+    await client.close()  # the access log's buffer is written as the app stops
     lines = [json.loads(line) for line in service_log.text().splitlines()]
 
     access = [line for line in lines if line["logger"] == "app.access"]

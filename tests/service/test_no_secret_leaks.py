@@ -90,6 +90,7 @@ async def test_no_token_password_or_secret_reaches_a_log_or_an_answer(service, a
                      webhook_path(setup, webhook["id"], "/deliveries")):
             await keep(await client.get(path, headers=setup.headers()))
 
+    await client.close()  # every buffered access line is written
     logged = service_log.text()
     assert len(logged.splitlines()) > 20 and '"level": "DEBUG"' in logged  # the scenario was logged
     assert job["requested_by"] == f"leak-test ({issuer.url})" and job["status"] == "succeeded"
