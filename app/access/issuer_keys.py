@@ -144,7 +144,10 @@ class IssuerKeys:
             discovery = await self._fetch(
                 f"{self.issuer.issuer.rstrip('/')}/.well-known/openid-configuration",
                 ca_file=self.issuer.ca_file, bearer=bearer)
-            self._jwks_uri = str(discovery["jwks_uri"])
+            jwks_uri = str(discovery["jwks_uri"])
+            if self.issuer.issuer.startswith("https://") and not jwks_uri.startswith("https://"):
+                raise FetchError(f"{self.issuer.issuer}: discovery names a JWKS that is not https")
+            self._jwks_uri = jwks_uri
         document = await self._fetch(self._jwks_uri, ca_file=self.issuer.ca_file, bearer=bearer)
         keys = {}
         for entry in document["keys"]:

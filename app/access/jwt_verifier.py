@@ -61,13 +61,13 @@ class JwtVerifier:
         except jwt.PyJWTError as error:
             logger.debug("bearer token refused: not a JWT (%s)", type(error).__name__)
             return None
-        algorithm = header.get("alg")
-        if issuer is None or algorithm not in issuer.algorithms:
-            logger.debug("JWT refused: untrusted issuer or algorithm %r", algorithm)
+        algorithm, kid = header.get("alg"), header.get("kid")
+        if issuer is None or algorithm not in issuer.algorithms or not isinstance(kid, str | None):
+            logger.debug("JWT refused: untrusted issuer, algorithm or key id")
             return None
-        key = await self.keys_of(issuer).key(header.get("kid"))
+        key = await self.keys_of(issuer).key(kid)
         if key is None or not key.signs(algorithm):
-            logger.debug("JWT of %s refused: no key %r for %s", issuer.issuer, header.get("kid"), algorithm)
+            logger.debug("JWT of %s refused: no key %r for %s", issuer.issuer, kid, algorithm)
             return None
         try:
             claims: dict[str, Any] = jwt.decode(

@@ -130,6 +130,7 @@ async def test_every_wrong_token_is_a_401(issuer, with_access):
         "HS256 with the public key": signed_with_public_key(good, _public_pem(issuer)),
         "no subject": issuer.sign(aud=AUDIENCE),
         "not a JWT": "a.b.c",
+        "a key id that is no string": tampered_header(good, kid={"x": 1}),
     }
 
     statuses = {name: (await client.get(servers_path(setup.project_id), headers=bearer(token))).status
@@ -155,6 +156,13 @@ async def test_a_rotated_key_is_accepted_after_one_fetch_and_forged_kids_cost_on
     assert rotated.status == 200 and after_rotation == before + 1
     assert {answer.status for answer in forged} == {401}
     assert issuer.stats()["jwks"] == after_rotation  # the refetch of the rotation counts for 30 s
+
+
+def tampered_header(token: str, **changes) -> str:
+    """The token with its header changed and its signature kept."""
+    header, payload, signature = token.split(".")
+    fields = {**json.loads(jwt.utils.base64url_decode(header)), **changes}
+    return f"{jwt.utils.base64url_encode(json.dumps(fields).encode()).decode()}.{payload}.{signature}"
 
 
 def tampered_kid(issuer, kid: str) -> str:

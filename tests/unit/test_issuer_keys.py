@@ -89,3 +89,16 @@ async def test_the_bearer_file_is_read_again_when_the_kubelet_rotates_it(tmp_pat
     await keys.refresh()
 
     assert [bearer for _, bearer in source.calls] == ["first-token", "second-token-longer"]
+
+
+async def test_an_https_issuer_whose_discovery_names_a_plain_http_jwks_is_refused():
+    source = ScriptedIssuer()
+
+    async def downgraded(url, *, ca_file=None, bearer=None):
+        if url.endswith("/.well-known/openid-configuration"):
+            return {"issuer": ISSUER, "jwks_uri": "http://idp.example.com/keys"}
+        return await source(url)
+
+    keys = IssuerKeys(issuer(), downgraded)
+
+    assert not await keys.refresh() and "not https" in keys.error and await keys.key("k1") is None
