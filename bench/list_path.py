@@ -118,6 +118,7 @@ def measure_lists(workdir: Path, redis_url: str, emulator: EmulatorClient,
         figures[f"live proxy (openstacksdk per request), {SMALL} servers"] = load(
             f"{proxy_url}/cloud/servers", auth, CONNECTIONS, SECONDS, "aiohttp")  # slower than a run
         show = _measure_show(api, projects)
+        show.update(_measure_shared_shows(api, projects, emulator, redis_url, workdir))
         jwks_fetches = issuer.stats()["jwks"]
         identity = measure_identity(projects.tokens_file, projects.token, access_file, issuer,
                                     JWT_SUBJECT, AUDIENCE)
@@ -140,6 +141,31 @@ def _trust(path: Path, issuer: IssuerProcess, projects: Projects) -> Path:
         "grants": [{"issuer": issuer.url, "subject": JWT_SUBJECT, "projects": projects.ids,
                     "role": "reader"}]}))
     return path
+
+
+def _measure_shared_shows(api: Api, projects: Projects, emulator: EmulatorClient, redis_url: str,
+                          workdir: Path) -> dict[str, float]:
+    """64 clients polling one server's show for a run: the API's shows per second and the Nova
+    reads per second they cost, with reads shared for ``SHOW_FRESHNESS`` (1 s) and with it at
+    1 µs (each show reads Nova, but concurrent ones in the process still share one read)."""
+    server_id = get_json(f"{api.url}/cloud/servers?project_id={projects.ids[2]}&limit=1",
+                         projects.token)[0]["id"]
+    unshared = start_api(projects, redis_url, workdir / "api-unshared.log", show_freshness="0.000001",
+                         live_reads_per_minute=1_000_000)
+    figures: dict[str, float] = {}
+    try:
+        for name, url in (("shared", api.url), ("unshared", unshared.url)):
+            after = emulator.last_request_seq()
+            run = load(f"{url}/cloud/servers/{server_id}?project_id={projects.ids[2]}",
+                       {"Authorization": f"Bearer {projects.token}"}, CONNECTIONS, SECONDS)
+            reads = [r for r in emulator.requests(project_id=projects.ids[2], after=after)
+                     if r["method"] == "GET" and r["path"] == f"/compute/v2.1/servers/{server_id}"]
+            figures[f"{name}_shows_per_second"] = run["requests_per_second"]
+            figures[f"{name}_nova_reads_per_second"] = len(reads) / SECONDS
+            figures[f"{name}_p99_ms"] = run["p99_ms"]
+    finally:
+        unshared.stop()
+    return figures
 
 
 def _measure_show(api: Api, projects: Projects) -> dict[str, float]:
