@@ -75,13 +75,13 @@ def measure_lists(workdir: Path, redis_url: str, emulator: EmulatorClient,
         per_server = _bytes_per_server(redis_url, api, projects, 1, BIG)
         auth = {"Authorization": f"Bearer {projects.token}", "Accept-Encoding": "identity"}
         bodies = {}
-        for index, count in ((0, SMALL), (1, BIG)):
+        for index, count in ((0, SMALL), (1, BIG), (2, TINY)):
             url = f"{api.url}/cloud/servers?project_id={projects.ids[index]}"
             with urllib.request.urlopen(urllib.request.Request(url, headers=auth), timeout=30) as answer:
                 bodies[count] = answer.read()
             (workdir / f"body-{count}.json").write_bytes(bodies[count])
         bare = {}
-        for count in (SMALL, BIG):
+        for count in (TINY, SMALL, BIG):
             process, url = _serve("bench.bare", workdir / f"bare-{count}.log", projects, "--body",
                                   str(workdir / f"body-{count}.json"), "--token", projects.token)
             started.append(process)
@@ -98,6 +98,7 @@ def measure_lists(workdir: Path, redis_url: str, emulator: EmulatorClient,
         variants = {
             f"API, {TINY} servers": (tiny_url, auth),
             f"API, {TINY} servers, JWT": (tiny_url, by_jwt),
+            f"bare aiohttp, the {TINY}-server bytes": (bare[TINY], auth),
             f"API, {SMALL} servers": (small_url, auth),
             f"API, {SMALL} servers, JWT": (small_url, by_jwt),
             f"API, {SMALL} servers, gzip": (small_url, {**auth, "Accept-Encoding": "gzip"}),

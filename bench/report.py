@@ -17,6 +17,7 @@ def _met(ok: bool) -> str:
 def _list_section(lists: dict[str, dict[str, Any]], processes: int) -> list[str]:
     small, bare_small = lists[f"API, {SMALL} servers"], lists[f"bare aiohttp, the {SMALL}-server bytes"]
     big, bare_big = lists[f"API, {BIG:,} servers"], lists[f"bare aiohttp, the {BIG:,}-server bytes"]
+    tiny, bare_tiny = lists[f"API, {TINY} servers"], lists[f"bare aiohttp, the {TINY}-server bytes"]
     multi = lists[f"API, {processes} processes (`WEB_CONCURRENCY`), {SMALL} servers"]
     proxy = lists[f"live proxy (openstacksdk per request), {SMALL} servers"]
     ratio = small["requests_per_second"] / bare_small["requests_per_second"]
@@ -29,6 +30,8 @@ def _list_section(lists: dict[str, dict[str, Any]], processes: int) -> list[str]
         f"answering the same bytes after a bearer check): **{ratio:.2f}×** its requests/s "
         f"(target ≥ 0.6×: {_met(ratio >= 0.6)}); p99 {small['p99_ms']:.1f} ms (target ≤ 20 ms: "
         f"{_met(small['p99_ms'] <= 20)}).",
+        f"- {TINY} servers: {tiny['requests_per_second'] / bare_tiny['requests_per_second']:.2f}× the "
+        f"bare handler on the same bytes; p99 {tiny['p99_ms']:.1f} ms.",
         f"- {BIG:,} servers: {big['requests_per_second'] / bare_big['requests_per_second']:.2f}× the "
         "bare handler on the same bytes.",
         f"- {processes} API processes (`WEB_CONCURRENCY={processes}`, one port with `SO_REUSEPORT`): "
