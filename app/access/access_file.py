@@ -24,9 +24,8 @@ from typing import Any
 
 import yaml
 
-from ..core.project_ids import normalize_project_id
-from .roles import ROLES, highest
-from .tokens import ALL_PROJECTS
+from .roles import checked_role, highest
+from .tokens import project_scope
 
 DEFAULT_ALGORITHMS = ("RS256", "ES256")
 # Asymmetric algorithms only: never ``none``, never an HMAC whose secret would be a public key.
@@ -190,19 +189,8 @@ def _grant(entry: object, where: str, issuers: Mapping[str, Issuer]) -> Grant:
         raise AccessFileError(f"{where}: 'claims' must map claim names to single values")
     if subject is None and not claims:
         raise AccessFileError(f"{where}: a grant names a 'subject', 'claims' or both")
-    role = fields.get("role")
-    if role not in ROLES:
-        raise AccessFileError(f"{where}: 'role' must be one of {', '.join(ROLES)}")
-    return Grant(str(issuer), subject, tuple(sorted(claims.items())),
-                 _projects(fields.get("projects"), where), str(role))
-
-
-def _projects(projects: object, where: str) -> frozenset[str] | None:
-    if projects == ALL_PROJECTS:
-        return None
-    if not isinstance(projects, list) or not projects:
-        raise AccessFileError(f"{where}: 'projects' must be a non-empty list or \"*\"")
-    normalized = [normalize_project_id(str(project).strip()) for project in projects]
-    if None in normalized:
-        raise AccessFileError(f"{where}: every project must be a UUID")
-    return frozenset(project for project in normalized if project)
+    try:
+        role, projects = checked_role(fields.get("role")), project_scope(fields.get("projects"))
+    except ValueError as error:
+        raise AccessFileError(f"{where}: {error}") from None
+    return Grant(str(issuer), subject, tuple(sorted(claims.items())), projects, role)

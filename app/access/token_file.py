@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from ..core.project_ids import normalize_project_id
-from .roles import EDITOR, ROLES
+from .roles import EDITOR, checked_role
 from .tokens import ALL_PROJECTS, TokenFileError, digest_of, parse_tokens
 
 TOKEN_BYTES = 32
@@ -52,8 +52,10 @@ def add_token(path: Path, projects: list[str] | None, name: str | None = None,
             raise TokenFileError("every --project must be a project id (a UUID)")
         scope = sorted({project for project in normalized if project})
     token = secrets.token_urlsafe(TOKEN_BYTES)
-    if role not in ROLES:
-        raise TokenFileError(f"the role must be one of {', '.join(ROLES)}")
+    try:
+        checked_role(role)
+    except ValueError as error:
+        raise TokenFileError(str(error)) from None
     entries.append({"name": name, "sha256": digest_of(token).hex(), "projects": scope, "role": role,
                     "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
     _write(path, entries)

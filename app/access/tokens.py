@@ -20,7 +20,7 @@ import yaml
 
 from ..core.project_ids import normalize_project_id
 from .reloading_file import ReloadingFile
-from .roles import EDITOR, ROLES
+from .roles import EDITOR, checked_role
 
 logger = logging.getLogger(__name__)
 ALL_PROJECTS = "*"
@@ -71,29 +71,36 @@ def parse_tokens(text: str, source: str = "tokens file") -> list[ApiToken]:
     return tokens
 
 
+def project_scope(projects: object) -> frozenset[str] | None:
+    """A tokens or access file's ``projects``: a non-empty list of project ids (normalized), or
+    ``"*"`` for every project (None); ``ValueError`` saying what is wrong."""
+    if projects == ALL_PROJECTS:
+        return None
+    if not isinstance(projects, list) or not projects:
+        raise ValueError("'projects' must be a non-empty list or \"*\"")
+    normalized = [normalize_project_id(str(project).strip()) for project in projects]
+    if None in normalized:
+        raise ValueError("every project must be a UUID")
+    return frozenset(project for project in normalized if project)
+
+
 def _parse_entry(entry: object, where: str) -> ApiToken:
     if not isinstance(entry, dict):
         raise TokenFileError(f"{where}: expected a mapping")
     name, digest, projects = entry.get("name"), str(entry.get("sha256", "")), entry.get("projects")
-    role = entry.get("role", EDITOR)
     if not isinstance(name, str) or not name:
         raise TokenFileError(f"{where}: 'name' is required")
-    if role not in ROLES:
-        raise TokenFileError(f"{where} ({name}): 'role' must be one of {', '.join(ROLES)}")
+    try:
+        role, scope = checked_role(entry.get("role", EDITOR)), project_scope(projects)
+    except ValueError as error:
+        raise TokenFileError(f"{where} ({name}): {error}") from None
     try:
         raw_digest = bytes.fromhex(digest)
     except ValueError:
         raw_digest = b""
     if len(raw_digest) != 32:
         raise TokenFileError(f"{where} ({name}): 'sha256' must be 64 hex digits")
-    if projects == ALL_PROJECTS:
-        return ApiToken(name, raw_digest, None, role)
-    if not isinstance(projects, list) or not projects:
-        raise TokenFileError(f"{where} ({name}): 'projects' must be a non-empty list or \"*\"")
-    normalized = [normalize_project_id(str(p).strip()) for p in projects]
-    if None in normalized:
-        raise TokenFileError(f"{where} ({name}): every project must be a UUID")
-    return ApiToken(name, raw_digest, frozenset(p for p in normalized if p), role)
+    return ApiToken(name, raw_digest, scope, role)
 
 
 class TokenRegistry:
