@@ -13,11 +13,10 @@ from typing import Any
 
 import openstack
 import redis
-import yaml
 from openstack.config import OpenStackConfig
 
 from devtools.emulator_client import EmulatorClient
-from devtools.issuer_client import IssuerProcess
+from devtools.issuer_client import IssuerProcess, write_access_file
 from devtools.localredis import free_port
 from devtools.processes import start_logged, stop_process
 
@@ -66,7 +65,8 @@ def measure_lists(workdir: Path, redis_url: str, emulator: EmulatorClient,
     """Every list variant, interleaved run by run; the medians, with memory figures."""
     projects = make_projects(workdir / "lists", emulator, [SMALL, BIG, TINY])
     issuer = IssuerProcess(workdir / "issuer").start()
-    access_file = _trust(workdir / "access.yaml", issuer, projects)
+    access_file = write_access_file(workdir / "access.yaml", issuer.url, AUDIENCE, [
+        {"subject": JWT_SUBJECT, "projects": projects.ids, "role": "reader"}])
     api = start_api(projects, redis_url, workdir / "api.log", live_reads_per_minute=1_000_000,
                     access_file=access_file, oidc_allow_http="true", log_level="INFO")  # access log on
     multi = start_api(projects, redis_url, workdir / "api-multi.log", web_concurrency=processes)
@@ -133,15 +133,6 @@ def measure_lists(workdir: Path, redis_url: str, emulator: EmulatorClient,
         multi.stop()
         api.stop()
         issuer.stop()
-
-
-def _trust(path: Path, issuer: IssuerProcess, projects: Projects) -> Path:
-    """An access file trusting the issuer, whose bench subject reads every project."""
-    path.write_text(yaml.safe_dump({
-        "issuers": [{"issuer": issuer.url, "audience": AUDIENCE}],
-        "grants": [{"issuer": issuer.url, "subject": JWT_SUBJECT, "projects": projects.ids,
-                    "role": "reader"}]}))
-    return path
 
 
 def _measure_shared_shows(api: Api, projects: Projects, emulator: EmulatorClient, redis_url: str,

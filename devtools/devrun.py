@@ -29,7 +29,7 @@ from app.core.project_ids import normalize_project_id
 from app.webhooks.secret_box import generate_key
 
 from .emulator_client import EmulatorProcess
-from .issuer_client import IssuerProcess
+from .issuer_client import IssuerProcess, write_access_file
 from .localredis import LocalRedis, free_port
 from .processes import start_logged, stop_process
 from .receiver import PATH as RECEIVER_PATH
@@ -81,10 +81,8 @@ def _write_tokens(path: Path, first: str, second: str | None) -> dict[str, str]:
 def _trust_issuer(path: Path, issuer: IssuerProcess, project_id: str) -> str:
     """An access file trusting the development issuer, whose ``make-run`` subject is an editor on
     the demo project; a JWT of that subject, valid 12 h."""
-    path.write_text(yaml.safe_dump({
-        "issuers": [{"issuer": issuer.url, "audience": AUDIENCE}],
-        "grants": [{"issuer": issuer.url, "subject": JWT_SUBJECT, "projects": [project_id],
-                    "role": "editor"}]}))
+    write_access_file(path, issuer.url, AUDIENCE,
+                      [{"subject": JWT_SUBJECT, "projects": [project_id], "role": "editor"}])
     return issuer.sign(sub=JWT_SUBJECT, aud=AUDIENCE, exp=int(time.time()) + JWT_LIFE)
 
 

@@ -7,7 +7,18 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from .processes import start_serving, stop_process
+
+
+def write_access_file(path: Path, issuer_url: str, audience: str, grants: list[dict[str, Any]],
+                      **issuer_fields: Any) -> Path:
+    """An access file trusting one issuer, with these grants (their ``issuer`` filled in)."""
+    path.write_text(yaml.safe_dump({
+        "issuers": [{"issuer": issuer_url, "audience": audience, **issuer_fields}],
+        "grants": [{"issuer": issuer_url, **grant} for grant in grants]}))
+    return path
 
 
 class IssuerProcess:

@@ -7,18 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
+from devtools.issuer_client import write_access_file as trust
 
 AUDIENCE = "cloud-servers-api"
 
 
 def write_access_file(path: Path, issuer_url: str, grants: list[dict[str, Any]],
                       **issuer_fields: Any) -> Path:
-    """An access file trusting one issuer, with these grants (their ``issuer`` filled in)."""
-    path.write_text(yaml.safe_dump({
-        "issuers": [{"issuer": issuer_url, "audience": AUDIENCE, **issuer_fields}],
-        "grants": [{"issuer": issuer_url, **grant} for grant in grants]}))
-    return path
+    """An access file trusting one issuer for this API's audience, with these grants."""
+    return trust(path, issuer_url, AUDIENCE, grants, **issuer_fields)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -41,6 +38,13 @@ def tampered(token: str, **changes: Any) -> str:
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
     return f"{header}.{_segment({**claims, **changes})}.{signature}"
+
+
+def tampered_header(token: str, **changes: Any) -> str:
+    """The token with its header changed and its signature kept."""
+    header, payload, signature = token.split(".")
+    fields = {**json.loads(base64.urlsafe_b64decode(header + "==")), **changes}
+    return f"{_segment(fields)}.{payload}.{signature}"
 
 
 def signed_with_public_key(token: str, public_pem: bytes) -> str:

@@ -21,6 +21,7 @@ from tests.service.identity_helpers import (
     bearer,
     signed_with_public_key,
     tampered,
+    tampered_header,
     unsigned,
     write_access_file,
 )
@@ -151,26 +152,13 @@ async def test_a_rotated_key_is_accepted_after_one_fetch_and_forged_kids_cost_on
     issuer.rotate("RS256")
     rotated = await client.get(path, headers=bearer(issuer.sign(sub="ci", aud=AUDIENCE)))
     after_rotation = issuer.stats()["jwks"]
-    forged = [await client.get(path, headers=bearer(tampered_kid(issuer, f"forged-{n}"))) for n in range(50)]
+    signed = issuer.sign(sub="ci", aud=AUDIENCE)
+    forged = [await client.get(path, headers=bearer(tampered_header(signed, kid=f"forged-{n}")))
+              for n in range(50)]
 
     assert rotated.status == 200 and after_rotation == before + 1
     assert {answer.status for answer in forged} == {401}
     assert issuer.stats()["jwks"] == after_rotation  # the refetch of the rotation counts for 30 s
-
-
-def tampered_header(token: str, **changes) -> str:
-    """The token with its header changed and its signature kept."""
-    header, payload, signature = token.split(".")
-    fields = {**json.loads(jwt.utils.base64url_decode(header)), **changes}
-    return f"{jwt.utils.base64url_encode(json.dumps(fields).encode()).decode()}.{payload}.{signature}"
-
-
-def tampered_kid(issuer, kid: str) -> str:
-    """A token signed by the issuer but naming a key it does not have."""
-    good = issuer.sign(sub="ci", aud=AUDIENCE)
-    header, payload, signature = good.split(".")
-    forged_header = jwt.utils.base64url_encode(json.dumps({"alg": "RS256", "kid": kid}).encode()).decode()
-    return f"{forged_header}.{payload}.{signature}"
 
 
 async def test_a_thousand_requests_with_one_jwt_fetch_the_keys_once(issuer, with_access):
@@ -196,7 +184,8 @@ async def test_cached_keys_outlive_the_issuer_and_an_issuer_down_at_start_is_not
     caplog.clear()
 
     after_stop = await client.get(path, headers=bearer(token))
-    unknown_kid = [await client.get(path, headers=bearer(tampered_kid_of(token, f"k{n}"))) for n in range(3)]
+    unknown_kid = [await client.get(path, headers=bearer(tampered_header(token, kid=f"k{n}")))
+                   for n in range(3)]
     ready = await client.get("/readyz")
 
     assert after_stop.status == 200 and ready.status == 200  # the cached keys stay in force
@@ -216,12 +205,6 @@ async def test_cached_keys_outlive_the_issuer_and_an_issuer_down_at_start_is_not
 async def _unready(client) -> str | None:
     answer = await client.get("/readyz")
     return (await answer.json())["reason"] if answer.status == 503 else None
-
-
-def tampered_kid_of(token: str, kid: str) -> str:
-    _, payload, signature = token.split(".")
-    header = jwt.utils.base64url_encode(json.dumps({"alg": "RS256", "kid": kid}).encode()).decode()
-    return f"{header}.{payload}.{signature}"
 
 
 async def test_a_bad_access_file_reload_keeps_the_last_good_one_and_says_so_once(
