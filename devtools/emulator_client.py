@@ -64,6 +64,10 @@ class EmulatorClient:
             body["name"] = name
         return self.call("POST", "/projects", body)
 
+    def admin_access(self) -> dict[str, Any]:
+        """The cloud administrator's access document (an admin-role user, made on first use)."""
+        return self.call("POST", "/admin")
+
     def update_project(self, project_id: str, **settings: Any) -> dict[str, Any]:
         """Change ``quota_instances`` or ``build_error_rate`` of a project."""
         return self.call("PATCH", f"/projects/{project_id}", settings)

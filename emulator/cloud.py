@@ -126,6 +126,16 @@ class Cloud:
             {"direction": "ingress", "ethertype": "IPv6", "remote_group_id": "self"}])
         return ProjectAccess(project, user, credential)
 
+    def admin_access(self) -> ProjectAccess:
+        """The cloud administrator (made on first use): a user of the ``admin`` project holding the
+        admin role, as a deployment's cloud-wide reader would be."""
+        for user in self.users.group("admin-user"):
+            credential = next(iter(self.app_credentials.group(user.id)))
+            return ProjectAccess(self.projects[user.project_id], user, credential)
+        access = self.add_project("admin")
+        access.user.admin = True
+        return access
+
     def find_user(self, user_id: str | None, name: str | None, domain: str | None) -> User | None:
         """Look a user up by id, or by name within a domain (by id or name)."""
         if user_id:
@@ -240,6 +250,17 @@ class Cloud:
             if server.vm_state != "deleted":
                 result.append(server)
         return result
+
+    def all_servers(self) -> list[Server]:
+        """Every project's servers that are not yet deleted, each settled to now (an admin's
+        ``all_tenants`` listing)."""
+        return [server for project_id in list(self._servers_of)
+                for server in self.project_servers(project_id)]
+
+    def all_tombstones(self) -> list[Server]:
+        """Every project's servers deleted recently enough to be reported by changes-since."""
+        self._purge_tombstones(self.clock.now())
+        return list(self.deleted_servers.values())
 
     def project_tombstones(self, project_id: str) -> list[Server]:
         """Servers of the project deleted recently enough to be reported by changes-since."""

@@ -12,6 +12,7 @@ class User:
     password: str = field(repr=False)
     domain_id: str
     project_id: str
+    admin: bool = False  # holds the admin role: may read every project's servers
 
 
 @dataclass

@@ -17,6 +17,7 @@ def routes() -> web.RouteTableDef:
     table = web.RouteTableDef()
     table.get("/_emulator/health")(health)
     table.post("/_emulator/projects")(create_project)
+    table.post("/_emulator/admin")(admin_access)
     table.patch("/_emulator/projects/{project_id}")(update_project)
     table.post("/_emulator/projects/{project_id}/images")(add_private_image)
     table.post("/_emulator/projects/{project_id}/security-groups")(add_security_group)
@@ -67,6 +68,14 @@ async def create_project(request: web.Request) -> web.Response:
         cloud.build_error_rates[access.project.id] = float(body["build_error_rate"])
     document = access_document(access, auth_url(request), cloud.config.region)
     return web.json_response(document, status=201)
+
+
+async def admin_access(request: web.Request) -> web.Response:
+    """``POST /_emulator/admin``: the credentials of the cloud's administrator (an ``admin`` project
+    whose user holds the admin role), made on the first call."""
+    cloud: Cloud = request.app[CLOUD]
+    document = access_document(cloud.admin_access(), auth_url(request), cloud.config.region)
+    return web.json_response(document)
 
 
 def _project(request: web.Request) -> Project:

@@ -21,6 +21,7 @@ SERVICES = (
 DOMAIN = {"id": "default", "name": "Default"}
 ROLES = [{"id": "9fe2ff9ee4384b1894a90878d3e92bab", "name": "member"},
          {"id": "0b5e5e5e9e4a4d6a8f7c9a1b2c3d4e5f", "name": "reader"}]
+ADMIN_ROLE = {"id": "5a2f0c1d9e8b4c7a9d6e3f2a1b0c9d8e", "name": "admin"}
 
 
 def render_error(error: ApiError) -> web.Response:
@@ -172,7 +173,7 @@ def _token_document(request: web.Request, cloud: Cloud, token: Token, user: User
         "expires_at": keystone_isotime(token.expires_at),
         "project": {"id": project.id, "name": project.name, "domain": DOMAIN},
         "is_domain": False,
-        "roles": ROLES,
+        "roles": [*ROLES, ADMIN_ROLE] if user.admin else ROLES,
         "catalog": catalog(str(request.url.origin()), cloud.config.region, project.id,
                            with_cinder=cloud.config.with_cinder),
         **extra,

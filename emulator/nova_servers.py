@@ -53,11 +53,13 @@ def _listed_servers(request: web.Request) -> list[Server]:
         if unknown:
             raise ApiError(400, f"Invalid input for query parameters {unknown[0]}. "
                                 "Additional properties are not allowed")
-    servers = cloud.project_servers(request["project_id"])
+    every_project = _all_tenants(request)
+    servers = cloud.all_servers() if every_project else cloud.project_servers(request["project_id"])
     since = _time_param(request, "changes-since")
     before = _time_param(request, "changes-before") if request["microversion"] >= (2, 66) else None
     if since is not None:  # changes-since also reports what was deleted
-        servers += cloud.project_tombstones(request["project_id"])
+        servers += (cloud.all_tombstones() if every_project
+                    else cloud.project_tombstones(request["project_id"]))
         servers = [s for s in servers if whole_seconds(s.updated_at) >= since]
     if before is not None:
         servers = [s for s in servers if whole_seconds(s.updated_at) <= before]
@@ -70,6 +72,25 @@ def _listed_servers(request: web.Request) -> list[Server]:
         servers = [s for s in servers if _name_matches(query["name"], s.name)]
     servers.sort(key=lambda s: (s.created_at, s.id), reverse=True)
     return servers
+
+
+_TRUE = frozenset(("1", "t", "true", "on", "y", "yes", ""))
+_FALSE = frozenset(("0", "f", "false", "off", "n", "no"))
+
+
+def _all_tenants(request: web.Request) -> bool:
+    """Whether the listing covers every project: ``all_tenants`` read as Nova reads it (an empty
+    value enables it), allowed to admins only, as Nova's default policy has it."""
+    raw = request.query.get("all_tenants")
+    if raw is None or raw.lower() in _FALSE:
+        return False
+    if raw.lower() not in _TRUE:
+        raise ApiError(400, f"Invalid input for query parameters all_tenants. Value: {raw}.")
+    if not request.config_dict[CLOUD].users[request["token"].user_id].admin:
+        detail = "detail:" if request.path.endswith("/detail") else "index:"
+        raise ApiError(403, f"Policy doesn't allow os_compute_api:servers:{detail}get_all_tenants "
+                            "to be performed.")
+    return True
 
 
 def _name_matches(pattern: str, name: str) -> bool:

@@ -14,6 +14,7 @@ from app.process.metrics_registry import new_registry
 from app.process.settings import Settings
 from app.process.startup import settings_and_logging
 
+from .cloud_poller import CloudPoller
 from .guarded_client import delivery_session
 from .health import Liveness, health_app, start_health_server
 from .job_runner import JobRunner
@@ -30,7 +31,9 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
     async with open_services(settings) as services:
         metrics, liveness = WorkerMetrics(new_registry()), Liveness()
         services.gateway.observe_calls(metrics.openstack_call)
-        poller = Poller(settings, services.directory, services.refresher, services.schedule, metrics)
+        poller = Poller(settings, services.directory, services.refresher, services.schedule,
+                        services.cloud_poll, metrics)
+        cloud_poller = CloudPoller(settings, services.cloud_poll, services.clock)
         runner = JobRunner(settings, services.directory, services.queue, services.jobs,
                            services.executor, metrics)
         logger.info("polling %d projects every %.0f s; running jobs as %s",
@@ -47,6 +50,7 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
                 poller.run(stop, drain_timeout=settings.shutdown_timeout,
                            beat=lambda: liveness.beat("poller")),
                 runner.run(stop, beat=lambda: liveness.beat("job runner")),
+                cloud_poller.run(stop, beat=lambda: liveness.beat("cloud-wide poller")),
                 services.epoch.watch(rebuild, stop),
                 _send_webhooks(services, metrics, stop, lambda: liveness.beat("webhook sender")),
                 _heartbeat(services, runner.consumer, stop))

@@ -18,7 +18,8 @@ from app.core.logs import project_id_var
 from app.core.times import Clock
 from app.openstack.clouds import CloudDirectory
 from app.process.settings import Settings
-from app.snapshot.refresh import ProjectRefresher
+from app.snapshot.cloud_poll import CloudWidePoll
+from app.snapshot.refresh import CloudListing, ProjectRefresher
 from app.snapshot.schedule import PollSchedule, Release
 from app.snapshot.snapshot_store import PollStart
 
@@ -44,10 +45,12 @@ class Poller:
     """Polls every configured project, a bounded number at once."""
 
     def __init__(self, settings: Settings, directory: CloudDirectory, refresher: ProjectRefresher,
-                 schedule: PollSchedule, metrics: WorkerMetrics, clock: Clock = time.time) -> None:
+                 schedule: PollSchedule, cloud: CloudWidePoll, metrics: WorkerMetrics,
+                 clock: Clock = time.time) -> None:
         self._settings = settings
         self._directory = directory
         self._refresher = refresher
+        self._cloud = cloud
         self._schedule = schedule
         self._clock = clock
         self._random = random.Random()
@@ -113,9 +116,11 @@ class Poller:
         if not claimed:
             return False
         starts = await self._refresher.poll_starts(list(claimed))
+        serving = await self._cloud.serving()  # regions whose servers the cloud-wide poll lists
         for project_id, token in claimed.items():
             self._running += 1
-            await scheduler.spawn(self._poll(project_id, token, starts[project_id]))
+            cloud = serving.get(self._directory.region_of(project_id)) if serving else None
+            await scheduler.spawn(self._poll(project_id, token, starts[project_id], cloud))
         return len(claimed) == free
 
     async def _send_finished(self) -> None:
@@ -134,21 +139,22 @@ class Poller:
             return MAX_TICK
         return min(MAX_TICK, max(0.05, due - self._clock()))
 
-    async def _poll(self, project_id: str, token: str, read: PollStart) -> None:
+    async def _poll(self, project_id: str, token: str, read: PollStart, cloud: CloudListing | None) -> None:
         try:
-            await self._poll_once(project_id, token, read)
+            await self._poll_once(project_id, token, read, cloud)
         finally:
             self._running -= 1
             if self._in_flight - self._running >= self._batch:
                 self._slot_freed.set()
 
-    async def _poll_once(self, project_id: str, token: str, read: PollStart) -> None:
+    async def _poll_once(self, project_id: str, token: str, read: PollStart,
+                         cloud: CloudListing | None) -> None:
         project_id_var.set(project_id)
         settings = self._settings
         started = time.monotonic()
         try:
             async with asyncio.timeout(settings.poll_lease * 0.8):
-                outcome = await self._refresher.poll(project_id, read)
+                outcome = await self._refresher.poll(project_id, read, cloud)
                 now = self._clock()
                 release = Release(project_id, token, now + settings.poll_interval, outcome.write, now)
                 if outcome.changed:  # its events are out: the snapshot follows at once

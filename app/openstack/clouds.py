@@ -32,6 +32,19 @@ def _project_of(name: str, cloud: dict[str, Any]) -> str | None:
     return normalize_project_id(project_id) or normalize_project_id(name.strip())
 
 
+def _region_of(entry: dict[str, Any]) -> str:
+    """The region a project's entry reaches: its ``region_name``, else the first of its
+    ``regions`` (as openstacksdk picks), else "" (the cloud's only one)."""
+    return str(entry.get("region_name") or next(iter(_regions_of(entry)), ""))
+
+
+def _regions_of(entry: dict[str, Any]) -> list[str]:
+    """Every region an entry names: its ``regions`` (names or ``{name: …}``), else its
+    ``region_name``, else "" (the cloud's only one)."""
+    regions = [str(r.get("name", "")) if isinstance(r, dict) else str(r) for r in entry.get("regions") or ()]
+    return regions or [str(entry.get("region_name") or "")]
+
+
 HOSTS_POOLED = 32  # OpenStack endpoints (host and port) whose connections are kept
 
 
@@ -56,11 +69,15 @@ class CloudDirectory:
     """Project id -> cloud name, from a standard clouds.yaml loaded by openstacksdk's loader.
 
     Password entries name their project in ``auth.project_id``; application credentials are
-    bound to a project Keystone knows, so such an entry is named after its project id.
+    bound to a project Keystone knows, so such an entry is named after its project id. The
+    ``reader`` entry (``CLOUD_READER``), an admin credential that reads every project's servers at
+    once, is no project's: it is exempt from the one entry per project rule.
     """
 
-    def __init__(self, clouds_file: Path, api_timeout: float, connections_per_host: int) -> None:
+    def __init__(self, clouds_file: Path, api_timeout: float, connections_per_host: int,
+                 reader: str = "") -> None:
         self._file = clouds_file
+        self._reader = reader
         self._api_timeout = api_timeout
         self._http = _shared_http(connections_per_host)
         self._discovered: dict[str, Any] = {}  # API version documents by URL, for every project
@@ -74,6 +91,8 @@ class CloudDirectory:
         self._clouds: dict[str, str] = {}
         self._entries: dict[str, dict[str, Any]] = {}
         self._connections: dict[str, Connection] = {}
+        self._reader_connections: dict[str, Connection] = {}  # by region
+        self._regions: dict[str, frozenset[str]] = {}  # the projects of each region
         self.reload_if_changed()
 
     def _session(self, **options: Any) -> keystone_session.Session:
@@ -112,7 +131,12 @@ class CloudDirectory:
         self._connections = {project_id: connection
                              for project_id, connection in self._connections.items()
                              if entries.get(project_id) == self._entries.get(project_id)}
+        self._reader_connections = {}
         self._config, self._clouds, self._entries = config, clouds, entries
+        self._regions = {}
+        for project_id, entry in entries.items():
+            region = _region_of(entry)
+            self._regions[region] = self._regions.get(region, frozenset()) | {project_id}
         self._signature = signature
         logger.info("%d projects configured in %s", len(clouds), self._file)
         return True
@@ -123,10 +147,13 @@ class CloudDirectory:
                                  session_constructor=self._sessions)
         clouds: dict[str, str] = {}
         entries: dict[str, dict[str, Any]] = {}
-        for name in config.get_cloud_names():
+        names = config.get_cloud_names()
+        if self._reader and self._reader not in names:
+            raise CloudsFileError(f"{self._file} has no entry {self._reader!r}, which CLOUD_READER names")
+        for name in names:
             entry = config.cloud_config["clouds"][name]
-            if name == "defaults" and not entry.get("auth"):
-                continue  # the SDK's stand-in when the file names no cloud at all
+            if name == self._reader or (name == "defaults" and not entry.get("auth")):
+                continue  # the cloud-wide reader; the SDK's stand-in when the file names no cloud
             project_id = _project_of(name, entry)
             if project_id is None:
                 logger.warning("clouds.yaml entry %r names no project id; it is ignored", name)
@@ -162,9 +189,37 @@ class CloudDirectory:
             self._connections[project_id] = connection
         return connection
 
+    @property
+    def reader_regions(self) -> list[str]:
+        """The regions the cloud-wide reader reads ("" for a cloud's only one); none without one."""
+        if not self._reader or self._config is None:
+            return []
+        return _regions_of(self._config.cloud_config["clouds"][self._reader])
+
+    def projects_in(self, region: str) -> frozenset[str]:
+        """The configured projects whose entries reach ``region``: those the reader's listing of it
+        serves."""
+        return self._regions.get(region, frozenset())
+
+    def region_of(self, project_id: str) -> str:
+        """The region a configured project's entry reaches."""
+        return _region_of(self._entries.get(project_id, {}))
+
+    def reader_connection(self, region: str) -> Connection:
+        """The cloud-wide reader's SDK connection to a region, made once and reused."""
+        connection = self._reader_connections.get(region)
+        if connection is None:
+            if not self._reader or self._config is None:
+                raise UnknownProject("no cloud-wide reader is configured (CLOUD_READER)")
+            connection = openstack.connection.Connection(config=self._config.get_one(
+                cloud=self._reader, region_name=region or None, api_timeout=self._api_timeout))
+            self._reader_connections[region] = connection
+        return connection
+
     def close(self) -> None:
         """Close every connection."""
-        for connection in self._connections.values():
+        for connection in [*self._connections.values(), *self._reader_connections.values()]:
             connection.close()
         self._connections.clear()
+        self._reader_connections.clear()
         self._http.close()

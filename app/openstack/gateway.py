@@ -28,6 +28,7 @@ Result = TypeVar("Result")
 # Its server bodies embed the flavor (2.47) instead of linking it by id.
 COMPUTE_MICROVERSION = "2.69"
 NovaRecord = dict[str, Any]  # a server as Nova's JSON has it
+CLOUD_PAGE = 1000  # servers a page of a cloud-wide listing (Nova's default max_limit)
 COMPUTE, IMAGE, NETWORK, VOLUME = "compute", "image", "network", "volume"
 _SERVICE_OF_KIND = {"flavors": COMPUTE, "keypairs": COMPUTE, "images": IMAGE, "networks": NETWORK,
                     "security_groups": NETWORK, "volumes": VOLUME}
@@ -68,13 +69,7 @@ class OpenStackGateway:
 
     async def _call(self, project_id: str, action: Callable[[Connection], Result], what: str,
                     service: str = COMPUTE, recovering: bool = True) -> Result:
-        started = time.monotonic()
-        try:
-            result = await self._run(project_id, action, what)
-        except ServiceError as error:
-            self._observe(service, _outcome(error), time.monotonic() - started)
-            raise
-        self._observe(service, "ok", time.monotonic() - started)
+        result = await self._observed(lambda: self.directory.connection(project_id), action, what, service)
         if recovering and self._after_success is not None:
             try:
                 await self._after_success(project_id)
@@ -82,9 +77,22 @@ class OpenStackGateway:
                 logger.warning("after a successful OpenStack call for %s: %s", project_id, error)
         return result
 
-    async def _run(self, project_id: str, action: Callable[[Connection], Result], what: str) -> Result:
-        """The action on the project's connection in the thread pool, its errors as the domain's."""
-        connection = self.directory.connection(project_id)
+    async def _observed(self, connect: Callable[[], Connection], action: Callable[[Connection], Result],
+                        what: str, service: str) -> Result:
+        """The action, its outcome and duration observed."""
+        started = time.monotonic()
+        try:
+            result = await self._run(connect, action, what)
+        except ServiceError as error:
+            self._observe(service, _outcome(error), time.monotonic() - started)
+            raise
+        self._observe(service, "ok", time.monotonic() - started)
+        return result
+
+    async def _run(self, connect: Callable[[], Connection], action: Callable[[Connection], Result],
+                   what: str) -> Result:
+        """The action on a connection in the thread pool, its errors as the domain's."""
+        connection = connect()
         loop = asyncio.get_running_loop()
         try:
             async with self._free_threads:
@@ -110,6 +118,14 @@ class OpenStackGateway:
         not failing)."""
         return await self._call(project_id, lambda c: _list_servers(c, changes_since),
                                 "listing servers", recovering=recovering)
+
+    async def list_cloud_servers(self, region: str, changes_since: str | None = None) -> list[NovaRecord]:
+        """Every project's server records in a region (Nova's ``all_tenants``, every page), by the
+        cloud-wide reader, optionally only those changed since a time."""
+        return await self._observed(lambda: self.directory.reader_connection(region),
+                                    lambda c: _list_servers(c, changes_since, every_project=True),
+                                    f"listing every project's servers in region {region or '(default)'}",
+                                    COMPUTE)
 
     async def get_server(self, project_id: str, server_id: str) -> NovaRecord:
         """Nova's record of one server; ``NotFound`` if Nova does not know it in this project."""
@@ -190,10 +206,14 @@ class OpenStackGateway:
         self.directory.close()
 
 
-def _list_servers(connection: Connection, changes_since: str | None) -> list[NovaRecord]:
+def _list_servers(connection: Connection, changes_since: str | None,
+                  every_project: bool = False) -> list[NovaRecord]:
     """Follow Nova's "next" links; only the marker is taken from them, since real clouds'
-    links sometimes name an internal host."""
+    links sometimes name an internal host. ``every_project`` lists all tenants' servers, in
+    pages of Nova's default ``max_limit`` (a smaller cap makes more pages)."""
     params: dict[str, str] = {"changes-since": changes_since} if changes_since else {}
+    if every_project:
+        params |= {"all_tenants": "1", "limit": str(CLOUD_PAGE)}
     servers: list[NovaRecord] = []
     while True:
         response = connection.compute.get("/servers/detail", params=params,

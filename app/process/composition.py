@@ -30,6 +30,7 @@ from ..jobs.writer import ServerWriter
 from ..openstack.clouds import CloudDirectory
 from ..openstack.gateway import OpenStackGateway
 from ..snapshot.change_feed import ChangeFollower
+from ..snapshot.cloud_poll import CloudWidePoll
 from ..snapshot.reads import ProjectReader
 from ..snapshot.recent_shows import RecentShows
 from ..snapshot.recording import ServerRecorder
@@ -62,6 +63,7 @@ class Services:
     recorder: ServerRecorder
     schedule: PollSchedule
     refresher: ProjectRefresher
+    cloud_poll: CloudWidePoll
     reader: ProjectReader
     jobs: JobStore
     queue: JobQueue
@@ -99,7 +101,7 @@ def open_redis(settings: Settings) -> Redis:
 def open_directory(settings: Settings) -> CloudDirectory:
     """The configured clouds.yaml, read (``CloudsFileError`` if it cannot be used)."""
     return CloudDirectory(settings.clouds_file, api_timeout=settings.openstack_timeout,
-                          connections_per_host=settings.openstack_threads)
+                          connections_per_host=settings.openstack_threads, reader=settings.cloud_reader)
 
 
 def open_gateway(settings: Settings) -> OpenStackGateway:
@@ -151,7 +153,10 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
     return Services(settings=settings, clock=clock, redis=redis, gateway=gateway,
                     snapshot=snapshot, snapshot_changes=ChangeFollower(redis, snapshot.cache),
                     events=events, recorder=recorder, schedule=schedule,
-                    refresher=refresher, reader=reader, jobs=jobs, queue=queue, writer=writer,
+                    refresher=refresher, cloud_poll=CloudWidePoll(
+                        redis, gateway, refresher, refresh_policy(settings), settings.poll_interval,
+                        stale_after=2 * settings.poll_interval + settings.openstack_timeout, clock=clock),
+                    reader=reader, jobs=jobs, queue=queue, writer=writer,
                     executor=executor, epoch=RedisEpoch(redis),
                     webhooks=Webhooks(subscriptions, deliveries, dispatcher,
                                       DestinationPolicy(settings.webhook_allow_http,

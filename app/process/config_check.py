@@ -70,6 +70,16 @@ def _clouds(directory: CloudDirectory, authenticate: bool) -> Iterator[Finding]:
             yield ERROR, f"project {project_id}: Keystone refused or did not answer: {type(error).__name__}"
         else:
             yield OK, f"project {project_id}: authenticates"
+    for region in directory.reader_regions:
+        served = len(directory.projects_in(region))
+        yield (OK if served else WARNING), (f"cloud-wide reader, region {region or '(default)'}: "
+                                            f"serves {served} projects")
+        if authenticate:
+            try:
+                directory.reader_connection(region).authorize()
+            except (ClientException, SDKException, OSError) as error:
+                yield ERROR, (f"cloud-wide reader, region {region or '(default)'}: Keystone refused or "
+                              f"did not answer: {type(error).__name__}")
 
 
 def _access(settings: Settings, projects: set[str], count_keys: KeyCount | None) -> Iterator[Finding]:

@@ -56,6 +56,10 @@ class Settings:
         1, "API processes sharing `PORT` (`SO_REUSEPORT`); above 1 needs a fixed `PORT`", "integer",
         minimum=1, maximum=64)
     poll_interval: float = setting(30.0, "seconds between polls of a project")
+    cloud_reader: str = setting(
+        "", "the `clouds.yaml` entry of an admin credential that reads every project's servers at "
+        "once (`all_tenants`), per region and `POLL_INTERVAL`; never used for writes; empty: each "
+        "project is polled on its own (docs/openstack.md)", "text")
     full_resync_every: int = setting(
         10, "every Nth poll lists all servers instead of `changes-since` (offset per project, so "
         "projects do not resync in lockstep)", "integer", minimum=1)

@@ -16,7 +16,6 @@ import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from redis.asyncio import Redis
 
@@ -24,7 +23,7 @@ from ..core.records import Server, created_time
 from ..core.times import Clock, iso, parse_iso
 from ..events.server_events import changes_between
 from ..events.stream import EventStream
-from ..openstack.gateway import OpenStackGateway
+from ..openstack.gateway import NovaRecord, OpenStackGateway
 from ..openstack.translation import is_partial, server_from_nova
 from ..store import redis_layout as layout
 from ..store.redis_layout import PollField
@@ -41,6 +40,14 @@ def full_resync_due(project_id: str, cycle: int, every: int) -> bool:
     """Whether a project's poll of this ``cycle`` lists every server: one poll in ``every``,
     offset by the project's id so that projects polled together do not resync in lockstep."""
     return (cycle + zlib.crc32(project_id.encode())) % every == 0
+
+
+@dataclass(frozen=True)
+class CloudListing:
+    """What a project's poll takes from the cloud-wide poll that serves it."""
+
+    taken_at: float  # when its latest listing began
+    watermark: str | None  # the newest ``updated`` time it has seen
 
 
 @dataclass(frozen=True)
@@ -96,18 +103,37 @@ class ProjectRefresher:
     async def _read(self, project_id: str) -> PollStart:
         return (await self.poll_starts([project_id]))[project_id]
 
-    async def poll(self, project_id: str, read: PollStart) -> PollOutcome:
+    async def poll(self, project_id: str, read: PollStart,
+                   cloud: CloudListing | None = None) -> PollOutcome:
         """One poll from ``read`` (which the caller read before it, see ``poll_starts``): resources when
         due, then servers (incrementally or in full); the write that records it, for the caller
-        to send."""
+        to send. While a ``cloud``-wide poll serves the project, its servers are that poll's: this
+        one asks Nova nothing about them and records the cloud-wide poll's progress."""
         started = self._clock()
         state = _poll_state(read.poll_state)
         if state.resources_due <= started:
             await self.refresh_resources(project_id, started)
             read = await self._read(project_id)  # the flavor ids as just listed
+        if cloud is not None and not await has_orphaned_tasks(self._tasks, project_id, read.servers):
+            return PollOutcome(self._snapshot.change_call(
+                project_id, [], [], taken_at=cloud.taken_at,
+                poll_state=self._progress(state, cloud.watermark or state.watermark)), False)
         full = state.watermark is None or full_resync_due(project_id, state.cycle,
                                                           self._policy.full_resync_every)
         return await self._refresh_servers(project_id, state, read, full, started)
+
+    def _progress(self, state: PollState, watermark: str | None) -> dict[str, str]:
+        """The poll state a successful poll leaves."""
+        return {PollField.WATERMARK: watermark or "", PollField.CYCLE: str(state.cycle + 1),
+                PollField.FAILURES: "0", PollField.LAST_ERROR: "",
+                PollField.LAST_SUCCESS: repr(self._clock())}
+
+    async def apply_listing(self, project_id: str, records: list[NovaRecord], read: PollStart,
+                            full: bool, started: float) -> ScriptCall | None:
+        """The write of what a cloud-wide listing begun at ``started`` shows of one project (its
+        events are out), or None when nothing differs; ``full`` when the listing was complete."""
+        write, changed = await self._write_of(project_id, records, read, full, started, {})
+        return write if changed else None
 
     async def refresh_resources(self, project_id: str, now: float) -> None:
         """Re-list flavors, images, networks and keypairs."""
@@ -133,31 +159,37 @@ class ProjectRefresher:
                                full: bool, started: float) -> PollOutcome:
         """Read the servers Nova changed (all of them when ``full``); the write of what differs,
         with the poll's progress."""
-        since = None if full else _minus_seconds(state.watermark, self._policy.overlap)
+        since = None if full else minus_seconds(state.watermark, self._policy.overlap)
         # A project known not to be failing has no poll backoff for the call's success to end.
         records = await self._gateway.list_servers(project_id, changes_since=since,
                                                    recovering=state.failures > 0)
         if not full and await has_orphaned_tasks(self._tasks, project_id, read.servers):
             full = True  # rare: a job of ours failed and could not show Nova's record again
             records = await self._gateway.list_servers(project_id)
+        watermark = latest_update(state.watermark, records)
+        write, changed = await self._write_of(project_id, records, read, full, started,
+                                              self._progress(state, watermark))
+        return PollOutcome(write, changed)
+
+    async def _write_of(self, project_id: str, records: list[NovaRecord], read: PollStart, full: bool,
+                        started: float, progress: dict[str, str]) -> tuple[ScriptCall, bool]:
+        """The write of what Nova's ``records``, listed from ``started``, change in the project (its
+        events are out), with ``progress`` for the poll state; whether it changes servers."""
         before = read.servers
         upserts, removals = await self._changes(project_id, records, read, full, started)
         if upserts or removals:  # against the servers as they are now, not as read before Nova
             read = await self._read(project_id)
             before = read.servers
             upserts, removals = await self._changes(project_id, records, read, full, started)
-        if state.cycle > 0:  # the first fetch is the baseline, not a burst of "created" events
-            await self._events.append(changes_between(project_id, before, upserts, removals))
+            if _poll_state(read.poll_state).cycle > 0:  # the first fetch is the baseline, not a
+                # burst of "created" events
+                await self._events.append(changes_between(project_id, before, upserts, removals))
         kept = {r.get("id") for r in records if is_partial(r)}
-        watermark = _latest(state.watermark, [str(r["updated"]) for r in records if r.get("updated")])
         removals = [r for r in removals if r not in kept]
-        return PollOutcome(self._snapshot.change_call(
-            project_id, upserts, removals, taken_at=started,
-            poll_state={PollField.WATERMARK: watermark or "", PollField.CYCLE: str(state.cycle + 1),
-                        PollField.FAILURES: "0", PollField.LAST_ERROR: "",
-                        PollField.LAST_SUCCESS: repr(self._clock())}), bool(upserts or removals))
+        return self._snapshot.change_call(project_id, upserts, removals, taken_at=started,
+                                          poll_state=progress), bool(upserts or removals)
 
-    async def _changes(self, project_id: str, records: list[dict[str, Any]], read: PollStart,
+    async def _changes(self, project_id: str, records: list[NovaRecord], read: PollStart,
                        full: bool, started: float) -> tuple[list[Server], list[str]]:
         """The servers to write and the ids to remove, for Nova's ``records`` against ``read``."""
         before = read.servers
@@ -199,18 +231,20 @@ def _recent(server: Server, listed_at: float) -> bool:
     return created is not None and created >= listed_at - RECENT_GRACE
 
 
-def _minus_seconds(watermark: str | None, seconds: float) -> str | None:
+def minus_seconds(watermark: str | None, seconds: float) -> str | None:
     if not watermark:
         return None
     return iso(parse_iso(watermark) - seconds)
 
 
-def _latest(current: str | None, candidates: list[str]) -> str | None:
-    """The newest of Nova's ``updated`` times (compared as times, kept as Nova wrote them)."""
+def latest_update(current: str | None, records: list[NovaRecord]) -> str | None:
+    """The newest of ``current`` and the records' ``updated`` times (compared as times, kept as
+    Nova wrote them): the next watermark."""
     best = current or None
-    for candidate in candidates:
-        if best is None or parse_iso(candidate) > parse_iso(best):
-            best = candidate
+    for record in records:
+        candidate = record.get("updated")
+        if candidate and (best is None or parse_iso(str(candidate)) > parse_iso(best)):
+            best = str(candidate)
     return best
 
 

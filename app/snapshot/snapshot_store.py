@@ -36,9 +36,14 @@ if state_values > 0 then redis.call('HSET', KEYS[4], unpack(ARGV, 6, 5 + state_v
 local first_server = 6 + state_values
 if ARGV[1] ~= '1' and #ARGV == first_server - 1
     and redis.call('HEXISTS', KEYS[3], '{ListingField.BODY}') == 1 then
-  -- nothing changed (an idle poll): the list stays as it is, only its time moves
+  -- nothing changed (an idle poll): the list stays as it is, only its time moves (forward)
   if ARGV[2] ~= '' then
-    redis.call('HSET', KEYS[3], '{ListingField.TAKEN_AT}', ARGV[2], '{ListingField.STALE}', '0')
+    local current = tonumber(redis.call('HGET', KEYS[3], '{ListingField.TAKEN_AT}') or '')
+    if current == nil or tonumber(ARGV[2]) > current then
+      redis.call('HSET', KEYS[3], '{ListingField.TAKEN_AT}', ARGV[2], '{ListingField.STALE}', '0')
+    else
+      redis.call('HSET', KEYS[3], '{ListingField.STALE}', '0')
+    end
     redis.call('PUBLISH', '{layout.SNAPSHOT_CHANGES}', ARGV[3])
   end
   return 0

@@ -24,7 +24,7 @@ ATTEMPTS_MAX_LENGTH = 1000  # the delivery log kept per subscription
 JOB_GROUP = "runners"
 SNAPSHOT_CHANGES = f"{PREFIX}:snapshot-changes"  # a pub/sub channel, not a key
 # The lifetimes of keys that expire; the others are kept, capped or trimmed.
-EXPIRING = ("retention", "24 h", "until full", "`SHOW_FRESHNESS`")
+EXPIRING = ("retention", "24 h", "until full", "`SHOW_FRESHNESS`", "`POLL_LEASE`")
 
 
 class ListingField:
@@ -38,6 +38,13 @@ class PollField:
 
     WATERMARK, CYCLE, FAILURES = "watermark", "cycle", "failures"
     LAST_ERROR, LAST_SUCCESS, RESOURCES_DUE = "last_error", "last_success", "resources_due"
+
+
+class CloudPollField:
+    """Fields of ``cs:{cloud}:poll:<region>``."""
+
+    WATERMARK, CYCLE, TAKEN_AT, NEXT_DUE = "watermark", "cycle", "taken_at", "next_due"
+    FAILURES, LAST_ERROR = "failures", "last_error"
 
 
 class EventField:
@@ -185,6 +192,11 @@ schedule_owner = Key(f"{PREFIX}:{{schedule:<bucket>}}:owner", "hash",
                      "project id -> the claim token of the worker polling it", "none")
 schedule_polled = Key(f"{PREFIX}:{{schedule:<bucket>}}:polled", "hash",
                       "project id -> when its last successful poll ended", "none")
+_cloud_poll = Key(f"{PREFIX}:{{cloud}}:poll:<region>", "hash",
+                  "the cloud-wide poll's progress in a region (`-`: the cloud's only one)", "none",
+                  CloudPollField)
+_cloud_poller = Key(f"{PREFIX}:{{cloud}}:poller:<region>", "string",
+                    "the worker running a region's cloud-wide poll", "`POLL_LEASE`")
 
 # Every key declared above, in the order of declaration (the table's).
 LAYOUT = tuple(value for value in dict(globals()).values() if isinstance(value, Key))
@@ -202,6 +214,16 @@ def listing(project_id: str, kind: str) -> str:
 def rate_limit(token_digest: str, limit: str) -> str:
     """String: a token's GCRA bucket for one limit (``writes``, ``live reads``)."""
     return _rate_limit(token_digest, limit.replace(" ", "-"))
+
+
+def cloud_poll(region: str) -> str:
+    """Hash: the cloud-wide poll's progress in a region ("" is the cloud's only one)."""
+    return _cloud_poll(region or "-")
+
+
+def cloud_poller(region: str) -> str:
+    """String: the claim of the worker running a region's cloud-wide poll."""
+    return _cloud_poller(region or "-")
 
 
 def schedule_bucket(project_id: str) -> int:

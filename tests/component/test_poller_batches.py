@@ -37,6 +37,13 @@ class GatedGateway(ScriptedGateway):
         return await super().list_servers(project_id, changes_since, recovering)
 
 
+class NoCloudWidePoll:
+    """No region's servers are listed cloud-wide."""
+
+    async def serving(self) -> dict:
+        return {}
+
+
 class FixedProjects:
     """The configured projects, which never change."""
 
@@ -54,7 +61,8 @@ async def test_polls_running_when_the_poller_stops_are_written_and_their_project
                                  ServerMarks(redis), EventStream(redis),
                                  refresh_policy(settings_with(resources_interval=3600.0)))
     schedule = PollSchedule(redis)
-    poller = Poller(settings, FixedProjects(), refresher, schedule, WorkerMetrics(CollectorRegistry()))
+    poller = Poller(settings, FixedProjects(), refresher, schedule, NoCloudWidePoll(),
+                    WorkerMetrics(CollectorRegistry()))
     stop = asyncio.Event()
     running = asyncio.create_task(poller.run(stop, drain_timeout=10.0))
 

@@ -9,7 +9,7 @@ import yaml
 from app.access.tokens import TokenRegistry
 from devtools.issuer_client import IssuerProcess
 from tests.service.identity_helpers import write_access_file
-from tests.support import write_service_files
+from tests.support import CLOUD_READER, add_cloud_reader, write_service_files
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 OTHER = "9a8b7c6d-5e4f-4031-8293-a4b5c6d7e8f9"
@@ -89,6 +89,20 @@ def test_check_config_names_each_problem_and_fails(project, tmp_path):
     assert refused.returncode == 1 and f"project {project.id}: Keystone refused" in refused.stderr
     assert "wrong" not in refused.stdout + refused.stderr
     assert bad_setting.returncode == 1 and "POLL_INTERVAL" in bad_setting.stderr
+
+
+def test_check_config_authenticates_the_cloud_wide_reader_and_refuses_a_missing_one(project, emulator,
+                                                                                  tmp_path):
+    env = service_env(tmp_path, project)
+    add_cloud_reader(Path(env["OS_CLIENT_CONFIG_FILE"]), emulator)
+
+    present = cli("check-config", "--authenticate", env={**env, "CLOUD_READER": CLOUD_READER})
+    missing = cli("check-config", env={**env, "CLOUD_READER": "no-such-entry"})
+
+    assert present.returncode == 0, present.stderr
+    assert "ok: clouds.yaml: 1 projects" in present.stdout  # the reader is no project's entry
+    assert "ok: cloud-wide reader, region RegionOne: serves 1 projects" in present.stdout
+    assert missing.returncode == 1 and "'no-such-entry', which CLOUD_READER names" in missing.stderr
 
 
 def test_a_token_takes_a_role_which_the_list_shows(tmp_path):

@@ -1,15 +1,17 @@
 """The Redis layout says what the service really writes: every key, type, field and TTL."""
+import dataclasses
 import json
 import re
 import time
 
+from app.process.composition import open_services
 from app.process.heartbeats import Heartbeats
 from app.snapshot.schedule import PollSchedule
 from app.store import redis_layout as layout
 from app.store.redis_layout import LAYOUT, Key
 from tests.service.webhook_helpers import subscribe
 from tests.service.writing import create_body, finished_job, post_server
-from tests.support import eventually
+from tests.support import CLOUD_READER, add_cloud_reader, eventually
 
 
 def _regex(spec: Key) -> re.Pattern[str]:
@@ -64,13 +66,18 @@ async def test_what_a_create_a_delete_and_the_polls_write_matches_the_layout(
     stopped = await client.post(f"/cloud/servers/{listed[1]['id']}/actions?project_id="
                                 f"{setup.project_id}", json={"action": "stop"}, headers=setup.headers())
     seen |= await check_keys(redis)  # the delete and the action are queued, their marks set
-    async with workers_running(setup.settings):
+    add_cloud_reader(setup.settings.clouds_file, setup.projects[0].emulator)
+    cloud_wide = dataclasses.replace(setup.settings, cloud_reader=CLOUD_READER)
+    async with workers_running(cloud_wide):
         async def deletion_confirmed():
             return not await redis.exists(layout.deleting(setup.project_id, listed[0]["id"]))
 
         await eventually(deletion_confirmed)
+        await eventually(lambda: redis.exists(layout.cloud_poll("RegionOne")))  # a cloud-wide poll
     await PollSchedule(redis).claim(time.time() + 3600, lease=60, limit=1)  # a poll's lease
     await Heartbeats(redis).beat("a-running-worker")  # stopped workers leave no heartbeat
+    async with open_services(cloud_wide) as services:  # stopped workers let go of their regions
+        await services.cloud_poll.hold("RegionOne", "a-running-worker", lease=60)
 
     seen |= await check_keys(redis)
 
