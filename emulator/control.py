@@ -51,8 +51,9 @@ def auth_url(request: web.Request) -> str:
 
 
 async def health(request: web.Request) -> web.Response:
-    """``GET /_emulator/health``: alive, with the emulated time."""
-    return web.json_response({"status": "ok", "now": request.app[CLOUD].clock.now()})
+    """``GET /_emulator/health``: alive, with the emulated time and the tokens Keystone issued."""
+    cloud = request.app[CLOUD]
+    return web.json_response({"status": "ok", "now": cloud.clock.now(), "tokens_issued": len(cloud.tokens)})
 
 
 async def create_project(request: web.Request) -> web.Response:

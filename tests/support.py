@@ -137,18 +137,6 @@ def write_service_files(directory: Path, projects: list[EmulatedProject],
     return clouds_file, tokens_file, tokens
 
 
-CLOUD_READER = "cloud-reader"  # the clouds.yaml entry of the emulator's administrator, in tests
-
-
-def add_cloud_reader(clouds_file: Path, emulator: EmulatorClient) -> dict[str, Any]:
-    """Add the emulator's administrator to a clouds.yaml as ``CLOUD_READER``; its access document."""
-    access = emulator.admin_access()
-    clouds = yaml.safe_load(clouds_file.read_text())
-    clouds["clouds"][CLOUD_READER] = access["cloud"]
-    clouds_file.write_text(yaml.safe_dump(clouds))
-    return access
-
-
 def service_environ(redis_url: str, clouds_file: Path, tokens_file: Path,
                     **overrides: Any) -> dict[str, str]:
     """The environment variables of a test service: quick polls, short timeouts."""

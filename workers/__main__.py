@@ -32,7 +32,7 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
         metrics, liveness = WorkerMetrics(new_registry()), Liveness()
         services.gateway.observe_calls(metrics.openstack_call)
         poller = Poller(settings, services.directory, services.refresher, services.schedule,
-                        services.cloud_poll, metrics)
+                        services.cloud_poll, metrics, services.heartbeats.alive)
         cloud_poller = CloudPoller(settings, services.cloud_poll, services.clock)
         runner = JobRunner(settings, services.directory, services.queue, services.jobs,
                            services.executor, metrics)

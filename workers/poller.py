@@ -8,7 +8,8 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Awaitable, Callable
 
 import aiojobs
 from redis.exceptions import RedisError
@@ -20,7 +21,7 @@ from app.openstack.clouds import CloudDirectory
 from app.process.settings import Settings
 from app.snapshot.cloud_poll import CloudWidePoll
 from app.snapshot.refresh import CloudListing, ProjectRefresher
-from app.snapshot.schedule import PollSchedule, Release
+from app.snapshot.schedule import Holding, PollSchedule, Release
 from app.snapshot.snapshot_store import PollStart
 
 from .metrics import WorkerMetrics
@@ -46,11 +47,15 @@ class Poller:
 
     def __init__(self, settings: Settings, directory: CloudDirectory, refresher: ProjectRefresher,
                  schedule: PollSchedule, cloud: CloudWidePoll, metrics: WorkerMetrics,
-                 clock: Clock = time.time) -> None:
+                 workers_alive: Callable[[], Awaitable[int]], clock: Clock = time.time) -> None:
         self._settings = settings
         self._directory = directory
         self._refresher = refresher
         self._cloud = cloud
+        self._workers_alive = workers_alive
+        # The buckets it polls by preference: held for a lease, another worker's overdue projects
+        # are claimed after a whole interval.
+        self._holding = Holding(uuid.uuid4().hex, hold=settings.poll_lease, grace=settings.poll_interval)
         self._schedule = schedule
         self._clock = clock
         self._random = random.Random()
@@ -88,6 +93,7 @@ class Poller:
             await scheduler.wait_and_close(drain_timeout)
             try:
                 await self._send_finished()
+                await self._schedule.let_go(self._holding, sorted(self._holding.held))
             except RedisError as error:  # their leases run out and they are polled again
                 logger.warning("the last polls' writes were not sent, Redis cannot be used: %s", error)
 
@@ -98,8 +104,11 @@ class Poller:
                                         else float("inf") for project_id in self._directory.project_ids)
 
     async def register(self) -> None:
-        """Put every configured project on the schedule (those there keep their due time)."""
+        """Put every configured project on the schedule (those there keep their due time); share
+        the buckets anew among the live workers."""
         await self._schedule.register(self._directory.project_ids, self._clock())
+        self._holding.share_among(await self._workers_alive())
+        await self._schedule.let_go(self._holding, self._holding.excess())
         self._registered_at = time.monotonic()
 
     async def _claim_round(self, scheduler: aiojobs.Scheduler) -> bool:
@@ -112,7 +121,7 @@ class Poller:
         free = self._in_flight - self._running
         if free < self._batch:
             return True
-        claimed = await self._schedule.claim(self._clock(), self._settings.poll_lease, free)
+        claimed = await self._schedule.claim(self._clock(), self._settings.poll_lease, free, self._holding)
         if not claimed:
             return False
         starts = await self._refresher.poll_starts(list(claimed))

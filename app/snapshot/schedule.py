@@ -5,12 +5,14 @@ claimant reschedules it when done, but only if the claim is still its own. A wor
 simply never reschedules: when its lease runs out the project is due again and another worker
 claims it. Projects are spread over buckets, each a due set and an owner hash under one hash
 tag, so the scripts run on a Cluster and the buckets spread over its shards; a claim visits the
-buckets from a rotating start, so no bucket is favoured.
+buckets from a rotating start, so no bucket is favoured, but those its worker holds first: each
+worker keeps polling the same buckets (see ``Holding``).
 """
+import math
 import random
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
@@ -18,11 +20,25 @@ from ..store import redis_layout as layout
 from ..store.redis_scripts import ScriptCall, call_together
 from ..store.redis_values import decode
 
-# KEYS: due zset, owner hash. ARGV: now, lease seconds, max projects, claimant prefix.
+# KEYS: due zset, owner hash, holder. ARGV: now, lease seconds, max projects, claimant prefix,
+# worker, hold milliseconds, '1' if the worker may take the bucket when no one holds it, the due
+# time before which a project of a bucket another worker holds is overdue. The bucket's holder
+# claims every due project (and keeps holding); another worker only the overdue ones. Answers
+# whether the worker holds the bucket, then the projects claimed, each with its token.
 _CLAIM = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local holder = redis.call('GET', KEYS[3])
+local cutoff = ARGV[1]
+if holder == ARGV[5] then
+  redis.call('PEXPIRE', KEYS[3], ARGV[6])
+elseif not holder and ARGV[7] == '1' then
+  redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[6])
+  holder = ARGV[5]
+else
+  cutoff = ARGV[8]
+end
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', cutoff, 'LIMIT', 0, tonumber(ARGV[3]))
 local until_ = tonumber(ARGV[1]) + tonumber(ARGV[2])
-local claimed = {}
+local claimed = {holder == ARGV[5] and 1 or 0}
 for _, project in ipairs(due) do
   local token = ARGV[4] .. ':' .. project
   redis.call('ZADD', KEYS[1], until_, project)
@@ -52,6 +68,36 @@ return redis.call('ZADD', KEYS[1], 'XX', 'CH', ARGV[2], ARGV[1])
 """
 
 
+# KEYS: a bucket's holder. ARGV: the worker.
+_LET_GO = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@dataclass
+class Holding:
+    """The schedule buckets a worker polls by preference, so that it keeps polling the same
+    projects: a fleet then holds about one token and one catalog per project, not one per worker
+    and project. A bucket no one holds is taken by a worker below its share; a bucket held by
+    another worker is left to it, but for projects overdue by ``grace`` (its holder is behind, or
+    dead until its hold runs out)."""
+
+    worker: str
+    hold: float  # seconds a bucket stays held after the holder's latest claim in it
+    grace: float
+    share: int = layout.SCHEDULE_BUCKETS  # the most buckets it takes: its share of the live workers
+    held: set[int] = field(default_factory=set)
+
+    def share_among(self, workers: int) -> None:
+        """Take at most an equal share of the buckets among ``workers`` live workers."""
+        self.share = math.ceil(layout.SCHEDULE_BUCKETS / max(1, workers))
+
+    def excess(self) -> list[int]:
+        """Held buckets beyond the share, to let go of (another worker has joined)."""
+        return sorted(self.held)[self.share:]
+
+
 @dataclass(frozen=True)
 class Release:
     """A claimed project to reschedule, after the write that records its poll."""
@@ -71,6 +117,7 @@ class PollSchedule:
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
         self._expedite = redis.register_script(_EXPEDITE)
+        self._let_go = redis.register_script(_LET_GO)
         self._first_bucket = random.randrange(layout.SCHEDULE_BUCKETS)
 
     async def register(self, project_ids: list[str], now: float) -> None:
@@ -100,21 +147,42 @@ class PollSchedule:
             buckets = await pipe.execute()
         return [decode(p) for projects in buckets for p in projects]
 
-    async def claim(self, now: float, lease: float, limit: int) -> dict[str, str]:
-        """Claim up to ``limit`` due projects for ``lease`` seconds: project -> claim token."""
+    async def claim(self, now: float, lease: float, limit: int,
+                    holding: Holding | None = None) -> dict[str, str]:
+        """Claim up to ``limit`` due projects for ``lease`` seconds: project -> claim token. With a
+        ``holding``, the buckets it holds come first and those held by other workers give only
+        their overdue projects; without, every due project may be claimed."""
         prefix = uuid.uuid4().hex
         claimed: dict[str, str] = {}
         start = self._first_bucket
         self._first_bucket = (start + 1) % layout.SCHEDULE_BUCKETS
-        for step in range(layout.SCHEDULE_BUCKETS):
+        rotation = [(start + step) % layout.SCHEDULE_BUCKETS for step in range(layout.SCHEDULE_BUCKETS)]
+        held = holding.held if holding is not None else set()
+        for bucket in [b for b in rotation if b in held] + [b for b in rotation if b not in held]:
             if len(claimed) >= limit:
                 break
-            bucket = (start + step) % layout.SCHEDULE_BUCKETS
-            flat = await self._claim(keys=[layout.schedule_due(bucket), layout.schedule_owner(bucket)],
-                                     args=[repr(now), repr(lease), limit - len(claimed), prefix])
-            claimed.update({decode(flat[i]): decode(flat[i + 1])
-                            for i in range(0, len(flat), 2)})
+            holder_args: list[str | int]
+            if holding is None:
+                holder_args = ["", 0, "0", repr(now)]
+            else:
+                may_take = len(holding.held) < holding.share
+                holder_args = [holding.worker, int(holding.hold * 1000), "1" if may_take else "0",
+                               repr(now - holding.grace)]
+            flat = await self._claim(keys=[*_keys_of_bucket(bucket), layout.schedule_holder(bucket)],
+                                     args=[repr(now), repr(lease), limit - len(claimed), prefix,
+                                           *holder_args])
+            if holding is not None and flat[0] == 1:
+                holding.held.add(bucket)
+            elif holding is not None:
+                holding.held.discard(bucket)
+            claimed.update({decode(flat[i]): decode(flat[i + 1]) for i in range(1, len(flat), 2)})
         return claimed
+
+    async def let_go(self, holding: Holding, buckets: Sequence[int]) -> None:
+        """Stop holding buckets (beyond the share, or all when stopping), so other workers take them."""
+        for bucket in buckets:
+            await self._let_go(keys=[layout.schedule_holder(bucket)], args=[holding.worker])
+            holding.held.discard(bucket)
 
     async def release(self, project_id: str, token: str, next_due: float) -> bool:
         """Reschedule a claimed project; False if the claim was lost (the lease ran out)."""
@@ -150,7 +218,10 @@ class PollSchedule:
 
 
 def _keys_of(project_id: str) -> list[str]:
-    bucket = layout.schedule_bucket(project_id)
+    return _keys_of_bucket(layout.schedule_bucket(project_id))
+
+
+def _keys_of_bucket(bucket: int) -> list[str]:
     return [layout.schedule_due(bucket), layout.schedule_owner(bucket)]
 
 

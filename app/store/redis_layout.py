@@ -190,6 +190,8 @@ schedule_due = Key(f"{PREFIX}:{{schedule:<bucket>}}:due", "zset",
                    "project id, scored by when it is next due (lease end)", "none")
 schedule_owner = Key(f"{PREFIX}:{{schedule:<bucket>}}:owner", "hash",
                      "project id -> the claim token of the worker polling it", "none")
+schedule_holder = Key(f"{PREFIX}:{{schedule:<bucket>}}:holder", "string",
+                      "the worker that polls the bucket's projects by preference", "`POLL_LEASE`")
 schedule_polled = Key(f"{PREFIX}:{{schedule:<bucket>}}:polled", "hash",
                       "project id -> when its last successful poll ended", "none")
 _cloud_poll = Key(f"{PREFIX}:{{cloud}}:poll:<region>", "hash",

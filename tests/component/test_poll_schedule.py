@@ -1,9 +1,9 @@
 """The poll schedule spread over buckets: every project claimed once per lease, buckets visited
-fairly, a claim released only by its claimant."""
+fairly, a claim released only by its claimant, buckets held by one worker each."""
 import pytest
 from redis.exceptions import ResponseError
 
-from app.snapshot.schedule import PollSchedule, Release
+from app.snapshot.schedule import Holding, PollSchedule, Release
 from app.snapshot.snapshot_store import SnapshotStore
 from app.store import redis_layout as layout
 from app.store.redis_layout import PollField
@@ -86,3 +86,24 @@ async def test_a_failing_call_among_scripts_sent_together_is_raised(redis):
 
     with pytest.raises(ResponseError, match="WRONGTYPE"):
         await call_together(redis, [write])
+
+
+async def test_a_worker_lets_go_of_buckets_beyond_its_share_and_another_takes_them(redis):
+    schedule = PollSchedule(redis)
+    await schedule.register(PROJECTS, now=100.0)
+    first, second = Holding("first", hold=60.0, grace=30.0), Holding("second", hold=60.0, grace=30.0)
+    assert len(await schedule.claim(now=100.0, lease=5.0, limit=64, holding=first)) == 64
+    assert len(first.held) == layout.SCHEDULE_BUCKETS  # alone, it holds every bucket
+
+    first.share_among(2)
+    second.share_among(2)
+    await schedule.let_go(first, first.excess())
+    claimed = await schedule.claim(now=106.0, lease=5.0, limit=64, holding=second)  # leases ran out
+
+    assert len(first.held) == len(second.held) == layout.SCHEDULE_BUCKETS // 2
+    assert not first.held & second.held
+    assert {layout.schedule_bucket(p) for p in claimed} == second.held  # the others' are not overdue
+    overdue = await schedule.claim(now=136.0, lease=5.0, limit=64, holding=second)
+    assert {layout.schedule_bucket(p) for p in overdue} == set(range(layout.SCHEDULE_BUCKETS))  # the
+    # first's projects too: overdue by more than the grace, their holder fell behind
+    assert len(second.held) == layout.SCHEDULE_BUCKETS // 2  # it helps without taking them over

@@ -6,8 +6,9 @@ from app.events.stream import EventStream
 from app.store import redis_layout as layout
 from app.store.redis_layout import CloudPollField, PollField
 from app.store.redis_values import decode_fields
+from devtools.emulator_client import CLOUD_READER, add_cloud_reader
 from tests.service.test_poller import list_by_id, polls_done
-from tests.support import CLOUD_READER, add_cloud_reader, eventually
+from tests.support import eventually
 
 REGION = "RegionOne"
 

@@ -7,9 +7,10 @@ from pathlib import Path
 import yaml
 
 from app.access.tokens import TokenRegistry
+from devtools.emulator_client import CLOUD_READER, add_cloud_reader
 from devtools.issuer_client import IssuerProcess
 from tests.service.identity_helpers import write_access_file
-from tests.support import CLOUD_READER, add_cloud_reader, write_service_files
+from tests.support import write_service_files
 
 PROJECT = "4f1c3d0e8a6b4c2f9e7d5b3a1c0e2f4d"
 OTHER = "9a8b7c6d-5e4f-4031-8293-a4b5c6d7e8f9"

@@ -6,12 +6,13 @@ import time
 
 from app.process.composition import open_services
 from app.process.heartbeats import Heartbeats
-from app.snapshot.schedule import PollSchedule
+from app.snapshot.schedule import Holding, PollSchedule
 from app.store import redis_layout as layout
 from app.store.redis_layout import LAYOUT, Key
+from devtools.emulator_client import CLOUD_READER, add_cloud_reader
 from tests.service.webhook_helpers import subscribe
 from tests.service.writing import create_body, finished_job, post_server
-from tests.support import CLOUD_READER, add_cloud_reader, eventually
+from tests.support import eventually
 
 
 def _regex(spec: Key) -> re.Pattern[str]:
@@ -74,7 +75,8 @@ async def test_what_a_create_a_delete_and_the_polls_write_matches_the_layout(
 
         await eventually(deletion_confirmed)
         await eventually(lambda: redis.exists(layout.cloud_poll("RegionOne")))  # a cloud-wide poll
-    await PollSchedule(redis).claim(time.time() + 3600, lease=60, limit=1)  # a poll's lease
+    await PollSchedule(redis).claim(time.time() + 3600, lease=60, limit=1,  # a poll's lease and
+                                    holding=Holding("a-running-worker", hold=60, grace=30))  # bucket
     await Heartbeats(redis).beat("a-running-worker")  # stopped workers leave no heartbeat
     async with open_services(cloud_wide) as services:  # stopped workers let go of their regions
         await services.cloud_poll.hold("RegionOne", "a-running-worker", lease=60)
