@@ -33,7 +33,7 @@ async def run_workers(settings: Settings, stop: asyncio.Event) -> None:
         services.gateway.observe_calls(metrics.openstack_call)
         poller = Poller(settings, services.directory, services.refresher, services.schedule,
                         services.cloud_poll, metrics, services.heartbeats.alive)
-        cloud_poller = CloudPoller(settings, services.cloud_poll, services.clock)
+        cloud_poller = CloudPoller(settings, services.cloud_poll, metrics, services.clock)
         runner = JobRunner(settings, services.directory, services.queue, services.jobs,
                            services.executor, metrics)
         logger.info("polling %d projects every %.0f s; running jobs as %s",

@@ -14,6 +14,7 @@ from app.core.times import Clock
 from app.process.settings import Settings
 from app.snapshot.cloud_poll import CloudWidePoll
 
+from .metrics import WorkerMetrics
 from .poller import MAX_TICK, backoff_delay
 from .rounds import run_rounds
 
@@ -23,9 +24,11 @@ logger = logging.getLogger(__name__)
 class CloudPoller:
     """Claims regions and runs their cloud-wide polls when due."""
 
-    def __init__(self, settings: Settings, polls: CloudWidePoll, clock: Clock = time.time) -> None:
+    def __init__(self, settings: Settings, polls: CloudWidePoll, metrics: WorkerMetrics,
+                 clock: Clock = time.time) -> None:
         self._settings = settings
         self._polls = polls
+        self._metrics = metrics
         self._clock = clock
         self._token = uuid.uuid4().hex
         self._random = random.Random()
@@ -60,15 +63,19 @@ class CloudPoller:
         state = await self._polls.state(region)
         if state.next_due > self._clock():
             return min(MAX_TICK, state.next_due - self._clock())
+        started = time.monotonic()
         try:
             async with asyncio.timeout(self._settings.poll_lease * 0.8):
-                await self._polls.poll(region)
+                routed = await self._polls.poll(region)
+            self._metrics.cloud_polls.labels(region, "ok").observe(time.monotonic() - started)
+            self._metrics.cloud_poll_dropped.labels(region).inc(routed.dropped)
             if state.failures:
                 logger.info("the cloud-wide poll of region %r works again; per-project polls stop "
                             "listing its servers", region)
         except RedisError:
             raise
         except Exception as error:
+            self._metrics.cloud_polls.labels(region, "failed").observe(time.monotonic() - started)
             delay = backoff_delay(state.failures + 1, self._settings.poll_interval,
                                   self._settings.poll_backoff_max, self._random.uniform(0.8, 1.2))
             failures = await self._polls.record_failure(region, error, self._clock() + delay)

@@ -49,6 +49,12 @@ class WorkerMetrics:
         self.poll_duration = Histogram("poll_duration_seconds", "Time one project's poll took",
                                        buckets=DURATION_BUCKETS, namespace=NAMESPACE, registry=registry)
         self.poll_errors = Counter("poll_errors", "Polls that failed", namespace=NAMESPACE, registry=registry)
+        self.cloud_polls = Histogram("cloud_poll_duration_seconds", "Time one region's cloud-wide poll "
+                                     "took, by region and outcome (ok, failed)", ["region", "outcome"],
+                                     buckets=DURATION_BUCKETS, namespace=NAMESPACE, registry=registry)
+        self.cloud_poll_dropped = Counter("cloud_poll_dropped_servers", "Servers a cloud-wide poll "
+                                          "listed of projects with no credentials here", ["region"],
+                                          namespace=NAMESPACE, registry=registry)
         self.openstack_calls = Histogram("openstack_request_duration_seconds",
                                          "OpenStack calls by service and outcome (ok, an HTTP "
                                          "status, timeout, unavailable)", ["service", "outcome"],

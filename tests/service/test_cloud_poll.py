@@ -2,12 +2,16 @@
 list every project's servers in one admin listing, the projects' own polls stop listing theirs,
 the admin credential is used for nothing else, strangers' servers stay out of Redis; while the
 listing fails, the projects' polls list their servers again, and stop when it works."""
+import aiohttp
+
 from app.events.stream import EventStream
 from app.store import redis_layout as layout
 from app.store.redis_layout import CloudPollField, PollField
 from app.store.redis_values import decode_fields
 from devtools.emulator_client import CLOUD_READER, add_cloud_reader
+from devtools.localredis import free_port
 from tests.service.test_poller import list_by_id, polls_done
+from tests.service.test_worker_health import get
 from tests.support import eventually
 
 REGION = "RegionOne"
@@ -119,3 +123,24 @@ async def _failing(redis) -> bool:
 
 async def _polled_since(redis, project_id: str, cycle: int) -> bool:
     return await polls_done(redis, project_id) >= cycle
+
+
+async def test_a_worker_process_reports_its_cloud_wide_polls_in_its_metrics(
+        service, emulator, worker_process, project_factory):
+    setup, _ = cloud_wide_service(service, emulator, projects=1)
+    project_factory(servers=1)  # a stranger's server, dropped
+    port = free_port()
+    worker_process(setup, worker_metrics_port=port)
+
+    async def polled() -> str | None:
+        try:
+            text = (await get(f"http://127.0.0.1:{port}/metrics"))[1]
+        except aiohttp.ClientError:
+            return None
+        ok = 'cloud_poll_duration_seconds_count{outcome="ok",region="RegionOne"}'
+        return text if ok in text and f"{ok} 0.0" not in text else None
+
+    text = await eventually(polled, timeout=20)
+    dropped = next(line for line in text.splitlines()
+                   if line.startswith('cloud_servers_cloud_poll_dropped_servers_total{region="RegionOne"}'))
+    assert float(dropped.split()[-1]) >= 1
