@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # pyupgrade. mypy's (strict on app and workers) are in setup.cfg.
 RUFF := $(BIN)/ruff check --line-length 110 --target-version py311 --select E,F,W,I,B,UP,SIM
 
-.PHONY: install run test test-fast chaos bench bench-scale lint fmt docs lock clean
+.PHONY: install run run-ha test test-fast chaos bench bench-scale lint fmt docs lock clean
 
 install: $(INSTALLED)
 
@@ -22,6 +22,10 @@ $(INSTALLED): setup.cfg pyproject.toml requirements-dev.lock
 
 run: install
 	$(BIN)/python -m devtools.devrun
+
+# make run with Redis as a master, a replica and three sentinels: kill $$REDIS_MASTER_PID to fail over.
+run-ha: install
+	REDIS_HA=1 $(BIN)/python -m devtools.devrun
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

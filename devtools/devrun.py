@@ -33,6 +33,7 @@ from .issuer_client import IssuerProcess, write_access_file
 from .localredis import LocalRedis, free_port
 from .processes import start_logged, stop_process
 from .receiver import PATH as RECEIVER_PATH
+from .redis_sentinel import SentinelGroup
 
 logger = logging.getLogger("devrun")
 RUN_DIR = Path(".run")
@@ -190,7 +191,10 @@ def _banner(env: dict[str, str]) -> str:
             f"tail -f {RUN_DIR}/receiver.log\n"
             f"Or watch them live: curl -N -H 'Authorization: Bearer {env['API_TOKEN']}' \\\n"
             f"    '{env['API_URL']}/cloud/events?project_id={env['PROJECT_ID']}'\n"
-            f"Logs: {RUN_DIR}/api.log, {RUN_DIR}/workers.log"
+            + (f"\nRedis is a master, a replica and three sentinels: fail over by hand with "
+               f"kill -9 {env['REDIS_MASTER_PID']} (the API is ready again within seconds).\n"
+               if "REDIS_MASTER_PID" in env else "")
+            + f"Logs: {RUN_DIR}/api.log, {RUN_DIR}/workers.log"
             f"{f', {RUN_DIR}/emulator.log' if 'EMULATOR_URL' in env else ''}. "
             "Press Ctrl-C to stop.\n")
 
@@ -209,7 +213,11 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     # An append-only file under .run/ keeps jobs and idempotency keys across Redis restarts.
-    redis = None if os.environ.get("REDIS_URL") else LocalRedis(data_dir=RUN_DIR / "redis")
+    # REDIS_HA=1 (make run-ha): a master, a replica and three sentinels, for a failover by hand.
+    high_availability = os.environ.get("REDIS_HA") == "1"
+    redis: LocalRedis | SentinelGroup | None = None
+    if not os.environ.get("REDIS_URL"):
+        redis = SentinelGroup() if high_availability else LocalRedis(data_dir=RUN_DIR / "redis")
     real_cloud = os.environ.get("OS_CLIENT_CONFIG_FILE")  # a real OpenStack instead of the emulator
     clouds_file = Path(real_cloud).resolve() if real_cloud else (RUN_DIR / "clouds.yaml").resolve()
     emulator = None if real_cloud else EmulatorProcess(
@@ -254,6 +262,7 @@ def main() -> int:
                "ADMIN_TOKEN": tokens["ADMIN_TOKEN"], "JWT_TOKEN": jwt_token, "OIDC_ISSUER": issuer.url,
                "ACCESS_FILE": str(access_file), **({"EMULATOR_URL": auth_url} if auth_url else {}),
                "OS_CLIENT_CONFIG_FILE": str(clouds_file), "REDIS_URL": redis_url,
+               **({"REDIS_MASTER_PID": str(redis.master.pid)} if isinstance(redis, SentinelGroup) else {}),
                "WORKER_METRICS_URL": f"http://127.0.0.1:{service_env['WORKER_METRICS_PORT']}/metrics"}
         _write_env(env)
         print(_banner(env), flush=True)

@@ -56,6 +56,7 @@ def _services_ctx(open_services: OpenApiServices) -> Callable[[web.Application],
         async with (aiohttp.ClientSession() as session,
                     open_services(app[SETTINGS], app[CLOCK], KeyFetcher(session)) as (services, access)):
             app[SERVICES], app[ACCESS] = services, access
+            services.replicated.count_unreplicated(app[HTTP_METRICS].unreplicated_writes.inc)
             yield
     return services_ctx
 

@@ -18,6 +18,7 @@ from ..process.settings import Settings
 from ..snapshot.change_feed import ChangeFollower
 from ..snapshot.reads import ProjectReader
 from ..store.redis_epoch import RedisEpoch
+from ..store.replication import ReplicatedWrites
 from ..webhooks.outbox import Webhooks
 
 
@@ -46,6 +47,8 @@ class ApiServices(Protocol):
     def snapshot_changes(self) -> ChangeFollower: ...
     @property
     def heartbeats(self) -> Heartbeats: ...
+    @property
+    def replicated(self) -> ReplicatedWrites: ...
 
 
 # Opens the API's services and its access check for the app's life, fetching issuers' keys with

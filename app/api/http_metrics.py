@@ -28,6 +28,9 @@ class HttpMetrics:
         self.redis_data_losses = Counter("redis_data_losses", "Times Redis was found to have lost "
                                          "its data (its epoch key changed)", namespace=NAMESPACE,
                                          registry=registry)
+        self.unreplicated_writes = Counter("redis_unreplicated_writes", "Acknowledged writes made while "
+                                           "the Redis master had no replica to wait for",
+                                           namespace=NAMESPACE, registry=registry)
         self.answered = self.answers.answered  # count and time one answer
 
     def openstack_call(self, service: str, outcome: str, seconds: float) -> None:

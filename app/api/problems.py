@@ -11,6 +11,7 @@ from ..core.errors import (
     InvalidRequest,
     NotConfigured,
     NotFound,
+    NotReplicated,
     OpenStackRejected,
     OpenStackTimeout,
     OpenStackUnavailable,
@@ -27,7 +28,7 @@ RETRY_AFTER_DEFAULT = 5  # seconds, on a 503 that knows no better
 _STATUS_OF = ((UnprocessableRequest, 422), (InvalidRequest, 400), (Forbidden, 403),
               (RateLimited, 429), (Conflict, 409), (UnknownProject, 404), (NotFound, 404),
               (OpenStackTimeout, 504), (OpenStackUnavailable, 503), (OpenStackRejected, 503),
-              (NotConfigured, 503))
+              (NotConfigured, 503), (NotReplicated, 503))
 _PROBLEM = ProblemSchema()
 
 
@@ -56,7 +57,7 @@ def service_problem(request: web.Request, error: ServiceError) -> web.Response:
     """The problem document a domain error answers with."""
     status = next(code for kind, code in _STATUS_OF if isinstance(error, kind))
     headers = {}
-    if isinstance(error, OpenStackRejected | RateLimited) and error.retry_after is not None:
+    if isinstance(error, OpenStackRejected | RateLimited | NotReplicated) and error.retry_after is not None:
         headers["Retry-After"] = str(int(error.retry_after + 0.999))
     errors = error.errors if isinstance(error, InvalidRequest) else None
     return problem(request, status, error.title, error.detail, errors=errors, kind=error.slug,

@@ -76,6 +76,15 @@ class NotConfigured(ServiceError):
     slug = "not-configured"
 
 
+class NotReplicated(ServiceError):
+    """A write that an answer would promise did not reach a Redis replica in time (503): it may
+    be lost in a failover, so it is not acknowledged."""
+
+    title = "Not replicated"
+    slug = "not-replicated"
+    retry_after = 1.0
+
+
 class OpenStackUnavailable(ServiceError):
     """OpenStack could not be reached or failed (503)."""
 

@@ -74,15 +74,17 @@ class JobStore:
         """A job's whole record, as stored."""
         return {field: _encode(name, getattr(job, name)) for name, field in _STORED.items()}
 
-    async def write_queued(self, job: Job, queue: str, claim: KeyClaim | None) -> bool:
+    async def write_queued(self, job: Job, queue: str, claim: KeyClaim | None, client: Redis) -> bool:
         """Write a new job's whole record and, in the same step, put it in ``queue`` and claim
-        the Idempotency-Key of ``claim``; False (nothing written) if the key was claimed before.
-        ``JobQueue.submit`` is the way to call it."""
+        the Idempotency-Key of ``claim``, on ``client`` (the connection the write's acknowledgement
+        waits on); False (nothing written) if the key was claimed before. ``JobQueue.submit`` is
+        the way to call it."""
         return await self._write(job, self.fields_of(job), job.server_id, new=True, queue=queue,
-                                 claim=claim)
+                                 claim=claim, client=client)
 
     async def _write(self, job: Job, fields: dict[str, str], server_id: str | None, *,
-                     new: bool = False, queue: str = "", claim: KeyClaim | None = None) -> bool:
+                     new: bool = False, queue: str = "", claim: KeyClaim | None = None,
+                     client: Redis | None = None) -> bool:
         """Write fields of the record in one step; a server id (new or newly known) indexes the
         job under it."""
         record = layout.job(job.project_id, job.id)
@@ -93,7 +95,7 @@ class JobStore:
             keys=[record, index or record, queue or record, claim.key or record],
             args=[self._retention, layout.SERVER_JOBS_KEPT, "new" if new else "existing", job.id,
                   repr(job.created_at), claim.value, claim.ttl,
-                  *(v for pair in fields.items() for v in pair)])
+                  *(v for pair in fields.items() for v in pair)], client=client)
         return bool(written)
 
     async def get(self, project_id: str, job_id: str) -> Job | None:

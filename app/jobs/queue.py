@@ -18,6 +18,7 @@ from ..core.times import Clock
 from ..store import redis_layout as layout
 from ..store.redis_layout import JOB_GROUP, QueueField
 from ..store.redis_values import decode
+from ..store.replication import ReplicatedWrites
 from .idempotency import KeyClaim
 from .job import Job
 from .job_store import JobStore
@@ -37,9 +38,11 @@ class QueuedEntry:
 class JobQueue:
     """The per-project job streams and the hint of which projects have work."""
 
-    def __init__(self, redis: Redis, jobs: JobStore, clock: Clock = time.time) -> None:
+    def __init__(self, redis: Redis, jobs: JobStore, clock: Clock = time.time,
+                 replicated: ReplicatedWrites | None = None) -> None:
         self._redis = redis
         self._jobs = jobs
+        self._replicated = replicated or ReplicatedWrites(redis, wait_ms=0)
         self._clock = clock
         self._grouped: set[str] = set()  # projects whose consumer group this process has made
 
@@ -63,9 +66,10 @@ class JobQueue:
         Idempotency-Key, written in one step; False (nothing written) if that key was claimed
         before."""
         await self._ensure_group(job.project_id)
-        if not await self._jobs.write_queued(job, layout.job_queue(job.project_id), claim):
-            return False
-        await self._redis.zadd(layout.JOBS_READY, {job.project_id: self._clock()}, nx=True)
+        async with self._replicated.pinned() as redis:  # the 202 promises it: on a replica first
+            if not await self._jobs.write_queued(job, layout.job_queue(job.project_id), claim, redis):
+                return False
+            await redis.zadd(layout.JOBS_READY, {job.project_id: self._clock()}, nx=True)
         return True
 
     async def projects_with_work(self, limit: int = 1000) -> list[str]:

@@ -8,9 +8,10 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.sentinel import Sentinel
 
 from ..access.access_file import AccessPolicy, parse_access_file
 from ..access.issuer_keys import JsonFetcher
@@ -38,7 +39,9 @@ from ..snapshot.recovery import PollRecovery
 from ..snapshot.refresh import ProjectRefresher, RefreshPolicy
 from ..snapshot.schedule import PollSchedule
 from ..snapshot.snapshot_store import SnapshotStore
+from ..store.redis_address import is_cluster, sentinel_address
 from ..store.redis_epoch import RedisEpoch
+from ..store.replication import ReplicatedWrites
 from ..webhooks.deliveries import DeliveryStore
 from ..webhooks.destinations import DestinationPolicy
 from ..webhooks.dispatch import DeliveryPolicy, Dispatcher
@@ -46,7 +49,7 @@ from ..webhooks.outbox import Webhooks
 from ..webhooks.secret_box import SecretBox
 from ..webhooks.subscriptions import SubscriptionStore
 from .heartbeats import Heartbeats
-from .settings import CLUSTER_SCHEMES, Settings
+from .settings import Settings
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class Services:
     epoch: RedisEpoch
     webhooks: Webhooks
     heartbeats: Heartbeats
+    replicated: ReplicatedWrites
 
     @property
     def directory(self) -> CloudDirectory:
@@ -79,23 +83,39 @@ class Services:
         return self.gateway.directory
 
 
-def open_redis(settings: Settings) -> Redis:
-    """A Redis client for the configured server or cluster (closed by the caller with ``aclose``).
+@asynccontextmanager
+async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
+    """A Redis client for the configured server, cluster or master behind Sentinel, closed (with
+    its sentinels' clients) on exit.
 
     ``redis+cluster://`` (or ``rediss+cluster://``) names one node of a Redis Cluster: redis-py's
     cluster client finds the others and routes each command by its key's slot. The stores keep
     every multi-key command within one hash tag, so the same code runs on both.
+    ``redis+sentinel://`` names the sentinels: each new connection asks them for the master, so
+    after a failover the connections to the old master are dropped (a failed command is not sent
+    again: a write might have applied) and new ones reach the new master.
     """
-    for scheme in CLUSTER_SCHEMES:
-        if settings.redis_url.startswith(scheme):
-            url = settings.redis_url.replace("+cluster", "", 1)
-            cluster = RedisCluster.from_url(url, health_check_interval=2, socket_connect_timeout=5,
-                                            socket_timeout=10)
-            return cast(Redis, cluster)  # the commands the stores use, on the cluster's client
     # A connection idle for 2 s is PINGed before use, so one a Redis restart closed is replaced
     # before a command is sent on it (commands are not retried: a write might apply twice).
-    return Redis.from_url(settings.redis_url, health_check_interval=2,
-                          socket_connect_timeout=5, socket_timeout=10)
+    options: dict[str, Any] = {"health_check_interval": 2, "socket_connect_timeout": 5, "socket_timeout": 10}
+    sentinels = sentinel_address(settings.redis_url)
+    if is_cluster(settings.redis_url):
+        client = cast(Redis, RedisCluster.from_url(settings.redis_url.replace("+cluster", "", 1), **options))
+    elif sentinels is not None:
+        secrets = {"username": sentinels.username, "password": sentinels.password, "ssl": sentinels.tls}
+        asking = {**secrets, "socket_connect_timeout": 5, "socket_timeout": 5}  # the sentinels
+        sentinel = Sentinel(sentinels.sentinels, sentinel_kwargs=asking,  # type: ignore[no-untyped-call]
+                            **secrets, **options)
+        client = cast(Redis, sentinel.master_for(sentinels.master, db=sentinels.db))
+    else:
+        client = Redis.from_url(settings.redis_url, **options)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        if sentinels is not None:
+            for asked in sentinel.sentinels:
+                await asked.aclose()
 
 
 def open_directory(settings: Settings) -> CloudDirectory:
@@ -139,17 +159,19 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
                            max_age=settings.snapshot_max_age, poll_interval=settings.poll_interval,
                            clock=clock)
     jobs = JobStore(redis, settings.job_retention, clock)
-    queue = JobQueue(redis, jobs, clock)
+    replicated = ReplicatedWrites(redis, settings.redis_replica_wait_ms)
+    queue = JobQueue(redis, jobs, clock, replicated)
     writer = ServerWriter(reader, snapshot, recorder, jobs, marks, queue, IdempotencyStore(redis),
                           gateway, shows, create_wait=settings.create_wait, retention=settings.job_retention,
                           clock=clock)
     executor = JobExecutor(gateway, snapshot, jobs, marks, events, recorder, retry_policy(settings), clock)
     box = None if settings.webhook_keys_file is None else SecretBox.from_file(settings.webhook_keys_file)
-    subscriptions = SubscriptionStore(redis, box, clock)
+    subscriptions = SubscriptionStore(redis, box, clock, replicated)
     deliveries = DeliveryStore(redis, settings.job_retention, clock)
     dispatcher = Dispatcher(events, subscriptions, deliveries,
                             DeliveryPolicy(schedule=settings.webhook_retry_schedule,
-                                           disable_after=settings.webhook_disable_after), clock)
+                                           disable_after=settings.webhook_disable_after),
+                            replicated, clock)
     return Services(settings=settings, clock=clock, redis=redis, gateway=gateway,
                     snapshot=snapshot, snapshot_changes=ChangeFollower(redis, snapshot.cache),
                     events=events, recorder=recorder, schedule=schedule,
@@ -161,21 +183,18 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
                     webhooks=Webhooks(subscriptions, deliveries, dispatcher,
                                       DestinationPolicy(settings.webhook_allow_http,
                                                         settings.webhook_allowed_networks)),
-                    heartbeats=Heartbeats(redis, clock))
+                    heartbeats=Heartbeats(redis, clock), replicated=replicated)
 
 
 @asynccontextmanager
 async def open_services(settings: Settings, clock: Clock = time.time) -> AsyncIterator[Services]:
     """The process's services; on exit the gateway's threads and connections, then Redis, close."""
-    redis = open_redis(settings)
-    try:
+    async with open_redis(settings) as redis:
         gateway = open_gateway(settings)
         try:
             yield build_services(settings, redis, gateway, clock)
         finally:
             gateway.close()
-    finally:
-        await redis.aclose()
 
 
 @asynccontextmanager

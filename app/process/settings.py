@@ -9,9 +9,9 @@ from dataclasses import MISSING, Field, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ..store.redis_address import check_redis_url
 from ..store.redis_layout import IDEMPOTENCY_TTL
 
-CLUSTER_SCHEMES = ("redis+cluster://", "rediss+cluster://")  # REDIS_URL of a Redis Cluster
 PREFIX = "CLOUD_SERVERS_"  # every setting may carry it; with both set, the prefixed one wins
 DAY = 24 * 3600.0
 
@@ -39,9 +39,14 @@ class Settings:
 
     redis_url: str = required(
         "`redis://`, `rediss://` or `unix://` URL; `redis+cluster://` (or `rediss+cluster://`) for a "
-        "Redis Cluster", "required_text", repr=False)
+        "Redis Cluster; `redis+sentinel://[:password@]host:port[,host:port…]/<master>[/db]` (or "
+        "`rediss+sentinel://`) for a master behind Sentinel", "required_text", repr=False)
     clouds_file: Path = required("the `clouds.yaml` with each project's credentials",
                                  "required_path", env="OS_CLIENT_CONFIG_FILE")
+    redis_replica_wait_ms: int = setting(
+        1000, "milliseconds a write that a `201` or `202` promises waits for a replica's "
+        "acknowledgement (`WAIT 1`) while the master has one; `503` after; 0: no wait", "integer",
+        minimum=0, maximum=60_000)
     tokens_file: Path | None = setting(
         None, "the static bearer tokens file; the API needs it or `ACCESS_FILE` (docs/security.md)",
         "path", env="API_TOKENS_FILE")
@@ -157,9 +162,9 @@ class Settings:
     def conflicts(self) -> list[str]:
         """Settings each valid alone that do not work together."""
         problems = []
-        if not self.redis_url.startswith(("redis://", "rediss://", "unix://", *CLUSTER_SCHEMES)):
-            problems.append("REDIS_URL must start with redis://, rediss://, unix://, "
-                            "redis+cluster:// or rediss+cluster://")
+        redis_problem = check_redis_url(self.redis_url)
+        if redis_problem:
+            problems.append(redis_problem)
         if self.web_concurrency > 1 and self.port == 0:
             problems.append("WEB_CONCURRENCY above 1 needs a fixed PORT: the processes share it")
         if self.poll_lease <= self.openstack_timeout:

@@ -178,9 +178,10 @@ class DeliveryStore:
         await self._redis.set(layout.webhook_cursor(project_id), position, nx=True)
 
     async def enqueue(self, project_id: str, deliveries: list[Delivery],
-                      cursor: tuple[str, str] | None = None) -> bool:
+                      cursor: tuple[str, str] | None = None, client: Redis | None = None) -> bool:
         """Queue the deliveries not queued yet (and, with ``cursor`` = (expected, new), move the
-        fan-out cursor); False if the cursor had moved (another worker fanned out first)."""
+        fan-out cursor), on ``client`` if given (a pinned connection); False if the cursor had
+        moved (another worker fanned out first)."""
         keys = [layout.webhook_cursor(project_id)]
         args: list[Any] = [*(cursor or ("", "")), repr(self._clock()), self._retention]
         for delivery in deliveries:
@@ -191,7 +192,7 @@ class DeliveryStore:
                      layout.webhook_lane(project_id, delivery.subscription_id, delivery.lane)]
             args += [delivery.id, delivery.subscription_id, delivery.event_id, delivery.type,
                      delivery.lane, delivery.body, repr(delivery.observed_at)]
-        return int(await self._enqueue(keys=keys, args=args)) >= 0
+        return int(await self._enqueue(keys=keys, args=args, client=client)) >= 0
 
     async def claim(self, project_id: str, subscription_id: str, count: int,
                     lease: float) -> list[Delivery]:

@@ -9,6 +9,7 @@ from ..core.errors import NotFound
 from ..core.times import Clock
 from ..events.server_events import PING
 from ..events.stream import EventStream, StoredEvent
+from ..store.replication import ReplicatedWrites
 from .deliveries import (
     DELIVERED,
     FAILED,
@@ -36,8 +37,10 @@ class Dispatcher:
     """Turns events into deliveries and attempts' results into the next step."""
 
     def __init__(self, stream: EventStream, subscriptions: SubscriptionStore,
-                 deliveries: DeliveryStore, policy: DeliveryPolicy, clock: Clock = time.time) -> None:
+                 deliveries: DeliveryStore, policy: DeliveryPolicy, replicated: ReplicatedWrites,
+                 clock: Clock = time.time) -> None:
         self._stream = stream
+        self._replicated = replicated
         self._subscriptions = subscriptions
         self._deliveries = deliveries
         self._policy = policy
@@ -68,7 +71,8 @@ class Dispatcher:
                             type=PING, server_id="", observed_at=self._clock(),
                             data={"subscription_id": subscription.id})
         delivery = Delivery.of_event(subscription.id, event)
-        await self._deliveries.enqueue(subscription.project_id, [delivery])
+        async with self._replicated.pinned() as redis:  # the 202 promises it: on a replica first
+            await self._deliveries.enqueue(subscription.project_id, [delivery], client=redis)
         return delivery
 
     async def redeliver(self, subscription: Subscription, delivery_id: str) -> Delivery:
@@ -78,7 +82,8 @@ class Dispatcher:
         if delivery is None or delivery.subscription_id != subscription.id:
             raise NotFound(f"Delivery {delivery_id} is not kept for webhook {subscription.id}.")
         again = delivery.again()
-        await self._deliveries.enqueue(subscription.project_id, [again])
+        async with self._replicated.pinned() as redis:  # the 202 promises it: on a replica first
+            await self._deliveries.enqueue(subscription.project_id, [again], client=redis)
         return again
 
     async def settle(self, subscription: Subscription, delivery: Delivery,

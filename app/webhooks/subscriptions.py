@@ -13,6 +13,7 @@ from ..events.server_events import PING
 from ..store import redis_layout as layout
 from ..store.redis_layout import WebhookField
 from ..store.redis_values import decode, decode_fields
+from ..store.replication import ReplicatedWrites
 from .secret_box import SecretBox, new_secret
 
 ROTATION_OVERLAP = 24 * 3600.0  # how long a replaced secret keeps signing
@@ -75,8 +76,10 @@ class Subscription:
 class SubscriptionStore:
     """Keeps the subscriptions of every project in Redis."""
 
-    def __init__(self, redis: Redis, box: SecretBox | None, clock: Clock = time.time) -> None:
+    def __init__(self, redis: Redis, box: SecretBox | None, clock: Clock = time.time,
+                 replicated: ReplicatedWrites | None = None) -> None:
         self._redis = redis
+        self._replicated = replicated or ReplicatedWrites(redis, wait_ms=0)
         self._box = box
         self._clock = clock
         self._create = redis.register_script(_CREATE)
@@ -107,12 +110,13 @@ class SubscriptionStore:
         stored = _fields(subscription)
         # First the project joins the set the senders fan out to (another slot on a cluster):
         # a subscription is never without it, and a project there without one costs nothing.
-        await self._redis.sadd(layout.WEBHOOK_PROJECTS, project_id)
-        made = await self._create(
-            keys=[layout.webhooks(project_id), layout.webhook(project_id, subscription.id),
-                  layout.webhook_cursor(project_id)],
-            args=[limit, subscription.id, repr(subscription.created_at), position,
-                  *[value for pair in stored.items() for value in pair]])
+        async with self._replicated.pinned() as redis:  # the 201 promises it: on a replica first
+            await redis.sadd(layout.WEBHOOK_PROJECTS, project_id)
+            made = await self._create(
+                keys=[layout.webhooks(project_id), layout.webhook(project_id, subscription.id),
+                      layout.webhook_cursor(project_id)],
+                args=[limit, subscription.id, repr(subscription.created_at), position,
+                      *[value for pair in stored.items() for value in pair]], client=redis)
         if not made:
             raise SubscriptionLimit(f"The project has {limit} subscriptions, as many as it may.")
         return subscription, secret

@@ -3,6 +3,7 @@ and a subscription that fails everything for long enough is disabled."""
 from app.events.server_events import ServerEvent
 from app.events.stream import EventStream, StoredEvent
 from app.store import redis_layout as layout
+from app.store.replication import ReplicatedWrites
 from app.webhooks.deliveries import DELIVERED, FAILED, AttemptResult, Delivery, DeliveryStore, retry_at
 from app.webhooks.dispatch import DISABLED, RETRIED, DeliveryPolicy, Dispatcher
 from app.webhooks.secret_box import SecretBox, generate_key
@@ -23,7 +24,8 @@ async def setup_stores(redis, schedule=(0.0, 5.0)):
     subscriptions = SubscriptionStore(redis, SecretBox([generate_key().encode()]), clock)
     deliveries = DeliveryStore(redis, retention=3600, clock=clock)
     dispatcher = Dispatcher(None, subscriptions, deliveries,
-                            DeliveryPolicy(schedule=schedule, disable_after=5 * DAY), clock)
+                            DeliveryPolicy(schedule=schedule, disable_after=5 * DAY),
+                            ReplicatedWrites(redis, wait_ms=0), clock)
     subscription, _ = await subscriptions.create(PROJECT, "https://hooks.example.com/",
                                                  ["server.status_changed"], None, limit=5, position="0-0")
     return clock, subscriptions, deliveries, dispatcher, subscription

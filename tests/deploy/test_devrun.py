@@ -68,6 +68,14 @@ def act_and_wait(env: dict[str, str], server_id: str, action: str) -> dict:
     return api_get(env, token, f"/cloud/servers/{server_id}?project_id={project}")[1]
 
 
+def ready(env: dict[str, str]) -> bool:
+    try:
+        page(env["API_URL"] + "/readyz")
+        return True
+    except urllib.error.HTTPError:
+        return False
+
+
 def create_and_wait(env: dict[str, str]) -> dict:
     """Create a server through the API and wait until it is ACTIVE (the workers run the job)."""
     project, token = env["PROJECT_ID"], env["API_TOKEN"]
@@ -205,3 +213,28 @@ def test_make_run_with_a_clouds_file_runs_against_that_cloud(emulator, tmp_path)
     assert not [name for name in ("clouds.yaml", "emulator.log", "emulator.url")
                 if (run_dir / ".run" / name).exists()]  # .run/ holds this run's files only
     assert "emulator.log" not in output
+
+
+def test_make_run_ha_serves_through_sentinels_and_survives_killing_the_master(tmp_path):
+    process, _, env, _ = start_make_run(tmp_path, REDIS_HA="1")
+    project = f"/cloud/servers?project_id={env['PROJECT_ID']}"
+    try:
+        assert env["REDIS_URL"].startswith("redis+sentinel://127.0.0.1:")
+        assert api_get(env, env["API_TOKEN"], project)[0] == 200
+        os.kill(int(env["REDIS_MASTER_PID"]), signal.SIGKILL)  # as the banner says
+        deadline = time.monotonic() + 5
+        while ready(env):  # the master is gone: not ready until the sentinels promote the replica
+            assert time.monotonic() < deadline, "the API stayed ready with its Redis master killed"
+            time.sleep(0.05)
+        deadline = time.monotonic() + 15
+        while not ready(env):
+            assert time.monotonic() < deadline, "the API was not ready again within 15 s of the failover"
+            time.sleep(0.2)
+        created = create_and_wait(env)  # once ready, no stale connection answers a 503
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=60)[0].decode()
+
+    assert created["status"] == "ACTIVE"
+    assert process.returncode == 0, output
+    assert f"kill -9 {env['REDIS_MASTER_PID']}" in output

@@ -3,6 +3,7 @@ a line is about, are JSON fields of their own; a job's success is logged; the em
 JSON lines too."""
 import json
 
+from app.api import access_log
 from devtools.emulator_client import EmulatorProcess
 from tests.service.writing import create_body, finished_job, post_server
 
@@ -29,6 +30,23 @@ async def test_access_and_job_lines_carry_their_parts_as_fields(service, api_cli
     succeeded = [line for line in lines if "succeeded" in line["message"] and line.get("job_id")]
     assert [(line["job_id"], line["server_id"], line["kind"]) for line in succeeded] == [
         (job["id"], job["server_id"], "create")]
+
+
+async def test_access_lines_still_buffered_are_written_as_the_app_stops(service, api_client, service_log,
+                                                                       monkeypatch):
+    monkeypatch.setattr(access_log, "FLUSH_EVERY", 3600.0)  # no periodic write during the test
+    setup = service(servers=1)
+    service_log.configure("INFO")
+    client = await api_client(setup.settings)
+    for _ in range(5):
+        assert (await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                 headers=setup.headers())).status == 200
+    buffered = [line for line in service_log.text().splitlines() if '"app.access"' in line]
+
+    await client.close()
+
+    written = [json.loads(line) for line in service_log.text().splitlines() if '"app.access"' in line]
+    assert buffered == [] and [line["route"] for line in written] == ["/cloud/servers"] * 5
 
 
 def test_the_emulators_log_is_json_lines(tmp_path):
