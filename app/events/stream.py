@@ -1,7 +1,9 @@
 """The events appended to each project's Redis stream, for webhooks and listeners.
 
 The stream appends an id only once among its latest ``EVENTS_MAX_LENGTH`` events; consumers can
-drop any older repeat by its id. Each entry's Redis stream id (``<ms>-<n>``) is its position:
+drop any older repeat by its id. It keeps its latest ``EVENTS_MAX_LENGTH`` events and, beyond
+them, every event the webhooks' fan-out has not taken yet: an outbox that trimming never
+overtakes. Each entry's Redis stream id (``<ms>-<n>``) is its position:
 webhook fan-out and ``GET /cloud/events`` resume from one.
 """
 import asyncio
@@ -53,18 +55,47 @@ def is_position(text: str) -> bool:
     """Whether ``text`` is a stream position (``<ms>-<n>``)."""
     return re.fullmatch(POSITION_PATTERN, text) is not None
 
-# KEYS: the stream, its id set. ARGV: cap, timestamp, then id, type, server id, data per event.
+# KEYS: the stream, its id set, the webhooks' fan-out cursor. ARGV: cap, timestamp, then id,
+# type, server id, data per event. The stream keeps its latest ``cap`` events, and every event
+# the fan-out has not taken yet, however many (workers down for long): trimming never passes
+# the cursor, so no event is dropped before it is queued for the project's webhooks.
 _APPEND_NEW = f"""
+local function at_or_before(a, b)
+  local am, as = string.match(a, '(%d+)-(%d+)')
+  local bm, bs = string.match(b, '(%d+)-(%d+)')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as <= bs)
+end
+local cap = tonumber(ARGV[1])
 local added = 0
 for i = 3, #ARGV, 4 do
   if redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[i]) == 1 then
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', '{EventField.ID}', ARGV[i],
+    redis.call('XADD', KEYS[1], '*', '{EventField.ID}', ARGV[i],
                '{EventField.TYPE}', ARGV[i + 1], '{EventField.SERVER_ID}', ARGV[i + 2],
                '{EventField.TIMESTAMP}', ARGV[2], '{EventField.DATA}', ARGV[i + 3])
     added = added + 1
   end
 end
-redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -tonumber(ARGV[1]) - 1)
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -cap - 1)
+local excess = redis.call('XLEN', KEYS[1]) - cap
+if excess > 0 then
+  local cursor = redis.call('GET', KEYS[3])
+  if not cursor then
+    redis.call('XTRIM', KEYS[1], 'MAXLEN', cap)
+  else
+    local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', excess)
+    local taken = 0
+    for _, entry in ipairs(oldest) do
+      if not at_or_before(entry[1], cursor) then break end
+      taken = taken + 1
+    end
+    if taken == #oldest then
+      redis.call('XTRIM', KEYS[1], 'MAXLEN', cap)
+    elseif taken > 0 then
+      redis.call('XTRIM', KEYS[1], 'MINID', oldest[taken + 1][1])
+    end
+  end
+end
 return added
 """
 
@@ -72,9 +103,10 @@ return added
 class EventStream:
     """Appends events to ``cs:{project}:events`` (capped, each id once) and reads them back."""
 
-    def __init__(self, redis: Redis, clock: Clock = time.time) -> None:
+    def __init__(self, redis: Redis, clock: Clock = time.time, cap: int = layout.EVENTS_MAX_LENGTH) -> None:
         self._redis = redis
         self._clock = clock
+        self._cap = cap  # events kept beyond those the webhooks' fan-out has not taken
         self._append_new = redis.register_script(_APPEND_NEW)
 
     async def append(self, events: list[ServerEvent]) -> None:
@@ -86,8 +118,9 @@ class EventStream:
             fields = [value for event in project_events for value in (
                 event.id, event.type, event.server_id,
                 json.dumps(event.data, separators=(",", ":")))]
-            await self._append_new(keys=[layout.events(project_id), layout.event_ids(project_id)],
-                                   args=[layout.EVENTS_MAX_LENGTH, timestamp, *fields])
+            await self._append_new(keys=[layout.events(project_id), layout.event_ids(project_id),
+                                         layout.webhook_cursor(project_id)],
+                                   args=[self._cap, timestamp, *fields])
 
     async def read(self, project_id: str, count: int = 1000) -> list[dict[str, Any]]:
         """The project's oldest ``count`` events, decoded."""

@@ -144,7 +144,8 @@ servers = _per_project("servers", "hash", "server id -> server JSON (`app.core.r
 server_order = _per_project("servers:order", "zset", "server id, scored by creation time", "none")
 _listing = _per_project("list:<kind>", "hash", "an encoded JSON array with its ETag", "none", ListingField)
 poll_state = _per_project("poll", "hash", "the poller's progress", "none", PollField)
-events = _per_project("events", "stream", "observed changes and job outcomes", "capped by length",
+events = _per_project("events", "stream", "observed changes and job outcomes; beyond its cap, those the "
+                      "webhooks' fan-out has not taken", "capped by length",
                       EventField)
 event_ids = _per_project("events:ids", "zset", "the latest events' ids, by time (drops repeats)", "capped")
 job = _per_project("job:<id>", "hash", "a job: a create, a delete or an action", "retention", JobField)

@@ -33,9 +33,8 @@ async def test_events_of_two_projects_go_to_their_own_streams(redis):
     assert [e["server_id"] for e in await stream.read(OTHER)] == ["b"]
 
 
-async def test_the_remembered_ids_are_capped_like_the_stream(redis, monkeypatch):
-    monkeypatch.setattr(layout, "EVENTS_MAX_LENGTH", 3)
-    stream = EventStream(redis, clock=iter(range(100)).__next__)
+async def test_the_remembered_ids_are_capped_like_the_stream(redis):
+    stream = EventStream(redis, clock=iter(range(100)).__next__, cap=3)
 
     for number in range(5):
         await stream.append([event(CREATED, f"s{number}", "created")])

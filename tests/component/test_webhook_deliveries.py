@@ -131,7 +131,8 @@ async def test_secrets_survive_a_key_rotation(redis):
 async def test_events_trimmed_before_their_fan_out_are_reported(redis, caplog):
     clock, subscriptions, deliveries, _, subscription = await setup_stores(redis)
     stream = EventStream(redis, clock)
-    dispatcher = Dispatcher(stream, subscriptions, deliveries, DeliveryPolicy((0.0,), 5 * DAY), clock)
+    dispatcher = Dispatcher(stream, subscriptions, deliveries, DeliveryPolicy((0.0,), 5 * DAY),
+                            ReplicatedWrites(redis, wait_ms=0), clock)
     await stream.append([ServerEvent(PROJECT, "server.status_changed", "a", "1", {})])
     await deliveries.start_cursor(PROJECT, "0-0")
     await redis.set(layout.webhook_cursor(PROJECT), "1-0")  # fanned out up to an entry now trimmed
@@ -145,3 +146,24 @@ async def test_events_trimmed_before_their_fan_out_are_reported(redis, caplog):
 
     assert (taken, taken_next) == (2, 1)
     assert [r.levelname for r in caplog.records if "trimmed" in r.getMessage()] == ["WARNING"]
+
+
+async def test_events_the_fan_out_has_not_taken_outlive_the_cap_and_all_reach_the_webhook(redis):
+    clock, subscriptions, deliveries, _, subscription = await setup_stores(redis)
+    stream = EventStream(redis, clock, cap=5)
+    dispatcher = Dispatcher(stream, subscriptions, deliveries, DeliveryPolicy((0.0,), 5 * DAY),
+                            ReplicatedWrites(redis, wait_ms=0), clock)
+    await dispatcher.fan_out(PROJECT)  # the cursor starts at the stream's end
+    changes = [ServerEvent(PROJECT, "server.status_changed", f"s{n}", "ACTIVE", {}) for n in range(12)]
+    for change in changes:  # the workers are down: nothing fans out while the cap is passed twice
+        await stream.append([change])
+
+    kept = await redis.xlen(layout.events(PROJECT))
+    while await dispatcher.fan_out(PROJECT):
+        pass
+    queued = {delivery.event_id for delivery in await deliveries.claim(PROJECT, subscription.id, 100, 30)}
+    await stream.append([ServerEvent(PROJECT, "server.status_changed", "late", "ACTIVE", {})])
+
+    assert kept == 12  # none trimmed before the fan-out took it
+    assert queued == {change.id for change in changes}  # each server's lane gives its event
+    assert await redis.xlen(layout.events(PROJECT)) == 5  # taken: the cap holds again
