@@ -181,7 +181,8 @@ def _nova_load_section(rows: list[dict[str, Any]]) -> list[str]:
 
 def write_results(environment: dict[str, Any], lists: dict[str, Any],
                   profile: Profile | None, poller: dict[str, Any],
-                  jobs: dict[str, Any], processes: int, nova_load: list[dict[str, Any]]) -> None:
+                  jobs: dict[str, Any], processes: int, nova_load: list[dict[str, Any]],
+                  webhooks: dict[str, Any]) -> None:
     """Write ``bench/RESULTS.md``."""
     show = lists["show"]
     show_ratio = show["api_p50_ms"] / show["raw_p50_ms"]
@@ -236,6 +237,16 @@ def write_results(environment: dict[str, Any], lists: dict[str, Any],
         "|---|---|---|---|---|---|---|",
         f"| {jobs['sent']:,} | {jobs['accepted']:,} | {jobs['succeeded']:,} | {jobs['failed']} | "
         f"{jobs['unfinished']} | {jobs['p50_ms']:.0f} ms | {jobs['p99_ms']:.0f} ms |", "",
+        f"## Webhooks: {webhooks['deliveries_per_second']:.0f} deliveries a second across "
+        f"{webhooks['subscriptions']:,} subscriptions, 1 worker", "",
+        "| deliveries due | arrived | lag p50 | lag p99 |", "|---|---|---|---|",
+        f"| {webhooks['expected']:,} | {webhooks['arrived']:,} | {webhooks['lag_p50_s']:.2f} s | "
+        f"{webhooks['lag_p99_s']:.2f} s |", "",
+        f"Lag is from an event's append to the stream to its arrival at a receiver on 127.0.0.1 "
+        f"(p99 target < 2 s: {_met(webhooks['lag_p99_s'] < 2)}). A sender's round costs what is "
+        "due: the projects with new events (a hint each append leaves) and the subscriptions "
+        "whose first lane is due (an index the lanes' scripts keep); every subscription is "
+        "visited only by a sweep every 10 s that repairs those hints.", "",
         "## Memory", "",
         f"- Redis: **{lists['bytes_per_server']:,.0f} bytes per server** for a {BIG:,}-server "
         f"project's snapshot (target ≤ 1,536: {_met(lists['bytes_per_server'] <= 1536)}).",

@@ -31,6 +31,7 @@ from .rounds import run_rounds
 
 logger = logging.getLogger(__name__)
 IDLE_PAUSE = 0.25
+SWEEP_INTERVAL = 10.0  # seconds between sweeps of every subscription
 RESPONSE_CAP = 4096  # bytes of an answer read (and dropped) before the connection is let go
 USER_AGENT = "cloud-servers-webhooks/1"
 
@@ -59,9 +60,16 @@ class WebhookSender:
             await self._round(scheduler)
             return IDLE_PAUSE
 
+        async def sweep() -> float:
+            await self._sweep_all()
+            return SWEEP_INTERVAL
+
         try:
             await self._reseal()
-            await run_rounds(one_round, stop, logger, "no webhooks sent", beat)
+            # The sweep runs beside the rounds, so that its visit of every subscription never
+            # holds up the deliveries due meanwhile.
+            await asyncio.gather(run_rounds(one_round, stop, logger, "no webhooks sent", beat),
+                                 run_rounds(sweep, stop, logger, "no webhooks swept", lambda: None))
         finally:
             await scheduler.wait_and_close(self._settings.shutdown_timeout)
 
@@ -75,17 +83,41 @@ class WebhookSender:
         logger.info("webhook secrets of %d subscriptions sealed with the newest key", resealed)
 
     async def _round(self, scheduler: aiojobs.Scheduler) -> None:
+        """Fan out the projects with new events and start the deliveries due now: what is due,
+        not what exists (the hints and the due index); the sweep repairs the hints."""
+        events = self._webhooks.dispatcher.events
+        hinted = dict(await events.hinted())
+        for project_id in await self._webhooks.subscriptions.with_webhooks(list(hinted)):
+            await self._fan_out(project_id)
+        for project_id, seen in hinted.items():
+            await events.settle_hint(project_id, seen)
+        room = self._settings.webhook_concurrency - scheduler.active_count
+        if room <= 0:
+            return
+        for project_id, subscription_id in await self._webhooks.deliveries.due(room + len(self._in_flight)):
+            subscription = await self._webhooks.subscriptions.get(project_id, subscription_id)
+            if subscription is None or not subscription.enabled:
+                await self._webhooks.deliveries.forget(project_id, subscription_id)
+            else:
+                await self._start_due(scheduler, subscription)
+
+    async def _fan_out(self, project_id: str) -> None:
+        project_id_var.set(project_id)
+        while await self._webhooks.dispatcher.fan_out(project_id) == FAN_OUT_BATCH:
+            pass
+
+    async def _sweep_all(self) -> None:
+        """Every project with webhooks fanned out, every subscription's place in the due index
+        set from its lanes, and the pending deliveries gauged: the repair of hints a process
+        that died between a write and its hint left out."""
         gauged = set()
         for project_id in await self._webhooks.subscriptions.projects():
-            project_id_var.set(project_id)
-            while await self._webhooks.dispatcher.fan_out(project_id) == FAN_OUT_BATCH:
-                pass
-            for subscription in await self._webhooks.subscriptions.of_project(project_id):
+            await self._fan_out(project_id)
+            subscriptions = await self._webhooks.subscriptions.of_project(project_id)
+            for subscription in subscriptions:
                 gauged.add((project_id, subscription.id))
-                self._metrics.pending.labels(project_id, subscription.id).set(
-                    subscription.pending_deliveries)
-                if subscription.enabled:
-                    await self._start_due(scheduler, subscription)
+                self._metrics.pending.labels(project_id, subscription.id).set(subscription.pending_deliveries)
+            await self._webhooks.deliveries.reindex(project_id, [s.id for s in subscriptions if s.enabled])
         for gone in self._gauged - gauged:  # deleted subscriptions leave no series behind
             self._metrics.pending.remove(*gone)
         self._gauged = gauged

@@ -100,6 +100,13 @@ return added
 """
 
 
+# KEYS: the fan-out hints. ARGV: project, the hint's score when its fan-out began.
+_SETTLE_HINT = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) <= tonumber(ARGV[2]) then redis.call('ZREM', KEYS[1], ARGV[1]) end
+"""
+
+
 class EventStream:
     """Appends events to ``cs:{project}:events`` (capped, each id once) and reads them back."""
 
@@ -108,6 +115,7 @@ class EventStream:
         self._clock = clock
         self._cap = cap  # events kept beyond those the webhooks' fan-out has not taken
         self._append_new = redis.register_script(_APPEND_NEW)
+        self._settle_hint = redis.register_script(_SETTLE_HINT)
 
     async def append(self, events: list[ServerEvent]) -> None:
         """Append the events whose ids the project's stream does not hold yet, in order."""
@@ -121,6 +129,17 @@ class EventStream:
             await self._append_new(keys=[layout.events(project_id), layout.event_ids(project_id),
                                          layout.webhook_cursor(project_id)],
                                    args=[self._cap, timestamp, *fields])
+            # A hint for the webhook senders (another slot): fan this project out soon.
+            await self._redis.zadd(layout.WEBHOOKS_FAN_OUT, {project_id: self._clock()})
+
+    async def hinted(self, limit: int = 1000) -> list[tuple[str, float]]:
+        """Projects with events appended since their last fan-out, with the latest append's time."""
+        hints: list[Any] = await self._redis.zrange(layout.WEBHOOKS_FAN_OUT, 0, limit - 1, withscores=True)
+        return [(decode(project_id), float(score)) for project_id, score in hints]
+
+    async def settle_hint(self, project_id: str, seen: float) -> None:
+        """Drop a project's hint once fanned out, unless an event was appended after ``seen``."""
+        await self._settle_hint(keys=[layout.WEBHOOKS_FAN_OUT], args=[project_id, repr(seen)])
 
     async def read(self, project_id: str, count: int = 1000) -> list[dict[str, Any]]:
         """The project's oldest ``count`` events, decoded."""

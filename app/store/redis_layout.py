@@ -179,6 +179,10 @@ webhook_cursor = _per_project("webhooks:cursor", "string",
                               "the id of the last event fanned out to the subscriptions", "none")
 webhook_projects = Key(f"{PREFIX}:{{webhooks}}:projects", "set", "the projects that have webhook "
                        "subscriptions", "none")
+webhooks_due = Key(f"{PREFIX}:{{webhooks}}:due", "zset", "`<project>/<subscription>`, scored by when "
+                   "its first lane is due (a hint the senders claim by; a sweep repairs it)", "none")
+webhooks_fan_out = Key(f"{PREFIX}:{{webhooks}}:fan-out", "zset", "projects with events appended since their "
+                       "last fan-out, scored by the latest append (a hint; a sweep repairs it)", "none")
 _rate_limit = Key(f"{PREFIX}:{{rate:<token>}}:<limit>", "string",
                   "a token's GCRA bucket: when its next request is due", "until full")
 epoch = Key(f"{PREFIX}:epoch", "string", "a random id written once: its change means Redis lost its data",
@@ -205,6 +209,7 @@ _cloud_poller = Key(f"{PREFIX}:{{cloud}}:poller:<region>", "string",
 LAYOUT = tuple(value for value in dict(globals()).values() if isinstance(value, Key))
 EPOCH, JOBS_READY = epoch(), jobs_ready()
 WEBHOOK_PROJECTS, WORKER_HEARTBEATS = webhook_projects(), worker_heartbeats()
+WEBHOOKS_DUE, WEBHOOKS_FAN_OUT = webhooks_due(), webhooks_fan_out()
 
 
 def listing(project_id: str, kind: str) -> str:

@@ -50,7 +50,8 @@ if ARGV[2] ~= '' then redis.call('SET', KEYS[1], ARGV[2]) end
 return added
 """
 # KEYS: due, lanes, the subscription. ARGV: now, lease, count, lane key prefix, record key prefix.
-# Each due lane's head (heads whose record expired are dropped) is leased and returned.
+# Each due lane's head (heads whose record expired are dropped) is leased and returned, after
+# when the subscription's first lane is due now ('' if none is left).
 _CLAIM = f"""
 local claimed = {{}}
 for _, lane in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])) do
@@ -71,12 +72,15 @@ for _, lane in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIM
     redis.call('SREM', KEYS[2], lane)
   end
 end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+table.insert(claimed, 1, first[2] or '')
 return claimed
 """
 # KEYS: the subscription, lanes, due, record, lane, attempts log. ARGV: delivery id, attempts
 # before this one, now, outcome (retry, delivered, failed), next due, retention, lane, log cap,
 # then the log entry's field, value pairs. 0 if another worker has finished the attempt, or the
-# subscription is gone (then the delivery is only let expire).
+# subscription is gone (then the delivery is only let expire); else when the subscription's
+# first lane is due now ('' if none is left).
 _FINISH = f"""
 if redis.call('HGET', KEYS[4], '{DeliveryField.STATUS}') ~= '{PENDING}'
    or redis.call('HGET', KEYS[4], '{DeliveryField.ATTEMPTS}') ~= ARGV[2] then return 0 end
@@ -90,7 +94,7 @@ redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[8], '*', unpack(ARGV, 9))
 if ARGV[4] == '{_RETRY}' then
   redis.call('HSET', KEYS[4], '{DeliveryField.NEXT_AT}', ARGV[5])
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[7])
-  return 1
+  return redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')[2]
 end
 redis.call('HSET', KEYS[4], '{DeliveryField.STATUS}', ARGV[4])
 redis.call('EXPIRE', KEYS[4], ARGV[6])
@@ -102,7 +106,7 @@ else
   redis.call('ZREM', KEYS[3], ARGV[7])
   redis.call('SREM', KEYS[2], ARGV[7])
 end
-return 1
+return redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')[2] or ''
 """
 
 
@@ -192,17 +196,23 @@ class DeliveryStore:
                      layout.webhook_lane(project_id, delivery.subscription_id, delivery.lane)]
             args += [delivery.id, delivery.subscription_id, delivery.event_id, delivery.type,
                      delivery.lane, delivery.body, repr(delivery.observed_at)]
-        return int(await self._enqueue(keys=keys, args=args, client=client)) >= 0
+        moved = int(await self._enqueue(keys=keys, args=args, client=client)) >= 0
+        subscriptions = {delivery.subscription_id for delivery in deliveries}
+        if subscriptions:  # due now, unless due sooner (LT); after the script: another slot
+            await (client or self._redis).zadd(
+                layout.WEBHOOKS_DUE, {_member(project_id, s): self._clock() for s in subscriptions}, lt=True)
+        return moved
 
     async def claim(self, project_id: str, subscription_id: str, count: int,
                     lease: float) -> list[Delivery]:
         """Up to ``count`` deliveries due now, one per lane, leased for ``lease`` seconds."""
-        ids = await self._claim(
+        next_due, *ids = await self._claim(
             keys=[layout.webhook_due(project_id, subscription_id),
                   layout.webhook_lanes(project_id, subscription_id),
                   layout.webhook(project_id, subscription_id)],
             args=[repr(self._clock()), lease, count,
                   layout.webhook_lane(project_id, subscription_id, ""), layout.delivery(project_id, "")])
+        await self._index(project_id, subscription_id, next_due)
         found = [await self.get(project_id, decode(delivery_id)) for delivery_id in ids]
         return [delivery for delivery in found if delivery is not None]
 
@@ -242,7 +252,40 @@ class DeliveryStore:
             args=[delivery.id, delivery.attempts, repr(self._clock()), outcome,
                   repr(retry or 0.0), self._retention, delivery.lane, layout.ATTEMPTS_MAX_LENGTH,
                   *[value for pair in entry.items() for value in pair]])
-        return bool(finished)
+        if isinstance(finished, int):  # 0: another worker's, or the subscription is gone
+            return False
+        await self._index(project_id, subscription_id, finished)
+        return True
+
+    async def _index(self, project_id: str, subscription_id: str, next_due: bytes | str) -> None:
+        """Put the subscription in the due index at ``next_due`` (as a script found it), or take
+        it out when nothing is left to send."""
+        member = _member(project_id, subscription_id)
+        if next_due in (b"", ""):
+            await self._redis.zrem(layout.WEBHOOKS_DUE, member)
+        else:
+            await self._redis.zadd(layout.WEBHOOKS_DUE, {member: float(next_due)})
+
+    async def due(self, limit: int) -> list[tuple[str, str]]:
+        """Up to ``limit`` subscriptions with a lane due now, as (project, subscription), the
+        longest due first: what a sender claims from, whatever the number of subscriptions."""
+        members = await self._redis.zrangebyscore(layout.WEBHOOKS_DUE, "-inf", repr(self._clock()),
+                                                  start=0, num=limit)
+        return [_parts(decode(member)) for member in members]
+
+    async def reindex(self, project_id: str, subscription_ids: list[str]) -> None:
+        """Set the subscriptions' places in the due index from their lanes (a sweep's repair of a
+        hint lost with a process that died between a script and the index's update)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for subscription_id in subscription_ids:
+                pipe.zrange(layout.webhook_due(project_id, subscription_id), 0, 0, withscores=True)
+            firsts = await pipe.execute()
+        for subscription_id, first in zip(subscription_ids, firsts, strict=True):
+            await self._index(project_id, subscription_id, repr(first[0][1]) if first else "")
+
+    async def forget(self, project_id: str, subscription_id: str) -> None:
+        """Take a subscription out of the due index (it is gone, or disabled)."""
+        await self._redis.zrem(layout.WEBHOOKS_DUE, _member(project_id, subscription_id))
 
     async def attempts(self, project_id: str, subscription_id: str, limit: int,
                        before: str | None = None) -> list[dict[str, Any]]:
@@ -251,6 +294,15 @@ class DeliveryStore:
                                               max=f"({before}" if before else "+", count=limit)
         return [_attempt(decode(position), decode_fields(fields))
                 for position, fields in entries or []]
+
+
+def _member(project_id: str, subscription_id: str) -> str:
+    return f"{project_id}/{subscription_id}"
+
+
+def _parts(member: str) -> tuple[str, str]:
+    project_id, _, subscription_id = member.partition("/")
+    return project_id, subscription_id
 
 
 def _attempt(position: str, stored: dict[str, str]) -> dict[str, Any]:

@@ -46,6 +46,11 @@ class Dispatcher:
         self._policy = policy
         self._clock = clock
 
+    @property
+    def events(self) -> EventStream:
+        """The event stream it fans out (and its fan-out hints)."""
+        return self._stream
+
     async def fan_out(self, project_id: str) -> int:
         """Queue the project's next events for the subscriptions that want them; the number of
         events taken (0 when none are new, or another worker took them first)."""

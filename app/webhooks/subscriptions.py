@@ -150,6 +150,13 @@ class SubscriptionStore:
             removed, _ = await pipe.execute()
         return bool(removed)
 
+    async def with_webhooks(self, project_ids: list[str]) -> list[str]:
+        """Those of the projects that have (or had) subscriptions."""
+        if not project_ids:
+            return []
+        have = await self._redis.smismember(layout.WEBHOOK_PROJECTS, project_ids)
+        return [project_id for project_id, has in zip(project_ids, have, strict=True) if has]
+
     async def projects(self) -> list[str]:
         """The projects that have (or had) subscriptions."""
         return sorted(decode(p) for p in await self._redis.smembers(layout.WEBHOOK_PROJECTS))
