@@ -1,5 +1,6 @@
 """The Kubernetes manifests, offline: every kustomization renders to objects that validate
 against the Kubernetes schemas, and the rendered objects keep the invariants the service needs."""
+import base64
 import re
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ import yaml
 
 from app.access.access_file import parse_access_file
 from app.process.settings import declared, variable
+from app.store.redis_address import sentinel_address
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "k8s"
@@ -247,3 +249,30 @@ def test_the_documented_client_deployment_validates_and_asks_for_a_token_for_the
                                              "expirationSeconds": 3600, "path": "token"}
     namespace, account = client["metadata"]["namespace"], pod["serviceAccountName"]
     assert access["grants"][0]["subject"] == f"system:serviceaccount:{namespace}:{account}"
+
+
+def test_the_sentinel_overlay_runs_redis_pods_one_a_node_behind_the_sentinels_the_service_asks(render):
+    objects = render(K8S / "overlays" / "dev-sentinel")
+    redis = find(objects, "StatefulSet", "cloud-servers-redis-ha")
+    pod = redis["spec"]["template"]["spec"]
+    url = base64.b64decode(find(objects, "Secret", "cloud-servers-redis")["data"]["url"]).decode()
+    address = sentinel_address(url)
+    sentinels = find(objects, "Service", "cloud-servers-redis-ha-sentinel")
+    [script] = [o["data"]["configure.sh"] for o in objects if o["kind"] == "ConfigMap"
+                and o["metadata"]["name"].startswith("cloud-servers-redis-ha-scripts")]
+    policy = find(objects, "NetworkPolicy", "cloud-servers-redis-ha")
+    ingress_ports = {port["port"] for rule in policy["spec"]["ingress"] for port in rule["ports"]}
+
+    assert redis["spec"]["replicas"] == 3
+    [spread] = pod["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+    assert spread["topologyKey"] == "kubernetes.io/hostname"  # one a node
+    assert find(objects, "PodDisruptionBudget", "cloud-servers-redis-ha")["spec"]["maxUnavailable"] == 1
+    assert [o["kind"] for o in objects if o["metadata"]["name"] == "cloud-servers-redis"] == ["Secret"]
+    assert address.sentinels == [(sentinels["metadata"]["name"], sentinels["spec"]["ports"][0]["port"])]
+    assert f"sentinel monitor {address.master} " in script and "appendonly yes" in script
+    assert subprocess.run(["sh", "-n"], input=script, text=True).returncode == 0  # it parses
+    assert ingress_ports == {6379, 26379}
+    for container in pod["containers"] + pod["initContainers"]:
+        security = container["securityContext"]
+        assert security["runAsNonRoot"] and security["readOnlyRootFilesystem"], container["name"]
+        assert security["capabilities"]["drop"] == ["ALL"] and container["resources"]["limits"]
