@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.sentinel import Sentinel
+from redis.maint_notifications import MaintNotificationsConfig
 
 from ..access.access_file import AccessPolicy, parse_access_file
 from ..access.issuer_keys import JsonFetcher
@@ -83,10 +84,8 @@ class Services:
         return self.gateway.directory
 
 
-@asynccontextmanager
-async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
-    """A Redis client for the configured server, cluster or master behind Sentinel, closed (with
-    its sentinels' clients) on exit.
+def _redis_clients(url: str) -> tuple[Redis, list[Redis]]:
+    """The client for ``REDIS_URL``, and the sentinels' clients to close with it.
 
     ``redis+cluster://`` (or ``rediss+cluster://``) names one node of a Redis Cluster: redis-py's
     cluster client finds the others and routes each command by its key's slot. The stores keep
@@ -98,24 +97,32 @@ async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
     # A connection idle for 2 s is PINGed before use, so one a Redis restart closed is replaced
     # before a command is sent on it (commands are not retried: a write might apply twice).
     options: dict[str, Any] = {"health_check_interval": 2, "socket_connect_timeout": 5, "socket_timeout": 10}
-    sentinels = sentinel_address(settings.redis_url)
-    if is_cluster(settings.redis_url):
-        client = cast(Redis, RedisCluster.from_url(settings.redis_url.replace("+cluster", "", 1), **options))
-    elif sentinels is not None:
-        secrets = {"username": sentinels.username, "password": sentinels.password, "ssl": sentinels.tls}
-        asking = {**secrets, "socket_connect_timeout": 5, "socket_timeout": 5}  # the sentinels
-        sentinel = Sentinel(sentinels.sentinels, sentinel_kwargs=asking,  # type: ignore[no-untyped-call]
-                            **secrets, **options)
-        client = cast(Redis, sentinel.master_for(sentinels.master, db=sentinels.db))
-    else:
-        client = Redis.from_url(settings.redis_url, **options)
+    if is_cluster(url):
+        return cast(Redis, RedisCluster.from_url(url.replace("+cluster", "", 1), **options)), []
+    # redis-py 8 skips its check of a pooled connection before handing it out while maintenance
+    # notifications (a Redis Enterprise feature) are on: a connection a restart or a failover
+    # closed then fails the command sent on it. With them off, it is replaced first.
+    options["maint_notifications_config"] = MaintNotificationsConfig(enabled=False)
+    sentinels = sentinel_address(url)
+    if sentinels is None:
+        return Redis.from_url(url, **options), []
+    secrets = {"username": sentinels.username, "password": sentinels.password, "ssl": sentinels.tls}
+    asking = {**secrets, "socket_connect_timeout": 5, "socket_timeout": 5}  # the sentinels
+    sentinel = Sentinel(sentinels.sentinels, sentinel_kwargs=asking,  # type: ignore[no-untyped-call]
+                        **secrets, **options)
+    return cast(Redis, sentinel.master_for(sentinels.master, db=sentinels.db)), list(sentinel.sentinels)
+
+
+@asynccontextmanager
+async def open_redis(settings: Settings) -> AsyncIterator[Redis]:
+    """A Redis client for the configured server, cluster or master behind Sentinel, closed (with
+    its sentinels' clients) on exit."""
+    client, sentinels = _redis_clients(settings.redis_url)
     try:
         yield client
     finally:
-        await client.aclose()
-        if sentinels is not None:
-            for asked in sentinel.sentinels:
-                await asked.aclose()
+        for opened in (client, *sentinels):
+            await opened.aclose()
 
 
 def open_directory(settings: Settings) -> CloudDirectory:

@@ -1,5 +1,6 @@
 """Redis restarts and data loss: the workers rebuild what they need, and no key replay ever makes
 a second server. Each test here runs its own redis-server, since it stops or empties it."""
+import asyncio
 import dataclasses
 
 import pytest
@@ -7,6 +8,7 @@ import redis.asyncio as aioredis
 
 from app.store import redis_layout as layout
 from app.store.redis_layout import PollField
+from devtools.localredis import LocalRedis
 from tests.service.writing import create_body, finished_job, nova_servers_named, post_server
 from tests.support import eventually
 
@@ -79,3 +81,29 @@ async def test_a_keyed_replay_after_redis_lost_everything_adopts_the_first_serve
     assert replay.status == 202 and answer["id"] == first["id"] and job["status"] == "succeeded"
     assert len(nova_servers_named(setup.projects[0], "exactly-once")) == 1
     assert other_body.status == 422  # the key's tag in Nova still knows its request
+
+
+async def test_once_ready_after_a_redis_restart_no_request_meets_a_stale_connection(
+        service, api_client, tmp_path):
+    with LocalRedis(data_dir=tmp_path / "aof") as persistent:
+        setup = service(servers=1)
+        setup = dataclasses.replace(setup, settings=dataclasses.replace(  # no worker: answer at once
+            setup.settings, redis_url=persistent.url, create_wait=0.0))
+        client = await api_client(setup.settings)
+        body = await create_body(client, setup)
+        for attempt in range(3):  # every pooled connection was used before the restart
+            answers = await asyncio.gather(*[post_server(client, setup, {**body, "name": f"warm-{n}"})
+                                             for n in range(4)])
+            assert {answer.status for answer in answers} == {202}, [await a.text() for a in answers]
+            persistent.restart()
+            await eventually(lambda: until_ready_now(client), timeout=15, interval=0.05)
+
+            created = await post_server(client, setup, {**body, "name": f"after-restart-{attempt}"})
+            listed = await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                      headers=setup.headers())
+
+            assert (created.status, listed.status) == (202, 200), await created.text()
+
+
+async def until_ready_now(client) -> bool:
+    return (await client.get("/readyz")).status == 200
