@@ -5,8 +5,8 @@ claimant reschedules it when done, but only if the claim is still its own. A wor
 simply never reschedules: when its lease runs out the project is due again and another worker
 claims it. Projects are spread over buckets, each a due set and an owner hash under one hash
 tag, so the scripts run on a Cluster and the buckets spread over its shards; a claim visits the
-buckets from a rotating start, so no bucket is favoured, but those its worker holds first: each
-worker keeps polling the same buckets (see ``Holding``).
+buckets from a rotating start, so no bucket is favoured; one that another worker holds gives only
+its overdue projects, so each worker keeps polling the same buckets (see ``Holding``).
 """
 import math
 import random
@@ -150,15 +150,15 @@ class PollSchedule:
     async def claim(self, now: float, lease: float, limit: int,
                     holding: Holding | None = None) -> dict[str, str]:
         """Claim up to ``limit`` due projects for ``lease`` seconds: project -> claim token. With a
-        ``holding``, the buckets it holds come first and those held by other workers give only
-        their overdue projects; without, every due project may be claimed."""
+        ``holding``, buckets no one holds are taken while below the share, and those other workers
+        hold give only their overdue projects; without, every due project may be claimed."""
         prefix = uuid.uuid4().hex
         claimed: dict[str, str] = {}
         start = self._first_bucket
         self._first_bucket = (start + 1) % layout.SCHEDULE_BUCKETS
-        rotation = [(start + step) % layout.SCHEDULE_BUCKETS for step in range(layout.SCHEDULE_BUCKETS)]
-        held = holding.held if holding is not None else set()
-        for bucket in [b for b in rotation if b in held] + [b for b in rotation if b not in held]:
+        # Every bucket in turn from a rotating start (none is starved, whatever is held): those
+        # another worker holds give only their overdue projects.
+        for bucket in [(start + step) % layout.SCHEDULE_BUCKETS for step in range(layout.SCHEDULE_BUCKETS)]:
             if len(claimed) >= limit:
                 break
             holder_args: list[str | int]

@@ -107,3 +107,17 @@ async def test_a_worker_lets_go_of_buckets_beyond_its_share_and_another_takes_th
     assert {layout.schedule_bucket(p) for p in overdue} == set(range(layout.SCHEDULE_BUCKETS))  # the
     # first's projects too: overdue by more than the grace, their holder fell behind
     assert len(second.held) == layout.SCHEDULE_BUCKETS // 2  # it helps without taking them over
+
+
+async def test_a_busy_worker_still_takes_the_buckets_no_one_holds_up_to_its_share(redis):
+    schedule = PollSchedule(redis)
+    await schedule.register(PROJECTS, now=100.0)
+    worker = Holding("busy", hold=60.0, grace=30.0)
+    worker.share_among(2)
+
+    for _ in range(2 * layout.SCHEDULE_BUCKETS):  # its own buckets always have due projects
+        claimed = await schedule.claim(now=100.0, lease=5.0, limit=2, holding=worker)
+        for project_id, token in claimed.items():
+            await schedule.release(project_id, token, next_due=100.0)
+
+    assert len(worker.held) == layout.SCHEDULE_BUCKETS // 2  # no bucket was left to starve
