@@ -29,9 +29,10 @@ from ..events.server_events import (
 )
 from ..events.stream import EventStream
 from ..openstack.gateway import NovaRecord, OpenStackGateway
-from ..openstack.translation import action_body, boot_request, is_partial, server_from_nova
+from ..openstack.translation import IDEMPOTENCY_TAG, action_body, boot_request, is_partial, server_from_nova
 from ..snapshot.recording import ServerRecorder
 from ..snapshot.snapshot_store import SnapshotStore
+from ..store.redis_layout import IDEMPOTENCY_TTL
 from .actions import REBOOT, target_status, task_state_of
 from .job import ACTION, CREATE, DELETE, FAILED, SUCCEEDED, Job
 from .job_store import JobStore
@@ -141,6 +142,15 @@ class JobExecutor:
             server_id = found["id"] if found else None
             if found and found.get("status") == "DELETED":
                 raise JobFailure(f"Server {server_id} was created and then deleted.")
+        key_tag = job.launch().get("idempotency_tag")
+        if server_id is None and key_tag:  # another job of the same key (its record lost with
+            # Redis's last writes) may have made it meanwhile: looked for just before creating
+            found = await self._gateway.find_tagged_server(
+                job.project_id, key_tag, iso(job.created_at - IDEMPOTENCY_TTL), tag=IDEMPOTENCY_TAG)
+            if found and found.get("status") != "DELETED":
+                server_id = found["id"]
+                logger.warning("job %s: server %s of the same Idempotency-Key exists: adopted",
+                               job.id, server_id)
         if server_id is None:
             server_id = await self._gateway.create_server(job.project_id,
                                                           boot_request(job.launch(), job.id))

@@ -167,15 +167,17 @@ class OpenStackGateway:
 
         await self._call(project_id, act, f"acting on server {server_id}")
 
-    async def find_tagged_server(self, project_id: str, job_id: str, since: str) -> NovaRecord | None:
-        """The server a job created, if any: changed since ``since`` and tagged with the job.
+    async def find_tagged_server(self, project_id: str, job_id: str, since: str,
+                                 tag: str = JOB_TAG) -> NovaRecord | None:
+        """The server a job created, if any: changed since ``since`` and carrying ``job_id`` in
+        its metadata under ``tag`` (the job's own id, or another tag's value).
 
         Raises ``OpenStackUnavailable`` when a record in the window is partial (its cell is down),
         since the job's server might be that one.
         """
         records = await self.list_servers(project_id, changes_since=since)
         for record in records:
-            if (record.get("metadata") or {}).get(JOB_TAG) == job_id:
+            if (record.get("metadata") or {}).get(tag) == job_id:
                 return record
         if any(is_partial(r) for r in records):
             raise OpenStackUnavailable("Nova cannot show every server now (a cell is down); "

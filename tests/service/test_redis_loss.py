@@ -2,12 +2,14 @@
 a second server. Each test here runs its own redis-server, since it stops or empties it."""
 import asyncio
 import dataclasses
+import json
 
 import pytest
 import redis.asyncio as aioredis
 
+from app.openstack.translation import IDEMPOTENCY_TAG
 from app.store import redis_layout as layout
-from app.store.redis_layout import PollField
+from app.store.redis_layout import JobField, PollField
 from devtools.localredis import LocalRedis
 from tests.service.writing import create_body, finished_job, nova_servers_named, post_server
 from tests.support import eventually
@@ -107,3 +109,30 @@ async def test_once_ready_after_a_redis_restart_no_request_meets_a_stale_connect
 
 async def until_ready_now(client) -> bool:
     return (await client.get("/readyz")).status == 200
+
+
+async def test_a_keyed_create_whose_server_appeared_since_its_answer_adopts_it_instead_of_making_another(
+        service, api_client, workers_running, redis):
+    """The race a failover's lost writes leave: the first request's job and key record are gone,
+    its server appears in Nova after the replay was answered (so the replay's own look found
+    nothing), and the replay's job looks again just before it creates."""
+    setup = service(servers=0)
+    project = setup.projects[0]
+    client = await api_client(setup.settings)
+    body = await create_body(client, setup, name="raced")
+    await client.get(f"/cloud/servers?project_id={setup.project_id}", headers=setup.headers())
+    first = await (await post_server(client, setup, body, **{"Idempotency-Key": "raced-key"})).json()
+    stored = await redis.hget(layout.job(setup.project_id, first["job"]["id"]), JobField.REQUEST)
+    tag = json.loads(stored)["idempotency_tag"]
+    lost = [layout.job(setup.project_id, first["job"]["id"]), layout.job_queue(setup.project_id),
+            *[key async for key in redis.scan_iter(f"cs:{{{setup.project_id}}}:idem:*")]]
+    assert await redis.delete(*lost) == 3  # the failover lost the job, its queue entry, the key
+    original = project.boot("raced", metadata={IDEMPOTENCY_TAG: tag})  # the first job's server
+
+    replay = await post_server(client, setup, body, **{"Idempotency-Key": "raced-key"})
+    async with workers_running(setup.settings):
+        job = await finished_job(client, setup, (await replay.json())["job"]["href"], timeout=30)
+
+    assert replay.status == 202 and job["id"] != first["job"]["id"] and job["status"] == "succeeded"
+    assert job["server_id"] == original.id
+    assert [s.id for s in nova_servers_named(project, "raced")] == [original.id]
