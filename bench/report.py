@@ -182,7 +182,7 @@ def _nova_load_section(rows: list[dict[str, Any]]) -> list[str]:
 def write_results(environment: dict[str, Any], lists: dict[str, Any],
                   profile: Profile | None, poller: dict[str, Any],
                   jobs: dict[str, Any], processes: int, nova_load: list[dict[str, Any]],
-                  webhooks: dict[str, Any]) -> None:
+                  webhooks: dict[str, Any], replica: dict[str, Any]) -> None:
     """Write ``bench/RESULTS.md``."""
     show = lists["show"]
     show_ratio = show["api_p50_ms"] / show["raw_p50_ms"]
@@ -237,6 +237,16 @@ def write_results(environment: dict[str, Any], lists: dict[str, Any],
         "|---|---|---|---|---|---|---|",
         f"| {jobs['sent']:,} | {jobs['accepted']:,} | {jobs['succeeded']:,} | {jobs['failed']} | "
         f"{jobs['unfinished']} | {jobs['p50_ms']:.0f} ms | {jobs['p99_ms']:.0f} ms |", "",
+        "## What waiting for a Redis replica costs a create", "",
+        "| `REDIS_REPLICA_WAIT_MS` | answer p50 | p99 |", "|---|---|---|",
+        f"| 1000 (`WAIT 1` after the job's write) | {replica['waited_p50_ms']:.2f} ms | "
+        f"{replica['waited_p99_ms']:.2f} ms |",
+        f"| 0 (no wait) | {replica['not_waited_p50_ms']:.2f} ms | "
+        f"{replica['not_waited_p99_ms']:.2f} ms |", "",
+        f"{replica['creates']} creates one after the other through an API whose Redis is a master with a "
+        "replica behind three sentinels, all on 127.0.0.1 (`CREATE_WAIT=0`, no worker: the answer is "
+        "the API's and Redis's time alone). On one host the replica acknowledges within a round "
+        "trip; across nodes, add the network's round trip to the replica.", "",
         f"## Webhooks: {webhooks['deliveries_per_second']:.0f} deliveries a second across "
         f"{webhooks['subscriptions']:,} subscriptions, 1 worker", "",
         "| deliveries due | arrived | lag p50 | lag p99 |", "|---|---|---|---|",
