@@ -1,5 +1,7 @@
 """A Redis master, its replica and three sentinels on 127.0.0.1, from the same redis-server binary
 (``redis-server <conf> --sentinel``), for failover tests and for trying one by hand."""
+import os
+import signal
 import subprocess
 import tempfile
 import time
@@ -79,11 +81,9 @@ class SentinelGroup:
 
     def kill_master(self) -> None:
         """SIGKILL the master: what a node's death looks like to the sentinels."""
-        process = self.master._process  # noqa: SLF001 (the group owns its servers)
-        if process is not None:
-            process.kill()
-            process.wait(5)
-            self.master._process = None  # noqa: SLF001
+        if self.master.pid is not None:
+            os.kill(self.master.pid, signal.SIGKILL)
+            self.master.halt()  # reaps it
 
     def wait_for_failover(self, timeout: float = 20.0) -> None:
         """Until the sentinels name the replica as the master."""

@@ -23,7 +23,7 @@ from ..core.times import Clock
 from ..openstack.gateway import NovaRecord, OpenStackGateway
 from ..store import redis_layout as layout
 from ..store.redis_layout import CloudPollField
-from ..store.redis_scripts import ScriptCall, call_together
+from ..store.redis_scripts import LET_GO, ScriptCall, call_together
 from ..store.redis_values import decode_fields
 from .refresh import CloudListing, ProjectRefresher, RefreshPolicy, latest_update, minus_seconds
 
@@ -37,11 +37,6 @@ local holder = redis.call('GET', KEYS[1])
 if holder and holder ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
-"""
-# KEYS: the region's claim. ARGV: the claimant's token.
-_LET_GO = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
 """
 
 
@@ -119,7 +114,7 @@ class CloudWidePoll:
         self._interval = interval
         self._clock = clock
         self._hold = redis.register_script(_HOLD)
-        self._let_go = redis.register_script(_LET_GO)
+        self._let_go = redis.register_script(LET_GO)
         self._stale_after = stale_after  # a poll serves while its last listing began this recently
 
     @property

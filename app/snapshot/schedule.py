@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 
 from ..store import redis_layout as layout
-from ..store.redis_scripts import ScriptCall, call_together
+from ..store.redis_scripts import LET_GO, ScriptCall, call_together
 from ..store.redis_values import decode
 
 # KEYS: due zset, owner hash, holder. ARGV: now, lease seconds, max projects, claimant prefix,
@@ -68,11 +68,6 @@ return redis.call('ZADD', KEYS[1], 'XX', 'CH', ARGV[2], ARGV[1])
 """
 
 
-# KEYS: a bucket's holder. ARGV: the worker.
-_LET_GO = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 @dataclass
@@ -117,7 +112,7 @@ class PollSchedule:
         self._claim = redis.register_script(_CLAIM)
         self._release = redis.register_script(_RELEASE)
         self._expedite = redis.register_script(_EXPEDITE)
-        self._let_go = redis.register_script(_LET_GO)
+        self._let_go = redis.register_script(LET_GO)
         self._first_bucket = random.randrange(layout.SCHEDULE_BUCKETS)
 
     async def register(self, project_ids: list[str], now: float) -> None:

@@ -14,6 +14,13 @@ from redis.asyncio import Redis, RedisCluster
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
+# KEYS: a claim (a string naming its holder). ARGV: the holder. Deletes the claim only if it is the
+# holder's own: letting go never drops another worker's claim.
+LET_GO = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
 
 @dataclass(frozen=True)
 class ScriptCall:

@@ -280,8 +280,15 @@ class DeliveryStore:
             for subscription_id in subscription_ids:
                 pipe.zrange(layout.webhook_due(project_id, subscription_id), 0, 0, withscores=True)
             firsts = await pipe.execute()
-        for subscription_id, first in zip(subscription_ids, firsts, strict=True):
-            await self._index(project_id, subscription_id, repr(first[0][1]) if first else "")
+        lanes = list(zip(subscription_ids, firsts, strict=True))
+        due = {_member(project_id, s): first[0][1] for s, first in lanes if first}
+        idle = [_member(project_id, s) for s, first in lanes if not first]
+        async with self._redis.pipeline(transaction=False) as pipe:  # one round trip, not one each
+            if due:
+                pipe.zadd(layout.WEBHOOKS_DUE, due)
+            if idle:
+                pipe.zrem(layout.WEBHOOKS_DUE, *idle)
+            await pipe.execute()
 
     async def forget(self, project_id: str, subscription_id: str) -> None:
         """Take a subscription out of the due index (it is gone, or disabled)."""

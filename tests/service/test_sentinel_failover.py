@@ -3,7 +3,6 @@ service finds the master through the sentinels, a failover right after six keyed
 none of them and makes no second server, and a write that an answer promises waits for the
 replica (``WAIT 1``): a replica that does not acknowledge makes it a 503, no replica at all makes
 it counted."""
-import asyncio
 import dataclasses
 import os
 import signal
@@ -102,4 +101,3 @@ async def test_with_no_replica_writes_go_on_and_are_counted(service, api_client,
     async with aioredis.Redis.from_url(redis_server.url) as direct:
         job = await job_of(client, setup, (await created.json())["job"]["href"])
         assert await direct.exists(f"cs:{{{setup.project_id}}}:job:{job['id']}")
-    await asyncio.sleep(0)
