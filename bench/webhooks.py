@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 
 from app.events.server_events import ServerEvent
 from app.events.stream import EventStream
-from app.webhooks.secret_box import generate_key
+from devtools.dev_webhooks import write_webhook_keys
 from devtools.emulator_client import EmulatorClient
 from devtools.localredis import free_port
 from devtools.processes import start_logged, stop_process
@@ -35,8 +35,7 @@ SETTLE = 30.0  # seconds the deliveries may take to arrive after the last append
 def measure_webhooks(workdir: Path, redis_url: str, emulator: EmulatorClient) -> dict[str, Any]:
     """Deliveries a second, their lag p50/p99, and how many arrived of those due."""
     projects = make_projects(workdir / "webhooks", emulator, [0] * PROJECTS)
-    keys = workdir / "webhook-keys"
-    keys.write_text(generate_key() + "\n")
+    keys = write_webhook_keys(workdir / "webhook-keys")
     service = {"webhook_keys_file": keys, "webhook_allow_http": "true", "poll_interval": 3600,
                "webhook_allowed_networks": "127.0.0.1/32", "writes_per_minute": 1_000_000}
     port, arrivals = free_port(), workdir / "arrivals.jsonl"

@@ -59,17 +59,22 @@ class ChaosClient:
     async def create(self, project_id: str, name: str, key: str, tries: int = 20) -> Answer:
         """A keyed create, retried (same key) while the service answers 503 or not at all."""
         body = {**await self.launch(project_id), "name": name}
-        for _ in range(tries):
-            answer = await self.call("POST", "/cloud/servers", body, **{"Idempotency-Key": key})
-            if answer.status not in (0, 503):
-                return answer
-            await asyncio.sleep(0.5)
-        return answer
+        return await self.retried("POST", "/cloud/servers", body, tries, **{"Idempotency-Key": key})
+
+    async def act(self, project_id: str, server_id: str, action: str, key: str, tries: int = 20) -> Answer:
+        """A keyed server action, retried (same key) while the service answers 503 or not at all."""
+        return await self.retried("POST", f"/cloud/servers/{server_id}/actions?project_id={project_id}",
+                                  {"action": action}, tries, **{"Idempotency-Key": key})
 
     async def delete(self, project_id: str, server_id: str, tries: int = 20) -> Answer:
         """A delete, retried while the service answers 503 or not at all."""
+        return await self.retried("DELETE", f"/cloud/servers/{server_id}?project_id={project_id}",
+                                  None, tries)
+
+    async def retried(self, method: str, path: str, body: Any, tries: int, **headers: str) -> Answer:
+        """A request sent again every 0.5 s while the service answers 503 or not at all."""
         for _ in range(tries):
-            answer = await self.call("DELETE", f"/cloud/servers/{server_id}?project_id={project_id}")
+            answer = await self.call(method, path, body, **headers)
             if answer.status not in (0, 503):
                 return answer
             await asyncio.sleep(0.5)
@@ -96,7 +101,7 @@ class ChaosClient:
 
 
 def job_href(answer: Answer) -> str | None:
-    """Where a 202 create or a 204 delete says its job is."""
+    """Where a 202 create or action, or a 204 delete, says its job is."""
     if answer.status == 202:
         return str(answer.headers["Location"])
     if answer.status == 204 and "Link" in answer.headers:

@@ -1,44 +1,24 @@
-"""``make chaos``'s scenarios: each starts its own stack, does its damage, and measures."""
+"""``make chaos``'s scenarios of faults in the workers, Redis and OpenStack: each gets its own
+stack, does its damage, and measures."""
 import asyncio
-import collections
 import os
 import random
 import signal
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
-import aiohttp
 import redis.asyncio as aioredis
 
 from app.store import redis_layout as layout
 from app.store.redis_layout import PollField
 
 from .chaos_client import ChaosClient, job_href
+from .chaos_outcome import Outcome
 from .chaos_stack import ChaosStack
 from .redis_pressure import cap_below_use
-
-
-@dataclass
-class Outcome:
-    """One line of the results table."""
-
-    scenario: str
-    target: str
-    measured: str
-    met: bool
-
-
-Scenario = Callable[[ChaosStack, ChaosClient], Awaitable[list[Outcome]]]
-
 
 # Seconds the API may answer a list from memory once Redis is gone: it stops trusting its change
 # channel when three of its 1 s pings go unanswered (app/snapshot/change_feed.py), plus a margin.
 MEMORY_GRACE = 3.5
-
-
-def _names(servers: list[object]) -> collections.Counter[str]:
-    return collections.Counter(str(getattr(server, "name", "")) for server in servers)
 
 
 async def worker_kills(stack: ChaosStack, client: ChaosClient) -> list[Outcome]:
@@ -75,7 +55,7 @@ async def worker_kills(stack: ChaosStack, client: ChaosClient) -> list[Outcome]:
     statuses = await client.finished(hrefs, timeout=180)
     lost = [h for h, s in statuses.items() if s not in ("succeeded", "failed")]
     failed = [h for h, s in statuses.items() if s == "failed"]
-    counts = _names(stack.nova_servers(project))
+    counts = stack.nova_names(project)
     duplicates = sum(c - 1 for name, c in counts.items() if name.startswith("kill-") and c > 1)
     missing = [name for name in created if counts[name] == 0]
     return [
@@ -95,7 +75,7 @@ async def stopped_worker(stack: ChaosStack, client: ChaosClient) -> list[Outcome
     await asyncio.sleep(float(stack.settings["POLL_LEASE"]) + 4)  # past poll and job leases
     stack.signal_worker(0, signal.SIGCONT)
     statuses = await client.finished([h for h in hrefs if h], timeout=120)
-    counts = _names(stack.nova_servers(project))
+    counts = stack.nova_names(project)
     twice = sum(c - 1 for name, c in counts.items() if name.startswith("stop-") and c > 1)
     assert stack.client is not None
     lists = sorted((r["started"], r["at"]) for r in stack.client.requests(project_id=project)
@@ -146,7 +126,7 @@ async def redis_restart(stack: ChaosStack, client: ChaosClient) -> list[Outcome]
     new = [await client.create(project, f"after-restart-{n}", f"after-{n}") for n in range(5)]
     statuses = await client.finished([h for h in map(job_href, new) if h], timeout=60)
     again = await client.create(project, "before-restart", "replayed-key")
-    counts = _names(stack.nova_servers(project))
+    counts = stack.nova_names(project)
     return [
         Outcome("Redis SIGKILLed for 3 s under list and create load",
                 f"during the gap: 503, or a list from the API's memory within {MEMORY_GRACE:g} s",
@@ -234,23 +214,3 @@ async def full_redis(stack: ChaosStack, client: ChaosClient) -> list[Outcome]:
                     f"create {create.status}, list {lists.status} (was {listed.status}), "
                     f"create after freeing {recovered.status}",
                     create.status == 503 and lists.status == 200 and recovered.status == 202)]
-
-
-SCENARIOS: list[tuple[Scenario, dict[str, str]]] = [
-    (worker_kills, {}), (stopped_worker, {}), (redis_restart, {}), (openstack_outage, {}),
-    (throttling_storm, {}), (full_redis, {}),
-]
-
-
-async def run_scenario(scenario: Scenario, settings: dict[str, str]) -> list[Outcome]:
-    """One scenario on a fresh stack; a crash of the scenario itself is a stated miss."""
-    stack = ChaosStack(**settings)
-    try:
-        await asyncio.to_thread(stack.start)
-        async with aiohttp.ClientSession() as session:
-            return await scenario(stack, ChaosClient(stack, session))
-    except Exception as error:  # noqa: BLE001 - reported in the table, with its cause
-        return [Outcome(scenario.__doc__ or scenario.__name__, "runs to its end",
-                        f"crashed: {type(error).__name__}: {error}"[:200], False)]
-    finally:
-        await asyncio.to_thread(stack.stop)

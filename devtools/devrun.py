@@ -26,8 +26,8 @@ from pathlib import Path
 import yaml
 
 from app.core.project_ids import normalize_project_id
-from app.webhooks.secret_box import generate_key
 
+from .dev_webhooks import LOCAL_DELIVERY, write_webhook_keys
 from .emulator_client import EmulatorProcess
 from .issuer_client import IssuerProcess, write_access_file
 from .localredis import LocalRedis, free_port
@@ -85,13 +85,6 @@ def _trust_issuer(path: Path, issuer: IssuerProcess, project_id: str) -> str:
     write_access_file(path, issuer.url, AUDIENCE,
                       [{"subject": JWT_SUBJECT, "projects": [project_id], "role": "editor"}])
     return issuer.sign(sub=JWT_SUBJECT, aud=AUDIENCE, exp=int(time.time()) + JWT_LIFE)
-
-
-def _webhook_keys(path: Path) -> Path:
-    """The key webhook secrets are sealed with, new each run (as is the run's Redis)."""
-    path.write_text(generate_key() + "\n")
-    path.chmod(0o600)
-    return path.resolve()
 
 
 def _call(api_url: str, token: str, method: str, path: str, body: object = None) -> object:
@@ -242,9 +235,9 @@ def main() -> int:
                        "ACCESS_FILE": str(access_file), "OIDC_ALLOW_HTTP": "true",
                        "LISTEN_HOST": "127.0.0.1", "PORT": str(port), "POLL_INTERVAL": "10",
                        "RESOURCES_INTERVAL": "15",  # a new boot volume is listed within seconds
-                       "WEBHOOK_KEYS_FILE": str(_webhook_keys(RUN_DIR / "webhook-keys")),
-                       # development mode: plain http, and 127.0.0.1 allowed (the dev receiver)
-                       "WEBHOOK_ALLOW_HTTP": "true", "WEBHOOK_ALLOWED_NETWORKS": "127.0.0.1/32",
+                       # new each run, as is the run's Redis; http to 127.0.0.1 (the dev receiver)
+                       "WEBHOOK_KEYS_FILE": str(write_webhook_keys(RUN_DIR / "webhook-keys")),
+                       **LOCAL_DELIVERY,
                        "WORKER_METRICS_PORT": str(free_port())}
         for name, module in (("api", "app"), ("workers", "workers")):
             children[name] = Supervised(name, [sys.executable, "-m", module], RUN_DIR / f"{name}.log",

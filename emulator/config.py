@@ -21,6 +21,7 @@ class EmulatorConfig:
     tombstone_ttl: float = 86400.0
     request_log_size: int = 20000
     random_seed: int | None = None
+    consoles: tuple[str, ...] = ("vnc", "serial")  # the remote console protocols the cloud offers
     with_cinder: bool = True  # False: the catalog has no volumev3 (a cloud without block storage)
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -20,6 +20,7 @@ class Faults:
     ambiguous_creates: int = 0
     ambiguous_mode: str = "503"
     down_cell: bool = False
+    missing_paths: str = ""  # comma-separated path endings answered 404: APIs this cloud lacks
 
     def __post_init__(self) -> None:
         if self.latency < 0 or not 0.0 <= self.error_rate <= 1.0:
@@ -50,6 +51,10 @@ class Faults:
             return False
         self.throttle_count -= 1
         return True
+
+    def lacks(self, path: str) -> bool:
+        """Whether the call's path is one of an API this cloud is made to lack."""
+        return any(path.endswith(end.strip()) for end in self.missing_paths.split(",") if end.strip())
 
     def take_ambiguous_create(self) -> bool:
         """Whether this create is carried out but answered with a failure; counts it down."""

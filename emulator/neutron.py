@@ -178,10 +178,12 @@ def security_group_body(group: SecurityGroup) -> dict[str, Any]:
 
 
 async def list_security_groups(request: web.Request) -> web.Response:
-    """``GET /v2.0/security-groups``: the project's own groups."""
+    """``GET /v2.0/security-groups``: the project's own groups; an admin's token sees every
+    project's, as Neutron's policy has it, unless ``project_id``/``tenant_id`` filters them."""
     cloud, project_id = request.config_dict[CLOUD], request["project_id"]
-    return _collection(request, "security_groups", [
-        security_group_body(g) for g in cloud.security_groups.group(project_id)])
+    admin = cloud.users[request["token"].user_id].admin
+    groups = cloud.security_groups.values() if admin else cloud.security_groups.group(project_id)
+    return _collection(request, "security_groups", [security_group_body(g) for g in groups])
 
 
 async def show_security_group(request: web.Request) -> web.Response:

@@ -1,11 +1,12 @@
-"""Nova's ``/servers`` routes: boot, list (detail, changes-since, paging), show, delete."""
+"""Nova's ``/servers`` routes: boot, list (detail, changes-since, paging), show, delete, actions
+(and, from ``nova_server_extras``, rename, metadata and consoles)."""
 import re
 import secrets
 from typing import Any, NoReturn
 
 from aiohttp import web
 
-from . import lifecycle, nova_views
+from . import lifecycle, nova_server_extras, nova_views
 from .api_errors import ApiError
 from .clock import parse_isotime, whole_seconds
 from .cloud import Cloud, ServerRequest
@@ -37,6 +38,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/v2.1/servers/{server_id}", show_server)
     router.add_delete("/v2.1/servers/{server_id}", delete_server)
     router.add_post("/v2.1/servers/{server_id}/action", server_action)
+    nova_server_extras.add_routes(router, _server_or_404)
 
 
 def _down_cell(request: web.Request) -> bool:
@@ -174,6 +176,8 @@ async def server_action(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or len(body) != 1:
         raise ApiError(400, "Malformed request body")
     [(name, argument)] = body.items()
+    if name == "os-getConsoleOutput":  # a read, answered at once
+        return nova_server_extras.console_output(_server_or_404(request), (argument or {}).get("length"))
     if name in ("os-stop", "os-start"):
         action = name.removeprefix("os-")
     elif name == "reboot" and isinstance(argument, dict) and argument.get("type") in ("SOFT", "HARD"):

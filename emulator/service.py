@@ -81,6 +81,8 @@ async def apply_faults(request: web.Request, faults: Faults) -> None:
         await asyncio.sleep(faults.latency)
     if faults.outage:
         raise outage()
+    if faults.lacks(request.path):  # as a proxy answers for an API the deployment lacks
+        raise web.HTTPNotFound(text=f"not found: {request.path}")
     if faults.take_throttle():
         raise ApiError(faults.throttle_status, "This request was rate-limited.",
                        kind="overLimit", headers={"Retry-After": str(faults.retry_after)})

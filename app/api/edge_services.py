@@ -12,6 +12,7 @@ from ..events.stream import EventStream
 from ..jobs.job_store import JobStore
 from ..jobs.writer import ServerWriter
 from ..openstack.clouds import CloudDirectory
+from ..openstack.consoles import ServerConsoles
 from ..openstack.gateway import OpenStackGateway
 from ..process.heartbeats import Heartbeats
 from ..process.settings import Settings
@@ -35,6 +36,8 @@ class ApiServices(Protocol):
     def reader(self) -> ProjectReader: ...
     @property
     def writer(self) -> ServerWriter: ...
+    @property
+    def consoles(self) -> ServerConsoles: ...
     @property
     def jobs(self) -> JobStore: ...
     @property

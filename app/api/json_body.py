@@ -43,10 +43,13 @@ def loaded(schema: Schema, body: dict[str, Any], what: str) -> dict[str, Any]:
     return result
 
 
-def accepted(answer: dict[str, Any]) -> web.Response:
-    """A ``202`` for a queued job, with ``Location`` naming the job."""
-    return web.json_response(answer, status=202, headers={"Location": answer["job"]["href"]},
-                             dumps=encode)
+def accepted(answer: dict[str, Any], replayed: bool = False) -> web.Response:
+    """A ``202`` for a queued job, with ``Location`` naming the job; a replay of an
+    Idempotency-Key's first answer says so (``Idempotent-Replayed: true``)."""
+    headers = {"Location": answer["job"]["href"]}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return web.json_response(answer, status=202, headers=headers, dumps=encode)
 
 
 _PROJECT = ProjectQuerySchema()

@@ -13,6 +13,7 @@ from .routes import Route, routes
 from .schemas import (
     ActionAnswerSchema,
     ActionSchema,
+    ConsoleLogSchema,
     CreateAnswerSchema,
     CreateServerSchema,
     FlavorSchema,
@@ -21,8 +22,11 @@ from .schemas import (
     KeypairSchema,
     NetworkSchema,
     ProblemSchema,
+    RemoteConsoleAnswerSchema,
+    RemoteConsoleSchema,
     SecurityGroupSchema,
     ServerSchema,
+    UpdateServerSchema,
     VolumeSchema,
 )
 from .webhook_schemas import (
@@ -42,9 +46,14 @@ _COMPONENTS = (("Server", ServerSchema), ("Flavor", FlavorSchema), ("Image", Ima
                ("Problem", ProblemSchema), ("CreateServer", CreateServerSchema),
                ("CreateAnswer", CreateAnswerSchema), ("Job", JobSchema),
                ("Action", ActionSchema), ("ActionAnswer", ActionAnswerSchema),
+               ("UpdateServer", UpdateServerSchema), ("ConsoleLog", ConsoleLogSchema),
+               ("RemoteConsole", RemoteConsoleSchema), ("RemoteConsoleAnswer", RemoteConsoleAnswerSchema),
                ("WebhookCreate", WebhookCreateSchema), ("Webhook", WebhookSchema),
                ("WebhookCreated", WebhookCreatedSchema), ("SecretRotation", SecretRotationSchema),
                ("QueuedDelivery", QueuedDeliverySchema), ("DeliveryAttempt", DeliveryAttemptSchema))
+
+# What a schema's own validation says that its fields cannot: an update changes something.
+_EXTRA: dict[str, dict[str, Any]] = {"UpdateServer": {"minProperties": 1}}
 
 
 def _operation(route: Route) -> dict[str, Any]:
@@ -72,7 +81,7 @@ def build_openapi(served: Iterable[Route] | None = None) -> dict[str, Any]:
         "type": "http", "scheme": "bearer",
         "description": "a static token of the tokens file, or a JWT of an issuer the access file trusts"})
     for name, schema in _COMPONENTS:
-        spec.components.schema(name, schema=schema)
+        spec.components.schema(name, _EXTRA.get(name), schema=schema)
     by_path: dict[str, dict[str, Any]] = {}
     for route in served if served is not None else routes():
         by_path.setdefault(route.path, {})[route.method] = _operation(route)

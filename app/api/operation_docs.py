@@ -2,7 +2,13 @@
 table (``routes.py``) pairs each with its method, path, handler and operation id."""
 from typing import Any
 
-from .schemas import IDEMPOTENCY_KEY_PATTERN, JobListQuerySchema, ProjectQuerySchema, ServerListQuerySchema
+from .schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
+    ConsoleLogQuerySchema,
+    JobListQuerySchema,
+    ProjectQuerySchema,
+    ServerListQuerySchema,
+)
 from .webhook_schemas import DeliveryListQuerySchema, EventsQuerySchema
 
 Operation = dict[str, Any]
@@ -115,6 +121,35 @@ def act_on_server() -> Operation:
                    _idempotency_key("the same key within 24 h answers the first answer again")],
                   {**_accepted("ActionAnswer"), **conflict, **_BODY_ERRORS, **_THROTTLED},
                   requestBody={"required": True, "content": _json("Action")})
+
+
+def update_server() -> Operation:
+    """``PATCH /cloud/servers/{server_id}``."""
+    conflict = {"409": {**_PROBLEM, "description": "the server is being deleted, or Nova refuses "
+                                                   "the change in its state"}}
+    return _cloud("Rename a server or replace its metadata (at once)", "servers",
+                  [_path_id("server_id", "server"), _project()],
+                  {"200": {"description": "the server as Nova now shows it", "content": _json("Server")},
+                   **conflict, **_BODY_ERRORS, **_THROTTLED},
+                  requestBody={"required": True, "content": _json("UpdateServer")})
+
+
+def console_log() -> Operation:
+    """``GET /cloud/servers/{server_id}/console-log``."""
+    return _cloud("A server's console log, live from Nova", "servers",
+                  [_path_id("server_id", "server"), {"in": "query", "schema": ConsoleLogQuerySchema}],
+                  {"200": {"description": "its last lines", "content": _json("ConsoleLog")},
+                   "409": {**_PROBLEM, "description": "the server has no console log yet"}, **_THROTTLED})
+
+
+def remote_console() -> Operation:
+    """``POST /cloud/servers/{server_id}/remote-console``."""
+    return _cloud("Open a remote console (its URL is a credential)", "servers",
+                  [_path_id("server_id", "server"), _project()],
+                  {"201": {"description": "the console", "content": _json("RemoteConsoleAnswer")},
+                   "409": {**_PROBLEM, "description": "the server is not running"},
+                   **_BODY_ERRORS, **_THROTTLED},
+                  requestBody={"required": True, "content": _json("RemoteConsole")})
 
 
 def list_jobs() -> Operation:

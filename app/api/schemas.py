@@ -3,13 +3,23 @@ import base64
 import uuid
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, post_load, pre_dump, validate, validates
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_dump,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from ..core.project_ids import UUID_PATTERN, parse_uuid
 from ..core.times import iso
 from ..jobs.actions import ACTIONS, REBOOT, REBOOT_TYPES
 from ..jobs.idempotency import JobOutcome
 from ..jobs.job import FAILED, KINDS, STATUSES
+from ..openstack.consoles import CONSOLE_PROTOCOLS
 from ..openstack.translation import RESERVED_METADATA_KEYS
 
 IDEMPOTENCY_KEY_PATTERN = "[ -~]{1,255}"  # printable ASCII, as HTTP header values are
@@ -150,10 +160,13 @@ class SecurityGroupRuleSchema(Schema):
     """One rule of a security group."""
 
     direction = fields.String(required=True, metadata={"description": "ingress or egress"})
+    ethertype = fields.String(required=True, metadata={"description": "IPv4 or IPv6"})
     protocol = fields.String(allow_none=True, required=True, metadata={"description": "null: any"})
     port_range_min = fields.Integer(allow_none=True, required=True)
     port_range_max = fields.Integer(allow_none=True, required=True)
     remote_ip_prefix = fields.String(allow_none=True, required=True)
+    remote_group_id = fields.String(allow_none=True, required=True,
+                                    metadata={"description": "traffic from servers in this group"})
 
 
 class SecurityGroupSchema(Schema):
@@ -224,6 +237,21 @@ class BootVolumeSchema(Schema):
     volume_type = fields.String(validate=validate.Length(1, 255))
 
 
+def _no_reserved_keys(value: dict[str, str]) -> None:
+    """The service's own metadata keys are not the user's to set."""
+    for reserved in RESERVED_METADATA_KEYS:
+        if reserved in value:
+            raise ValidationError(f"The key {reserved!r} is reserved for this service.")
+
+
+def _user_metadata(**kwargs: Any) -> fields.Dict:
+    """A server's user metadata: at most 100 keys of 1 to 255 characters, values up to 255,
+    none of the service's own keys."""
+    return fields.Dict(keys=fields.String(validate=validate.Length(1, 255)),
+                       values=fields.String(validate=validate.Length(0, 255)),
+                       validate=[validate.Length(max=100), _no_reserved_keys], **kwargs)
+
+
 class CreateServerSchema(Schema):
     """The body of ``POST /cloud/servers``."""
 
@@ -235,9 +263,7 @@ class CreateServerSchema(Schema):
     network_ids = fields.List(fields.String(validate=validate.Length(1, 64)), required=True,
                               validate=validate.Length(1, 16))
     key_name = fields.String(validate=validate.Length(1, 255), load_default=None, allow_none=True)
-    metadata = fields.Dict(keys=fields.String(validate=validate.Length(1, 255)),
-                           values=fields.String(validate=validate.Length(0, 255)),
-                           validate=validate.Length(max=100), load_default=dict)
+    metadata = _user_metadata(load_default=dict)
     availability_zone = fields.String(validate=validate.Length(1, 255), load_default=None,
                                       allow_none=True)
     security_groups = fields.List(fields.String(validate=validate.Length(1, 255)),
@@ -257,11 +283,47 @@ class CreateServerSchema(Schema):
             raise ValidationError(f"At most {USER_DATA_MAX} bytes once base64-encoded "
                                   f"(Nova's limit); this is {encoded}.")
 
-    @validates("metadata")
-    def _no_reserved_keys(self, value: dict[str, str], **kwargs: Any) -> None:
-        for reserved in RESERVED_METADATA_KEYS:
-            if reserved in value:
-                raise ValidationError(f"The key {reserved!r} is reserved for this service.")
+
+
+class UpdateServerSchema(Schema):
+    """The body of ``PATCH /cloud/servers/{id}``: a new name, new user metadata, or both."""
+
+    name = fields.String(validate=[validate.Length(1, 255), validate.Regexp(
+        r"^\S(.*\S)?$", error="No leading or trailing spaces.")])
+    metadata = _user_metadata(metadata={"description": "replaces every key of the user's; the "
+                                                       "service's own keys stay"})
+
+    @validates_schema
+    def _something_to_change(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if not data:
+            raise ValidationError("Give a name, metadata, or both.", "_schema")
+
+
+class ConsoleLogQuerySchema(ProjectQuerySchema):
+    """``?project_id=&lines=``: how much of the console log."""
+
+    lines = fields.Integer(validate=validate.Range(1, 10_000), load_default=100,
+                           metadata={"description": "the last lines to give (default 100)"})
+
+
+class RemoteConsoleSchema(Schema):
+    """The body of ``POST /cloud/servers/{id}/remote-console``."""
+
+    protocol = fields.String(required=True, validate=validate.OneOf(CONSOLE_PROTOCOLS))
+
+
+class RemoteConsoleAnswerSchema(Schema):
+    """A new remote console; its URL is a credential (never logged, never cached)."""
+
+    protocol = fields.String(required=True)
+    type = fields.String(required=True, metadata={"description": "novnc, spice-html5 or serial"})
+    url = fields.String(required=True)
+
+
+class ConsoleLogSchema(Schema):
+    """A server's console log, live from Nova."""
+
+    output = fields.String(required=True)
 
 
 def job_href(project_id: str, job_id: str) -> str:

@@ -94,10 +94,12 @@ class SecurityGroupRule(TypedDict):
     """One rule of a security group."""
 
     direction: str
+    ethertype: str
     protocol: str | None
     port_range_min: int | None
     port_range_max: int | None
     remote_ip_prefix: str | None
+    remote_group_id: str | None
 
 
 class SecurityGroup(TypedDict):

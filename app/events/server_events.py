@@ -12,11 +12,14 @@ from typing import Any
 from ..core.records import Server
 
 _EVENT_NAMESPACE = uuid.UUID("0d7c1bd4-3f55-4c43-9a52-8c6d0bb3a0f1")
-CREATED, STATUS_CHANGED, TASK_STATE_CHANGED, DELETED = (
-    "server.created", "server.status_changed", "server.task_state_changed", "server.deleted")
+CREATED, STATUS_CHANGED, UPDATED, TASK_STATE_CHANGED, DELETED = (
+    "server.created", "server.status_changed", "server.updated", "server.task_state_changed",
+    "server.deleted")
 JOB_SUCCEEDED, JOB_FAILED, PING = "job.succeeded", "job.failed", "webhook.ping"
 # What subscribers and listeners get unless they name types; internal records only when named.
-PUBLIC_TYPES = (CREATED, STATUS_CHANGED, DELETED, JOB_SUCCEEDED, JOB_FAILED)
+PUBLIC_TYPES = (CREATED, STATUS_CHANGED, UPDATED, DELETED, JOB_SUCCEEDED, JOB_FAILED)
+# What a server.updated names as changed (in a change of status, the status_changed event says it).
+UPDATED_FIELDS = ("name", "metadata", "flavor", "image", "key_name", "addresses", "volumes_attached")
 INTERNAL_TYPES = (TASK_STATE_CHANGED,)
 EVENT_TYPES = (*PUBLIC_TYPES, *INTERNAL_TYPES)
 # A server is created once and deleted once, whoever notices (a job or a poll): same event id.
@@ -57,6 +60,9 @@ def changes_between(project_id: str, before: Mapping[str, Server], upserts: Iter
         elif old["task_state"] != server["task_state"]:
             events.append(ServerEvent(project_id, TASK_STATE_CHANGED, server["id"], stamp, {
                 "from": old["task_state"], "to": server["task_state"], "server": server}))
+        elif changed := [name for name in UPDATED_FIELDS if old.get(name) != server.get(name)]:
+            events.append(ServerEvent(project_id, UPDATED, server["id"], f"{stamp}|{','.join(changed)}",
+                                      {"changed": changed, "server": server}))
     for server_id in removals:
         if server_id in before:
             events.append(ServerEvent(project_id, DELETED, server_id, DELETED_FINGERPRINT, {

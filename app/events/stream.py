@@ -1,7 +1,7 @@
 """The events appended to each project's Redis stream, for webhooks and listeners.
 
-The stream appends an id only once among its latest ``EVENTS_MAX_LENGTH`` events; consumers can
-drop any older repeat by its id. It keeps its latest ``EVENTS_MAX_LENGTH`` events and, beyond
+The stream appends an id only once among its latest ``EVENTS_KEPT`` events; consumers can
+drop any older repeat by its id. It keeps its latest ``EVENTS_KEPT`` events and, beyond
 them, every event the webhooks' fan-out has not taken yet: an outbox that trimming never
 overtakes. Each entry's Redis stream id (``<ms>-<n>``) is its position:
 webhook fan-out and ``GET /cloud/events`` resume from one.
@@ -22,7 +22,9 @@ from ..store.redis_layout import EventField
 from ..store.redis_values import decode, decode_fields
 from .server_events import ServerEvent
 
-POSITION_PATTERN = r"[0-9]{1,20}-[0-9]{1,20}"
+# Each part of a Redis stream id is a 64-bit unsigned integer: 19 digits always fit (20 may not,
+# and Redis refuses such an id outright, which must be the client's 400, not the store's 503).
+POSITION_PATTERN = r"[0-9]{1,19}-[0-9]{1,19}"
 START = "0-0"  # before the first entry of any stream
 CLUSTER_POLL = 0.1  # seconds between reads of the streams with listeners, on a cluster
 
@@ -110,7 +112,7 @@ if score and tonumber(score) <= tonumber(ARGV[2]) then redis.call('ZREM', KEYS[1
 class EventStream:
     """Appends events to ``cs:{project}:events`` (capped, each id once) and reads them back."""
 
-    def __init__(self, redis: Redis, clock: Clock = time.time, cap: int = layout.EVENTS_MAX_LENGTH) -> None:
+    def __init__(self, redis: Redis, clock: Clock = time.time, cap: int = layout.EVENTS_KEPT) -> None:
         self._redis = redis
         self._clock = clock
         self._cap = cap  # events kept beyond those the webhooks' fan-out has not taken

@@ -19,6 +19,7 @@ class JobOutcome:
     job_id: str
     job_status: str
     server_id: str | None
+    replayed: bool = False  # answered again to a request with the same key
 
 
 @dataclass(frozen=True)

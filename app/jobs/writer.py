@@ -1,18 +1,20 @@
-"""Creating, deleting and acting on servers: validate, record a durable job, queue it, answer quickly."""
+"""Creating, deleting and acting on servers: validate, record a durable job, queue it, answer
+quickly; and renaming them or replacing their metadata, which Nova does at once."""
 import asyncio
 import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from redis.exceptions import RedisError
 
-from ..core.errors import Conflict, OpenStackUnavailable, UnprocessableRequest
+from ..core.errors import Conflict, OpenStackRejected, OpenStackUnavailable, UnprocessableRequest
 from ..core.records import ActionRequest, LaunchRequest, Server, created_time
 from ..core.times import Clock
 from ..openstack.gateway import OpenStackGateway
-from ..openstack.translation import DELETING, IDEMPOTENCY_TAG
+from ..openstack.translation import DELETING, server_from_nova
 from ..snapshot.reads import ProjectReader
 from ..snapshot.recent_shows import RecentShows
 from ..snapshot.recording import ServerRecorder
@@ -38,6 +40,12 @@ _KEY_REUSED_FIELD = "Already used with a different request body."
 def outcome_of(job: Job) -> JobOutcome:
     """A create's outcome as the job stands now."""
     return JobOutcome(job.project_id, job.id, job.status, job.server_id)
+
+
+def _fields(errors: Mapping[str, list[str]]) -> str:
+    """The fields in error, named for a detail: ``flavor_id and key_name``."""
+    names = list(errors)
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 class ServerWriter:
@@ -89,10 +97,11 @@ class ServerWriter:
     async def _server_tagged(self, project_id: str, tag: str) -> str | None:
         """A server of the last 24 h that a create with the same Idempotency-Key made, though
         Redis has no record of it (it lost its data): adopted instead of making another."""
-        listing = await self._reader.listing(project_id, "servers")
+        listing = await self._reader.listing(project_id, "servers")  # polled once if never yet
+        tagged = await self._snapshot.tagged_servers(project_id)
         since = self._clock() - IDEMPOTENCY_TTL
         for server in listing.items():
-            found = (server.get("metadata") or {}).get(IDEMPOTENCY_TAG)
+            found = tagged.get(server["id"])
             created = created_time(server)
             if found and same_key(found, tag) and created is not None and created >= since:
                 if found != tag:
@@ -112,9 +121,11 @@ class ServerWriter:
             return None
         if earlier.fingerprint != use.fingerprint:
             raise UnprocessableRequest(_KEY_REUSED, {"Idempotency-Key": [_KEY_REUSED_FIELD]})
-        if earlier.outcome is not None:
-            return earlier.outcome
-        return outcome_of(await self._wait_for_server_id(job))
+        if earlier.outcome is None:  # the first request is still waiting for its server id
+            job = await self._wait_for_server_id(job)
+        first_server_id = earlier.outcome.server_id if earlier.outcome else None
+        # the first answer again, with what the job knows now: its status, and the server id
+        return replace(outcome_of(job), server_id=job.server_id or first_server_id, replayed=True)
 
     async def _wait_for_server_id(self, job: Job) -> Job:
         """The job once it has Nova's server id or has ended, or as it is after ``create_wait``
@@ -141,8 +152,8 @@ class ServerWriter:
                 listings[kind] = await self._reader.refreshed_listing(project_id, kind)
             launch, errors = resolve_launch(request, {k: v.items() for k, v in listings.items()})
         if errors:
-            raise UnprocessableRequest("The request names things that do not exist in the project.",
-                                       errors)
+            raise UnprocessableRequest(f"This server cannot be launched in the project as asked: "
+                                       f"{_fields(errors)} (each explained under errors).", errors)
         await self._check_volume_quota(project_id, launch)
         return launch
 
@@ -208,6 +219,33 @@ class ServerWriter:
             return pending
         await self._submit_shown(job, server, DELETING, self._marks.clear_delete)
         return job.id
+
+    async def update(self, project_id: str, server_id: str, name: str | None,
+                     metadata: dict[str, str] | None) -> Server:
+        """Rename the server and/or replace its user metadata (the service's own keys stay in
+        Nova): Nova answers at once, and what it then shows is written through to the snapshot
+        (its ``server.updated`` event included). ``Conflict`` while it is being deleted, or
+        when Nova refuses in the server's state."""
+        server = await self._known_server(project_id, server_id)
+        if server["task_state"] == DELETING:
+            raise Conflict(f"Server {server_id} is being deleted.")
+        try:
+            if name is not None:
+                await self._gateway.rename_server(project_id, server_id, name)
+            if metadata is not None:
+                await self._gateway.replace_metadata(project_id, server_id, metadata)
+        except OpenStackRejected as refused:
+            if refused.status == 409:
+                raise Conflict(refused.detail) from None
+            if refused.status in (400, 403):  # a name or metadata Nova will not take (its quota)
+                raise UnprocessableRequest("Nova refused the change.", {
+                    "name" if metadata is None else "metadata": [refused.detail]}) from None
+            raise
+        record = await self._gateway.get_server(project_id, server_id)
+        changed = server_from_nova(record, await self._snapshot.flavor_ids(project_id))
+        await self._recorder.record(project_id, changed, observed=False)
+        await self._shows.written(project_id, server_id, self._clock())
+        return await self._snapshot.server(project_id, server_id) or changed
 
     async def _known_server(self, project_id: str, server_id: str) -> Server:
         """The server as the snapshot has it, else as Nova has it now; ``NotFound`` if neither."""

@@ -19,7 +19,7 @@ from openstack.connection import Connection
 from ..core.errors import NotFound, OpenStackRejected, OpenStackTimeout, OpenStackUnavailable, ServiceError
 from ..core.records import Resource
 from .clouds import CloudDirectory
-from .translation import JOB_TAG, is_partial, read_resources
+from .translation import JOB_TAG, RESERVED_METADATA_KEYS, is_partial, read_resources
 
 logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
@@ -68,8 +68,18 @@ class OpenStackGateway:
         self._observe = observer
 
     async def _call(self, project_id: str, action: Callable[[Connection], Result], what: str,
-                    service: str = COMPUTE, recovering: bool = True) -> Result:
-        result = await self._observed(lambda: self.directory.connection(project_id), action, what, service)
+                    service: str = COMPUTE, recovering: bool = True, of_a_server: bool = False) -> Result:
+        """The action on the project's connection. A 404 is ``NotFound`` only for a call
+        ``of_a_server`` (the server is not there); for any other call it means an API the cloud
+        lacks, and is ``OpenStackUnavailable``, naming no OpenStack path."""
+        try:
+            result = await self._observed(lambda: self.directory.connection(project_id), action, what,
+                                          service)
+        except NotFound:
+            if of_a_server:
+                raise
+            raise OpenStackUnavailable(f"OpenStack failed {what}: its {service} API answered "
+                                       "404 Not Found (this cloud may lack it)") from None
         if recovering and self._after_success is not None:
             try:
                 await self._after_success(project_id)
@@ -136,7 +146,7 @@ class OpenStackGateway:
             server: NovaRecord = response.json()["server"]
             return server
 
-        return await self._call(project_id, fetch, f"showing server {server_id}")
+        return await self._call(project_id, fetch, f"showing server {server_id}", of_a_server=True)
 
     async def create_server(self, project_id: str, server: dict[str, Any]) -> str:
         """Ask Nova to boot a server; its id. Nova's refusals raise ``OpenStackRejected``."""
@@ -150,22 +160,55 @@ class OpenStackGateway:
 
     async def delete_server(self, project_id: str, server_id: str) -> None:
         """Ask Nova to delete a server (it goes away asynchronously); ``NotFound`` if it is gone."""
-        def delete(connection: Connection) -> None:
-            response = connection.compute.delete(_server_path(server_id),
-                                                 microversion=COMPUTE_MICROVERSION, raise_exc=False)
-            _raise_for_status(response, f"deleting server {server_id}")
-
-        await self._call(project_id, delete, f"deleting server {server_id}")
+        await self._on_server(project_id, server_id, "DELETE", "", None, f"deleting server {server_id}")
 
     async def server_action(self, project_id: str, server_id: str, body: dict[str, Any]) -> None:
         """Ask Nova to stop, start or reboot a server (it goes on asynchronously); Nova's refusal
         in the server's state is an ``OpenStackRejected`` with status 409."""
-        def act(connection: Connection) -> None:
-            response = connection.compute.post(_server_path(server_id) + "/action", json=body,
-                                               microversion=COMPUTE_MICROVERSION, raise_exc=False)
-            _raise_for_status(response, f"acting on server {server_id}")
+        await self._on_server(project_id, server_id, "POST", "/action", body, f"acting on server {server_id}")
 
-        await self._call(project_id, act, f"acting on server {server_id}")
+    async def rename_server(self, project_id: str, server_id: str, name: str) -> NovaRecord:
+        """Give a server another name (Nova answers at once); Nova's record after it."""
+        answer = await self._on_server(project_id, server_id, "PUT", "", {"server": {"name": name}},
+                                       f"renaming server {server_id}")
+        record: NovaRecord = answer["server"]
+        return record
+
+    async def replace_metadata(self, project_id: str, server_id: str, metadata: dict[str, str]) -> None:
+        """Replace a server's metadata by ``metadata``, keeping the service's own keys as Nova has
+        them (Nova answers at once)."""
+        record = await self.get_server(project_id, server_id)
+        kept = {k: v for k, v in (record.get("metadata") or {}).items() if k in RESERVED_METADATA_KEYS}
+        await self._on_server(project_id, server_id, "PUT", "/metadata", {"metadata": {**metadata, **kept}},
+                              f"setting the metadata of server {server_id}")
+
+    async def console_output(self, project_id: str, server_id: str, lines: int) -> str:
+        """The last ``lines`` lines of a server's console log."""
+        answer = await self._on_server(project_id, server_id, "POST", "/action",
+                                       {"os-getConsoleOutput": {"length": lines}},
+                                       f"reading the console log of server {server_id}")
+        return str(answer.get("output") or "")
+
+    async def remote_console(self, project_id: str, server_id: str, protocol: str,
+                             kind: str) -> dict[str, str]:
+        """A new remote console of a server: ``{protocol, type, url}``; the URL is a credential."""
+        answer = await self._on_server(project_id, server_id, "POST", "/remote-consoles",
+                                       {"remote_console": {"protocol": protocol, "type": kind}},
+                                       f"opening a {protocol} console of server {server_id}")
+        console = answer["remote_console"]
+        return {key: str(console[key]) for key in ("protocol", "type", "url")}
+
+    async def _on_server(self, project_id: str, server_id: str, method: str, suffix: str,
+                         body: dict[str, Any] | None, what: str) -> Any:
+        """One Nova call about a server (``NotFound`` if Nova does not know it); its decoded
+        answer, if it has one."""
+        def call(connection: Connection) -> Any:
+            response = connection.compute.request(_server_path(server_id) + suffix, method, json=body,
+                                                  microversion=COMPUTE_MICROVERSION, raise_exc=False)
+            _raise_for_status(response, what)
+            return response.json() if response.content else None
+
+        return await self._call(project_id, call, what, of_a_server=True)
 
     async def find_tagged_server(self, project_id: str, job_id: str, since: str,
                                  tag: str = JOB_TAG) -> NovaRecord | None:
@@ -186,11 +229,13 @@ class OpenStackGateway:
 
     async def volume_quota(self, project_id: str) -> tuple[int, int] | None:
         """The gigabytes of volumes the project may have and those it has (Cinder's limits);
-        None when it is unlimited or the cloud has no Cinder."""
+        None when it is unlimited, or the cloud has no Cinder or no limits API (then Cinder's
+        own refusal is the check)."""
         def read(connection: Connection) -> tuple[int, int] | None:
             try:
                 limits = connection.block_storage.get_limits().absolute
-            except (sdk_errors.EndpointNotFound, sdk_errors.ServiceDisabledException):
+            except (sdk_errors.EndpointNotFound, sdk_errors.ServiceDisabledException,
+                    sdk_errors.NotFoundException):
                 return None
             allowed = limits.max_total_volume_gigabytes
             return None if allowed is None or allowed < 0 else (allowed, limits.total_gigabytes_used or 0)

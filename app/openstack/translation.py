@@ -1,6 +1,6 @@
 """Translation between OpenStack's JSON and SDK resources and the service's records."""
 import base64
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from openstack import exceptions as sdk_errors
@@ -33,8 +33,15 @@ def is_partial(record: Mapping[str, Any]) -> bool:
     return record.get("status") == "UNKNOWN" or any(k not in record for k in _COMPLETE_SERVER_KEYS)
 
 
+def idempotency_tags(records: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Server id -> the Idempotency-Key tag in its Nova metadata, for the records with one."""
+    return {str(r["id"]): str(tag) for r in records
+            if (tag := (r.get("metadata") or {}).get(IDEMPOTENCY_TAG)) and r.get("id")}
+
+
 def server_from_nova(record: Mapping[str, Any], flavor_ids: Mapping[str, str]) -> Server:
-    """A complete Nova server record as the service's server.
+    """A complete Nova server record as the service's server (its metadata without the
+    service's own keys).
 
     From microversion 2.47 Nova embeds the flavor with its name instead of its id; Nova keeps
     flavor names unique, so the id is looked up by name (None if the flavor is gone).
@@ -58,7 +65,8 @@ def server_from_nova(record: Mapping[str, Any], flavor_ids: Mapping[str, str]) -
         "volumes_attached": [
             {"id": v["id"], "delete_on_termination": bool(v.get("delete_on_termination", False))}
             for v in record.get("os-extended-volumes:volumes_attached") or []],
-        "metadata": dict(record.get("metadata") or {}),
+        "metadata": {key: value for key, value in (record.get("metadata") or {}).items()
+                     if key not in RESERVED_METADATA_KEYS},  # the user's map: the service's keys stay in Nova
         "created": record.get("created"),
         "updated": record.get("updated"),
     }
@@ -133,13 +141,16 @@ def _keypairs(connection: Connection) -> list[Keypair]:
 
 
 def _security_groups(connection: Connection) -> list[SecurityGroup]:
+    """The project's own groups: a credential with more rights (an admin role) lists every
+    project's unless asked for one, as Horizon does."""
     return [{"id": g.id, "name": g.name, "description": g.description or "",
-             "rules": [{"direction": r["direction"], "protocol": r.get("protocol"),
-                        "port_range_min": r.get("port_range_min"),
+             "rules": [{"direction": r["direction"], "ethertype": r.get("ethertype") or "IPv4",
+                        "protocol": r.get("protocol"), "port_range_min": r.get("port_range_min"),
                         "port_range_max": r.get("port_range_max"),
-                        "remote_ip_prefix": r.get("remote_ip_prefix")}
+                        "remote_ip_prefix": r.get("remote_ip_prefix"),
+                        "remote_group_id": r.get("remote_group_id")}
                        for r in g.security_group_rules or []]}
-            for g in connection.network.security_groups()]
+            for g in connection.network.security_groups(project_id=connection.current_project_id)]
 
 
 def _volumes(connection: Connection) -> list[Volume]:

@@ -30,6 +30,7 @@ from ..jobs.marks import ServerMarks
 from ..jobs.queue import JobQueue
 from ..jobs.writer import ServerWriter
 from ..openstack.clouds import CloudDirectory
+from ..openstack.consoles import ServerConsoles
 from ..openstack.gateway import OpenStackGateway
 from ..snapshot.change_feed import ChangeFollower
 from ..snapshot.cloud_poll import CloudWidePoll
@@ -72,6 +73,7 @@ class Services:
     jobs: JobStore
     queue: JobQueue
     writer: ServerWriter
+    consoles: ServerConsoles
     executor: JobExecutor
     epoch: RedisEpoch
     webhooks: Webhooks
@@ -155,7 +157,7 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
                    clock: Clock = time.time) -> Services:
     """Every store and service over an open Redis client and gateway."""
     snapshot, marks = SnapshotStore(redis), ServerMarks(redis)
-    events = EventStream(redis, clock)
+    events = EventStream(redis, clock, settings.events_kept)
     recorder = ServerRecorder(snapshot, marks, events)
     schedule = PollSchedule(redis)
     refresher = ProjectRefresher(redis, gateway, snapshot, marks, events, refresh_policy(settings),
@@ -186,7 +188,7 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
                         redis, gateway, refresher, refresh_policy(settings), settings.poll_interval,
                         stale_after=2 * settings.poll_interval + settings.openstack_timeout, clock=clock),
                     reader=reader, jobs=jobs, queue=queue, writer=writer,
-                    executor=executor, epoch=RedisEpoch(redis),
+                    consoles=ServerConsoles(gateway), executor=executor, epoch=RedisEpoch(redis),
                     webhooks=Webhooks(subscriptions, deliveries, dispatcher,
                                       DestinationPolicy(settings.webhook_allow_http,
                                                         settings.webhook_allowed_networks)),

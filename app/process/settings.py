@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..store.redis_address import check_redis_url
-from ..store.redis_layout import IDEMPOTENCY_TTL
+from ..store.redis_layout import EVENTS_KEPT, IDEMPOTENCY_TTL
 
 PREFIX = "CLOUD_SERVERS_"  # every setting may carry it; with both set, the prefixed one wins
 DAY = 24 * 3600.0
@@ -137,6 +137,10 @@ class Settings:
                                        minimum=1, maximum=10_000)
     webhook_endpoint_concurrency: int = setting(
         4, "deliveries under way at once per subscription", "integer", minimum=1, maximum=100)
+    events_kept: int = setting(
+        EVENTS_KEPT, "events each project's stream keeps, beyond those its webhooks have not taken yet; "
+        "`GET /cloud/events` resumes within them, and an event id repeated among them is dropped",
+        "integer", minimum=10, maximum=1_000_000)
     events_heartbeat: float = setting(15.0, "seconds between `: ping` comments on `GET /cloud/events`")
     worker_metrics_port: int = setting(
         9101, "where the workers serve `/metrics` (on `LISTEN_HOST`; `0`: a free port, logged)",

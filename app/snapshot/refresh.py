@@ -24,7 +24,7 @@ from ..core.times import Clock, iso, parse_iso
 from ..events.server_events import changes_between
 from ..events.stream import EventStream
 from ..openstack.gateway import NovaRecord, OpenStackGateway
-from ..openstack.translation import is_partial, server_from_nova
+from ..openstack.translation import idempotency_tags, is_partial, server_from_nova
 from ..store import redis_layout as layout
 from ..store.redis_layout import PollField
 from ..store.redis_scripts import ScriptCall
@@ -186,8 +186,10 @@ class ProjectRefresher:
                 await self._events.append(changes_between(project_id, before, upserts, removals))
         kept = {r.get("id") for r in records if is_partial(r)}
         removals = [r for r in removals if r not in kept]
+        written = {server["id"] for server in upserts}
+        tags = idempotency_tags(r for r in records if r.get("id") in written)
         return self._snapshot.change_call(project_id, upserts, removals, taken_at=started,
-                                          poll_state=progress), bool(upserts or removals)
+                                          poll_state=progress, tags=tags), bool(upserts or removals)
 
     async def _changes(self, project_id: str, records: list[NovaRecord], read: PollStart,
                        full: bool, started: float) -> tuple[list[Server], list[str]]:

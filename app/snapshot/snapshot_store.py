@@ -23,17 +23,18 @@ from .stored_servers import StoredServers
 __all__ = ["Listing", "PollStart", "SnapshotStore", "StoredServers"]
 _HEAD = [ListingField.ETAG, ListingField.TAKEN_AT, ListingField.STALE]  # a list's small fields
 
-# KEYS: servers hash, order zset, listing hash, poll state hash (one project: one cluster slot).
-# ARGV[1]: '1' to replace every server; ARGV[2]: taken_at ('' keeps the current one); ARGV[3]: the
-# project id; ARGV[4]: the number n of servers written; ARGV[5]: the number m of poll state values
-# (field, value, field, value…), then those m values, then n (id, JSON, order score) triples, then
-# the ids of servers removed. The change, the poll's progress, the rebuilt list and its publication
+# KEYS: servers hash, order zset, listing hash, poll state hash, tags hash (one project: one
+# cluster slot). ARGV[1]: '1' to replace every server; ARGV[2]: taken_at ('' keeps the current one);
+# ARGV[3]: the project id; ARGV[4]: the number n of servers written; ARGV[5]: the number m of poll
+# state values (field, value, field, value…); ARGV[6]: the number t of tag values (server id, tag…);
+# then those m values, those t values, n (id, JSON, order score) triples, and the ids of servers
+# removed. The change, the poll's progress, the rebuilt list and its publication
 # on the change channel are one script: atomic (a process that hears of the change reads it), one
 # round trip, and legal in a cluster.
 _CHANGE_SERVERS = f"""
-local state_values = tonumber(ARGV[5])
-if state_values > 0 then redis.call('HSET', KEYS[4], unpack(ARGV, 6, 5 + state_values)) end
-local first_server = 6 + state_values
+local state_values, tag_values = tonumber(ARGV[5]), tonumber(ARGV[6])
+if state_values > 0 then redis.call('HSET', KEYS[4], unpack(ARGV, 7, 6 + state_values)) end
+local first_server = 7 + state_values + tag_values
 if ARGV[1] ~= '1' and #ARGV == first_server - 1
     and redis.call('HEXISTS', KEYS[3], '{ListingField.BODY}') == 1 then
   -- nothing changed (an idle poll): the list stays as it is, only its time moves (forward)
@@ -48,7 +49,8 @@ if ARGV[1] ~= '1' and #ARGV == first_server - 1
   end
   return 0
 end
-if ARGV[1] == '1' then redis.call('DEL', KEYS[1], KEYS[2]) end
+if ARGV[1] == '1' then redis.call('DEL', KEYS[1], KEYS[2], KEYS[5]) end
+if tag_values > 0 then redis.call('HSET', KEYS[5], unpack(ARGV, 7 + state_values, first_server - 1)) end
 local next_arg = first_server
 for _ = 1, tonumber(ARGV[4]) do
   redis.call('HSET', KEYS[1], ARGV[next_arg], ARGV[next_arg + 1])
@@ -58,6 +60,7 @@ end
 for removed = next_arg, #ARGV do
   redis.call('HDEL', KEYS[1], ARGV[removed])
   redis.call('ZREM', KEYS[2], ARGV[removed])
+  redis.call('HDEL', KEYS[5], ARGV[removed])
 end
 local ids = redis.call('ZREVRANGE', KEYS[2], 0, -1)
 local parts = {{}}
@@ -192,18 +195,27 @@ class SnapshotStore:
 
     def change_call(self, project_id: str, upserts: Iterable[Server], removals: Iterable[str], *,
                     replace_all: bool = False, taken_at: float | None = None,
-                    poll_state: Mapping[str, str] | None = None) -> ScriptCall:
+                    poll_state: Mapping[str, str] | None = None,
+                    tags: Mapping[str, str] | None = None) -> ScriptCall:
         """The script call of ``change_servers``, to be sent by the caller (with others);
-        ``poll_state`` fields are set on the project's poll state with it (a poll's progress)."""
+        ``poll_state`` fields are set on the project's poll state with it (a poll's progress),
+        and ``tags`` (server id -> Idempotency-Key tag, as Nova's metadata holds it) are kept."""
         written = list(upserts)
         triples = [value for server in written
                    for value in (server["id"], encode_server(server), repr(_created_score(server)))]
         state = [value for field in (poll_state or {}).items() for value in field]
+        tag_values = [value for pair in (tags or {}).items() for value in pair]
         keys = [layout.servers(project_id), layout.server_order(project_id),
-                layout.listing(project_id, "servers"), layout.poll_state(project_id)]
+                layout.listing(project_id, "servers"), layout.poll_state(project_id),
+                layout.server_tags(project_id)]
         return ScriptCall(self._change, keys, ["1" if replace_all else "0",
                                                "" if taken_at is None else repr(taken_at), project_id,
-                                               len(written), len(state), *state, *triples, *removals])
+                                               len(written), len(state), len(tag_values), *state,
+                                               *tag_values, *triples, *removals])
+
+    async def tagged_servers(self, project_id: str) -> dict[str, str]:
+        """Server id -> Idempotency-Key tag, for the stored servers a keyed create made."""
+        return decode_fields(await self._redis.hgetall(layout.server_tags(project_id)))
 
     async def replace_resources(self, project_id: str, kind: str, items: list[Resource],
                                 taken_at: float) -> None:

@@ -16,7 +16,7 @@ from functools import cached_property
 PREFIX = "cs"
 RESOURCE_KINDS = ("flavors", "images", "networks", "keypairs", "security_groups", "volumes")
 LIST_KINDS = ("servers", *RESOURCE_KINDS)
-EVENTS_MAX_LENGTH = 10_000
+EVENTS_KEPT = 10_000  # the default of each project's event stream's length (EVENTS_KEPT)
 SERVER_JOBS_KEPT = 100  # a server's latest jobs listed by GET /cloud/jobs?server_id=
 IDEMPOTENCY_TTL = 24 * 3600  # the contract's window for replaying an Idempotency-Key
 SCHEDULE_BUCKETS = 16  # fixed: a project's bucket must not move while workers run
@@ -142,6 +142,8 @@ def _per_project(suffix: str, redis_type: str, holds: str, lifetime: str,
 
 servers = _per_project("servers", "hash", "server id -> server JSON (`app.core.records.Server`)", "none")
 server_order = _per_project("servers:order", "zset", "server id, scored by creation time", "none")
+server_tags = _per_project("servers:tags", "hash", "server id -> the Idempotency-Key tag Nova's metadata "
+                           "holds for it (answers leave the service's keys out)", "none")
 _listing = _per_project("list:<kind>", "hash", "an encoded JSON array with its ETag", "none", ListingField)
 poll_state = _per_project("poll", "hash", "the poller's progress", "none", PollField)
 events = _per_project("events", "stream", "observed changes and job outcomes; beyond its cap, those the "

@@ -259,12 +259,19 @@ class DeliveryStore:
 
     async def _index(self, project_id: str, subscription_id: str, next_due: bytes | str) -> None:
         """Put the subscription in the due index at ``next_due`` (as a script found it), or take
-        it out when nothing is left to send."""
+        it out when nothing is left to send; then hold that against its lanes: a claim or finish
+        of the same subscription running at once may have changed them since its script, so its
+        view, written last, would keep a retry waiting for the sweep."""
         member = _member(project_id, subscription_id)
-        if next_due in (b"", ""):
+        written = None if next_due in (b"", "") else float(next_due)
+        if written is None:
             await self._redis.zrem(layout.WEBHOOKS_DUE, member)
         else:
-            await self._redis.zadd(layout.WEBHOOKS_DUE, {member: float(next_due)})
+            await self._redis.zadd(layout.WEBHOOKS_DUE, {member: written})
+        first = await self._redis.zrange(layout.webhook_due(project_id, subscription_id), 0, 0,
+                                         withscores=True)
+        if (float(first[0][1]) if first else None) != written:
+            await self.reindex(project_id, [subscription_id])
 
     async def due(self, limit: int) -> list[tuple[str, str]]:
         """Up to ``limit`` subscriptions with a lane due now, as (project, subscription), the

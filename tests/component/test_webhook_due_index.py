@@ -58,6 +58,25 @@ async def test_the_due_index_follows_a_subscriptions_lanes(redis):
     assert await redis.zcard("cs:{webhooks}:due") == 0
 
 
+async def test_a_claims_view_written_after_a_finish_does_not_hold_the_retry_back(redis):
+    """Two rounds of one subscription at once: a claim's script found its lane leased, then the
+    other round's attempt failed and set the retry, and the claim's index write came last."""
+    clock = ManualClock()
+    webhooks, stream = stores(redis, clock)
+    subscription, _ = await webhooks.subscriptions.create(PROJECTS[0], "https://hooks.example.com/",
+                                                          ["server.status_changed"], None, limit=5,
+                                                          position="0-0")
+    await stream.append([ServerEvent(PROJECTS[0], "server.status_changed", "a", "1", {})])
+    await webhooks.dispatcher.fan_out(PROJECTS[0])
+    [delivery] = await webhooks.deliveries.claim(PROJECTS[0], subscription.id, 5, lease=30)
+    claims_view = repr(clock() + 30)  # what the other claim's script returned: leased till then
+    await webhooks.deliveries.finish(delivery, AttemptResult(clock(), 0.1, status_code=500), clock() + 5)
+
+    await webhooks.deliveries._index(PROJECTS[0], subscription.id, claims_view)  # written last
+    clock.advance(5)
+
+    assert await webhooks.deliveries.due(10) == [(PROJECTS[0], subscription.id)]  # not in 30 s
+
 async def test_a_round_with_nothing_due_costs_the_same_for_200_subscriptions_as_for_none(redis):
     clock = ManualClock()
     webhooks, stream = stores(redis, clock)

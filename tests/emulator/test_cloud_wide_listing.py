@@ -2,6 +2,7 @@
 ``tenant_id`` in each server, deletions, paging, and the policy that keeps it to admins."""
 import pytest
 
+from app.openstack.translation import read_resources
 from tests.emulator.test_server_listing import emulator_now, iso
 from tests.support import EmulatedProject
 
@@ -72,3 +73,17 @@ def test_a_malformed_all_tenants_is_a_400(admin):
     status, _ = admin.compute_json("/servers/detail?all_tenants=maybe", "2.69")
 
     assert status == 400
+
+
+def test_an_admin_credential_reads_only_its_own_projects_security_groups(admin, project_factory):
+    other = project_factory(servers=0)
+
+    everything = {g.project_id for g in admin.conn.network.security_groups()}  # Neutron's admin view
+    own = read_resources(admin.conn, "security_groups")
+
+    assert {admin.id, other.id} <= everything
+    assert [g["name"] for g in own] == ["default"]
+    assert {g.id for g in admin.conn.network.security_groups(project_id=admin.id)} == {g["id"] for g in own}
+    assert {(r["direction"], r["ethertype"]) for r in own[0]["rules"]} == {
+        ("egress", "IPv4"), ("egress", "IPv6"), ("ingress", "IPv4"), ("ingress", "IPv6")}
+    assert {r["remote_group_id"] for r in own[0]["rules"] if r["direction"] == "ingress"} == {own[0]["id"]}

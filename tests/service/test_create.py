@@ -144,9 +144,14 @@ async def test_idempotency_key_replays_the_first_answer_and_creates_once(started
         other = await post_server(client, setup, {**body, "name": "twice"},
                                   **{"Idempotency-Key": "abc-123"})
         await finished_job(client, setup, (await first.json())["job"]["href"])
+        later = await post_server(client, setup, body, **{"Idempotency-Key": "abc-123"})
 
-    assert first.status == again.status == 202
-    assert await first.json() == await again.json()
+    assert first.status == again.status == later.status == 202
+    assert "Idempotent-Replayed" not in first.headers
+    assert again.headers["Idempotent-Replayed"] == later.headers["Idempotent-Replayed"] == "true"
+    assert {**await again.json(), "job": None} == {**await first.json(), "job": None}
+    assert (await later.json())["job"] == {**(await first.json())["job"], "status": "succeeded"}
+    assert later.headers["Location"] == first.headers["Location"]
     assert other.status == 422
     assert len(nova_servers_named(setup.projects[0], "once")) == 1
     assert nova_servers_named(setup.projects[0], "twice") == []
@@ -224,3 +229,32 @@ async def test_concurrent_requests_with_one_key_make_one_job(service, api_client
     for answers in rounds:
         jobs = {(await answer.json())["job"]["id"] for answer in answers}
         assert [a.status for a in answers] == [202] * 3 and len(jobs) == 1
+
+
+async def test_the_services_own_metadata_keys_stay_in_nova_and_out_of_answers_and_events(
+        started, workers_running, redis):
+    setup, client = started
+    body = await create_body(client, setup, name="own-keys")
+    async with workers_running(setup.settings):
+        created = await (await post_server(client, setup, body, **{"Idempotency-Key": "own"})).json()
+        server_id = (await finished_job(client, setup, created["job"]["href"]))["server_id"]
+        setup.projects[0].emulator.set_server_status(server_id, "SHUTOFF")  # a poll sees it too
+
+        async def polled():
+            listed = await (await client.get(f"/cloud/servers?project_id={setup.project_id}&name=own-keys",
+                                             headers=setup.headers())).json()
+            return listed if listed and listed[0]["status"] == "SHUTOFF" else None
+
+        listed = await eventually(polled, timeout=20)
+        shown = await (await client.get(f"/cloud/servers/{server_id}?project_id={setup.project_id}",
+                                        headers=setup.headers())).json()
+    events = await EventStream(redis).after(setup.project_id, "0-0", 100)
+    about = [e.data["server"]["metadata"] for e in events
+             if (e.data.get("server") or {}).get("id") == server_id]
+    in_nova = nova_servers_named(setup.projects[0], "own-keys")[0].metadata
+
+    assert shown["metadata"] == listed[0]["metadata"] == {"team": "search"}
+    assert about and all(metadata == {"team": "search"} for metadata in about)
+    assert set(in_nova) == {"team", "cloud-servers-job", "cloud-servers-idempotency"}
+    assert await redis.hget(layout.server_tags(setup.project_id), server_id) == \
+        in_nova["cloud-servers-idempotency"].encode()

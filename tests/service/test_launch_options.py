@@ -86,8 +86,9 @@ async def test_a_known_security_group_by_name_reaches_nova_and_an_unknown_one_is
     assert job["status"] == "succeeded"
     assert inspect(project, job["server_id"])["security_groups"] == ["web"]
     web = next(g for g in groups if g["name"] == "web")
-    assert web["rules"] == [{"direction": "ingress", "protocol": "tcp", "port_range_min": 443,
-                             "port_range_max": 443, "remote_ip_prefix": "0.0.0.0/0"}]
+    assert web["rules"] == [{"direction": "ingress", "ethertype": "IPv4", "protocol": "tcp",
+                             "port_range_min": 443, "port_range_max": 443,
+                             "remote_ip_prefix": "0.0.0.0/0", "remote_group_id": None}]
     assert {g["name"] for g in groups} == {"default", "web"}
 
 
@@ -204,7 +205,11 @@ async def test_a_boot_volume_frees_the_image_from_the_flavors_disk(service, api_
     on_volume = await post_server(client, setup, await create_body(
         client, setup, image_id=golden["id"], flavor_id="m1.tiny", boot_volume={"size_gb": 10}))
 
-    assert on_disk.status == 422 and list((await on_disk.json())["errors"]) == ["flavor_id"]
+    refused = await on_disk.json()
+    assert on_disk.status == 422 and list(refused["errors"]) == ["flavor_id"]
+    assert "too small" in refused["errors"]["flavor_id"][0]
+    assert refused["detail"] == ("This server cannot be launched in the project as asked: flavor_id "
+                                 "(each explained under errors).")  # not "does not exist": it does
     assert on_volume.status == 202
 
 
@@ -222,3 +227,21 @@ async def test_a_cloud_without_cinder_lists_no_volumes_and_still_boots_from_volu
 
     assert volumes.status == 200 and await volumes.json() == []
     assert created.status == 202  # the quota is not checked where Cinder is not in the catalog
+
+
+async def test_an_api_the_cloud_lacks_is_skipped_or_a_503_never_the_resources_404(service, api_client):
+    setup = service(projects=2, servers=0)
+    first, second = setup.projects
+    client = await api_client(setup.settings)
+    body = await create_body(client, setup, boot_volume={"size_gb": 2})
+    first.emulator.set_faults(first.id, missing_paths="/limits")
+    second.emulator.set_faults(second.id, missing_paths="/security-groups")
+
+    created = await post_server(client, setup, body)
+    groups = await client.get(f"/cloud/security-groups?project_id={second.id}", headers=setup.headers())
+    problem = await groups.json()
+
+    assert created.status == 202  # no limits API: the quota is Cinder's to enforce
+    assert groups.status == 503 and problem["status"] == 503
+    assert "404" in problem["detail"]
+    assert "/v2.0" not in problem["detail"] and second.id not in problem["detail"]  # no OpenStack path

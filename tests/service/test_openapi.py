@@ -18,7 +18,10 @@ async def test_openapi_document_describes_every_endpoint(service, api_client):
     assert parameters["project_id"]["required"] is True
     assert parameters["limit"]["schema"]["maximum"] == 1000
     assert set(spec["paths"]["/cloud/servers"]) == {"get", "post"}
-    assert set(spec["paths"]["/cloud/servers/{server_id}"]) == {"get", "delete"}
+    assert set(spec["paths"]["/cloud/servers/{server_id}"]) == {"get", "delete", "patch"}
+    assert spec["components"]["schemas"]["UpdateServer"]["additionalProperties"] is False
+    assert set(spec["paths"]["/cloud/servers/{server_id}/console-log"]) == {"get"}
+    assert set(spec["paths"]["/cloud/servers/{server_id}/remote-console"]) == {"post"}
     assert "/cloud/jobs/{job_id}" in spec["paths"]
     create = spec["components"]["schemas"]["CreateServer"]
     assert set(create["required"]) == {"project_id", "name", "flavor_id", "image_id", "network_ids"}

@@ -25,4 +25,5 @@ async def act_on_server(request: web.Request) -> web.Response:
     action = cast(ActionRequest, loaded(_ACTION, body, "The action"))
     outcome = await request.app[SERVICES].writer.act(query["project_id"], server_id, action,
                                                      idempotency_key_of(request), request[CALLER])
-    return accepted(_ANSWER.dump({"id": outcome.server_id, "action": action["action"], "job": outcome}))
+    return accepted(_ANSWER.dump({"id": outcome.server_id, "action": action["action"], "job": outcome}),
+                    outcome.replayed)

@@ -1,23 +1,28 @@
-"""``POST /cloud/servers`` and ``DELETE /cloud/servers/{id}``: queued jobs."""
+"""``POST /cloud/servers`` and ``DELETE /cloud/servers/{id}`` (queued jobs), and
+``PATCH /cloud/servers/{id}`` (at once)."""
 import re
 
 from aiohttp import web
 
 from ...access.scope import WRITES
 from ...core.errors import InvalidRequest
+from ...snapshot.codec import encode
 from ..appkeys import CALLER, SERVICES
 from ..authorization import authorized_query
-from ..json_body import accepted, authorized_body, loaded
+from ..json_body import accepted, authorized_body, json_object, loaded
 from ..path_ids import server_id_of
 from ..schemas import (
     IDEMPOTENCY_KEY_PATTERN,
     CreateAnswerSchema,
     CreateServerSchema,
     ProjectQuerySchema,
+    ServerSchema,
+    UpdateServerSchema,
     job_href,
 )
 
 _CREATE, _ANSWER = CreateServerSchema(), CreateAnswerSchema()
+_UPDATE, _SERVER = UpdateServerSchema(), ServerSchema()
 _PROJECT = ProjectQuerySchema()
 
 
@@ -37,7 +42,7 @@ async def create_server(request: web.Request) -> web.Response:
     server = loaded(_CREATE, body, "The request body")
     server.pop("project_id")
     outcome = await request.app[SERVICES].writer.create(project_id, server, key, request[CALLER])
-    return accepted(_ANSWER.dump(outcome))
+    return accepted(_ANSWER.dump(outcome), outcome.replayed)
 
 
 async def delete_server(request: web.Request) -> web.Response:
@@ -49,3 +54,14 @@ async def delete_server(request: web.Request) -> web.Response:
     project_id = query["project_id"]
     job_id = await request.app[SERVICES].writer.delete(project_id, server_id_of(request), request[CALLER])
     return web.Response(status=204, headers={"Link": f'<{job_href(project_id, job_id)}>; rel="monitor"'})
+
+
+async def update_server(request: web.Request) -> web.Response:
+    """Rename the server and/or replace its user metadata; Nova does it at once, and the answer
+    is the server as Nova then shows it (written through to the list)."""
+    query = await authorized_query(request, _PROJECT, WRITES)
+    server_id = server_id_of(request)
+    change = loaded(_UPDATE, await json_object(request), "The request body")
+    server = await request.app[SERVICES].writer.update(query["project_id"], server_id, change.get("name"),
+                                                       change.get("metadata"))
+    return web.json_response(_SERVER.dump(server), headers={"Cache-Control": "no-store"}, dumps=encode)
