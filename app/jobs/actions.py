@@ -8,6 +8,16 @@ REBOOT_TYPES = ("SOFT", "HARD")
 # The statuses each action may start from (with no task under way).
 _ALLOWED = {(STOP, None): ("ACTIVE", "ERROR"), (START, None): ("SHUTOFF",),
             (REBOOT, "SOFT"): ("ACTIVE",), (REBOOT, "HARD"): ("ACTIVE", "SHUTOFF", "ERROR")}
+# The task state -> the status of the actions whose end an observation can tell (not reboot's).
+_OBSERVABLE_ENDS = {task: end for (action, _), (_, task, end) in NOVA_ACTIONS.items()
+                    if action in (STOP, START)}
+
+
+def observable_end(task_state: str) -> str | None:
+    """The status a server idles in once the action showing ``task_state`` is done, when that
+    tells it apart from before (stop: SHUTOFF, start: ACTIVE); None for a reboot, which ends
+    where it began."""
+    return _OBSERVABLE_ENDS.get(task_state)
 
 
 def task_state_of(action: ActionRequest) -> str:

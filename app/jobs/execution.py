@@ -24,7 +24,6 @@ from ..events.server_events import (
     DELETED,
     DELETED_FINGERPRINT,
     JOB_FAILED,
-    JOB_SUCCEEDED,
     ServerEvent,
 )
 from ..events.stream import EventStream
@@ -34,7 +33,7 @@ from ..snapshot.recording import ServerRecorder
 from ..snapshot.snapshot_store import SnapshotStore
 from ..store.redis_layout import IDEMPOTENCY_TTL
 from .actions import REBOOT, target_status, task_state_of
-from .job import ACTION, CREATE, DELETE, FAILED, SUCCEEDED, Job
+from .job import ACTION, CREATE, DELETE, FAILED, SUCCEEDED, Job, succeeded_event
 from .job_store import JobStore
 from .marks import ServerMarks
 
@@ -193,10 +192,11 @@ class JobExecutor:
             raise JobFailure(f"Server {job.server_id} disappeared while it was building.")
         return record
 
-    async def _watch_server(self, job: Job, settled: Callable[[NovaRecord | None], bool],
-                            stuck: str) -> NovaRecord | None:
+    async def _watch_server(self, job: Job, settled: Callable[[NovaRecord | None], bool], stuck: str,
+                            ended: Callable[[], Awaitable[bool]] | None = None) -> NovaRecord | None:
         """Nova's record of the job's server (None once Nova no longer has it) as soon as
-        ``settled`` accepts it; outages are waited out, up to the build timeout."""
+        ``settled`` accepts it; outages are waited out, up to the build timeout. ``_EndedElsewhere``
+        once ``ended`` says the job ended without this runner."""
         deadline = self._clock() + self._policy.build_timeout
         server_id = _server_of(job)
         while True:
@@ -210,6 +210,8 @@ class JobExecutor:
                 logger.warning("job %s: cannot see server %s now: %s", job.id, server_id, error)
             if seen and settled(record):
                 return record
+            if ended is not None and await ended():
+                raise _EndedElsewhere
             if self._clock() > deadline:
                 raise JobFailure(stuck)
             await self._sleep(self._policy.poll_interval)
@@ -265,13 +267,22 @@ class JobExecutor:
             changed = seen[0] or current.get("updated") != before or action["action"] != REBOOT
             return changed and _settled_in(current, target)
 
-        final = await self._watch_server(job, settled, f"Server {server_id} had not finished the "
-                                         f"{action['action']} after {self._policy.build_timeout:.0f} s.")
+        try:
+            final = await self._watch_server(
+                job, settled, f"Server {server_id} had not finished the {action['action']} after "
+                              f"{self._policy.build_timeout:.0f} s.", ended=lambda: self._ended(job))
+        except _EndedElsewhere:  # an observation of its end (a show, a poll) finished it
+            return await self._reload(job)
         if final is None:
             raise JobFailure(f"Server {server_id} disappeared during the {action['action']}.")
+        # the mark goes first: the write-through then shows the server as Nova has it
+        await self._marks.clear_action(job.project_id, server_id, job.id)
         server = await self._write_through(job.project_id, final, extra=_made_by(job))
-        await self._marks.clear_action(job.project_id, server_id)
         return await self._succeed(job, server)
+
+    async def _ended(self, job: Job) -> bool:
+        """Whether the job has ended meanwhile, without this runner."""
+        return (await self._reload(job)).finished
 
     async def _announce(self, job: Job, kind: str, server_id: str,
                         server: Server | dict[str, str]) -> None:
@@ -286,20 +297,17 @@ class JobExecutor:
         job = await self._jobs.update(job, status=SUCCEEDED, error=None)
         logger.info("job %s (%s) succeeded after %d attempts", job.id, job.kind, job.attempts,
                     extra={"fields": {"kind": job.kind, "attempts": job.attempts}})
-        data: dict[str, Any] = {"job": job.event_data()}
-        if server is not None:
-            data["server"] = server
-        await self._events.append([ServerEvent(job.project_id, JOB_SUCCEEDED, job.server_id or "",
-                                               job.id, data)])
+        await self._events.append([succeeded_event(job, server)])
         return job
 
     async def _fail(self, job: Job, reason: str) -> Job:
         job = await self._jobs.update(job, status=FAILED, error=reason)
         logger.warning("job %s (%s) failed: %s", job.id, job.kind, reason)
-        clear_mark = {DELETE: self._marks.clear_delete,
-                      ACTION: self._marks.clear_action}.get(job.kind)
-        if clear_mark is not None:  # the server shows our task no more, but Nova's record
-            await clear_mark(job.project_id, _server_of(job))
+        if job.kind in (DELETE, ACTION):  # the server shows our task no more, but Nova's record
+            if job.kind == DELETE:
+                await self._marks.clear_delete(job.project_id, _server_of(job))
+            else:
+                await self._marks.clear_action(job.project_id, _server_of(job), job.id)
             await self._restore(job)
         await self._events.append([ServerEvent(job.project_id, JOB_FAILED, job.server_id or "",
                                                job.id, {"job": job.event_data()})])
@@ -312,6 +320,10 @@ class JobExecutor:
                                       await self._gateway.get_server(job.project_id, _server_of(job)))
         except (NotFound, OpenStackUnavailable) as error:
             logger.info("job %s: server %s not restored in the snapshot: %s", job.id, job.server_id, error)
+
+
+class _EndedElsewhere(Exception):
+    """The job ended without its runner (an observation of its end finished it)."""
 
 
 def _settled_in(record: NovaRecord, status: str) -> bool:

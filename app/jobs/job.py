@@ -3,7 +3,8 @@ statuses it goes through."""
 from dataclasses import dataclass
 from typing import Any, cast
 
-from ..core.records import ActionRequest, LaunchRequest
+from ..core.records import ActionRequest, LaunchRequest, Server
+from ..events.server_events import JOB_SUCCEEDED, ServerEvent
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED)
@@ -52,3 +53,12 @@ class Job:
         return {"id": self.id, "kind": self.kind, "status": self.status,
                 "server_id": self.server_id, "attempts": self.attempts, "error": self.error,
                 "requested_by": self.requested_by}
+
+
+def succeeded_event(job: Job, server: Server | None) -> ServerEvent:
+    """The ``job.succeeded`` event of a job, with the server as it ended (if it is left); the
+    same id whoever announces it (its runner, or an observation that finished it)."""
+    data: dict[str, Any] = {"job": job.event_data()}
+    if server is not None:
+        data["server"] = server
+    return ServerEvent(job.project_id, JOB_SUCCEEDED, job.server_id or "", job.id, data)

@@ -188,16 +188,18 @@ class ServerWriter:
         if refused is not None:
             raise Conflict(refused)
         task = task_state_of(action)
-        if not await self._marks.claim_action(project_id, server_id, task, self._retention):
+        job = self._jobs.new(project_id, ACTION, action, server_id=server_id, requested_by=requested_by)
+        if not await self._marks.claim_action(project_id, server_id, task, job.id, self._retention):
             if idempotency_key:  # the same request a moment earlier holds it: answer as it was
                 earlier = await self._earlier_use(project_id, idempotency_key, use)
                 if earlier is not None:
                     return earlier
             raise Conflict(f"Server {server_id} has another action under way.")
-        job = self._jobs.new(project_id, ACTION, action, server_id=server_id, requested_by=requested_by)
         use = KeyUse(use.fingerprint, job.id, None)
         claim = self._keys.claim(project_id, idempotency_key, use) if idempotency_key else None
-        if not await self._submit_shown(job, server, task, self._marks.clear_action, claim):
+        if not await self._submit_shown(job, server, task,
+                                        lambda: self._marks.clear_action(project_id, server_id, job.id),
+                                        claim):
             # the key was claimed first: answer what that request got
             return await self.act(project_id, server_id, action, idempotency_key, requested_by)
         outcome = outcome_of(job)
@@ -217,7 +219,8 @@ class ServerWriter:
         if pending is not None:
             logger.info("server %s is already being deleted", server_id)
             return pending
-        await self._submit_shown(job, server, DELETING, self._marks.clear_delete)
+        await self._submit_shown(job, server, DELETING,
+                                 lambda: self._marks.clear_delete(project_id, server_id))
         return job.id
 
     async def update(self, project_id: str, server_id: str, name: str | None,
@@ -255,7 +258,7 @@ class ServerWriter:
         return server
 
     async def _submit_shown(self, job: Job, server: Server, task_state: str,
-                            clear_mark: Callable[[str, str], Awaitable[None]],
+                            clear_mark: Callable[[], Awaitable[object]],
                             claim: KeyClaim | None = None) -> bool:
         """Show the server with the job's task state, then queue the job (so that the job's end
         is written last). If queueing is refused (``claim``'s key was taken first) or fails (Redis
@@ -268,6 +271,6 @@ class ServerWriter:
         finally:
             if not submitted:
                 with contextlib.suppress(RedisError):
-                    await clear_mark(job.project_id, server["id"])
+                    await clear_mark()
                     await self._recorder.record(job.project_id, server)
         return submitted

@@ -23,6 +23,7 @@ from ..access.scope import LIVE_READS, WRITES, ProjectAccess
 from ..access.tokens import TokenRegistry
 from ..core.times import Clock
 from ..events.stream import EventStream
+from ..jobs.agreement import ActionAgreement
 from ..jobs.execution import JobExecutor, RetryPolicy
 from ..jobs.idempotency import IdempotencyStore
 from ..jobs.job_store import JobStore
@@ -158,16 +159,17 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
     """Every store and service over an open Redis client and gateway."""
     snapshot, marks = SnapshotStore(redis), ServerMarks(redis)
     events = EventStream(redis, clock, settings.events_kept)
-    recorder = ServerRecorder(snapshot, marks, events)
+    jobs = JobStore(redis, settings.job_retention, clock)
+    agreement = ActionAgreement(marks, jobs, events)  # the tasks the snapshot shows, and their ends
+    recorder = ServerRecorder(snapshot, agreement, events)
     schedule = PollSchedule(redis)
-    refresher = ProjectRefresher(redis, gateway, snapshot, marks, events, refresh_policy(settings),
+    refresher = ProjectRefresher(redis, gateway, snapshot, agreement, events, refresh_policy(settings),
                                  clock)
     gateway.after_success(PollRecovery(refresher, schedule, clock))
     shows = RecentShows(redis, settings.show_freshness)
     reader = ProjectReader(snapshot, refresher, gateway, recorder, schedule, shows,
                            max_age=settings.snapshot_max_age, poll_interval=settings.poll_interval,
                            clock=clock)
-    jobs = JobStore(redis, settings.job_retention, clock)
     replicated = ReplicatedWrites(redis, settings.redis_replica_wait_ms)
     queue = JobQueue(redis, jobs, clock, replicated)
     writer = ServerWriter(reader, snapshot, recorder, jobs, marks, queue, IdempotencyStore(redis),

@@ -1,6 +1,6 @@
 """A task of ours shown before Nova shows it: a server being deleted, or powering off, while its
 job is queued. The jobs' marks say which servers have one (``jobs/marks.py``); the snapshot keeps
-the task shown until Nova's record moves."""
+the task shown until the task is seen done or its job ends (``jobs/agreement.py``)."""
 from collections.abc import Mapping
 from typing import Protocol
 
@@ -18,6 +18,10 @@ class PendingTasks(Protocol):
     async def pending_action(self, project_id: str, server_id: str) -> str | None:
         """The task state of the server's queued or running action, if it has one."""
 
+    async def action_reached(self, project_id: str, server: Server) -> bool:
+        """Whether the server, observed idle, is where its pending action ends (which finishes
+        that action's job); False while the action is not done, or cannot be seen to be."""
+
 
 async def has_orphaned_tasks(tasks: PendingTasks, project_id: str, servers: StoredServers) -> bool:
     """Whether one of the project's stored ``servers`` shows a task of ours (deleting,
@@ -33,9 +37,9 @@ async def has_orphaned_tasks(tasks: PendingTasks, project_id: str, servers: Stor
 
 async def with_pending_tasks(tasks: PendingTasks, project_id: str, servers: list[Server],
                              before: Mapping[str, Server]) -> list[Server]:
-    """The servers, where one shown with a task of ours that Nova has not begun yet keeps it:
-    deleting until Nova confirms the removal, an action's task state (powering-off…) until
-    Nova's record changes."""
+    """The servers, where one shown with a task of ours keeps it: deleting until Nova confirms
+    the removal, an action's task state (powering-off…) until the action is seen done (which
+    finishes its job: ``jobs/agreement.py``) or its job ends."""
     kept = []
     for server in servers:
         stored = before.get(server["id"])
@@ -43,8 +47,8 @@ async def with_pending_tasks(tasks: PendingTasks, project_id: str, servers: list
                 and await tasks.delete_pending(project_id, server["id"])):
             server = {**server, "task_state": DELETING}
         elif (stored and stored["task_state"] and server["task_state"] is None
-                and (server["status"], server["updated"]) == (stored["status"], stored["updated"])
-                and await tasks.pending_action(project_id, server["id"]) == stored["task_state"]):
-            server = {**server, "task_state": stored["task_state"]}  # Nova has not begun it
+                and await tasks.pending_action(project_id, server["id"]) == stored["task_state"]
+                and not await tasks.action_reached(project_id, server)):
+            server = {**server, "task_state": stored["task_state"]}  # not begun, or not seen done
         kept.append(server)
     return kept

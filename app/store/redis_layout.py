@@ -158,7 +158,8 @@ job_queue = _per_project("jobs", "stream", f"queued job ids, consumer group `{JO
 idempotency = _per_project("idem:<sha256>", "string", "an `Idempotency-Key`'s first use, JSON", "24 h",
                            IdempotencyField)
 acting = _per_project("acting:<server>", "string",
-                      "the task state a server's queued or running action shows", "retention")
+                      "`<task state> <job id>`: the task state a server's queued or running action "
+                      "shows, and its job", "retention")
 deleting = _per_project("deleting:<server>", "string",
                         "the id of the delete job of a server being deleted", "retention")
 recent_show = _per_project("show:<server>", "string", "a server's latest live read and its time, or the "

@@ -177,6 +177,11 @@ async def test_a_worker_killed_mid_action_is_replaced_and_the_action_runs_once(
     first.send_signal(signal.SIGKILL)
     first.wait(10)
     worker_process(setup, job_visibility_timeout=3)
+
+    async def taken_over():  # the new worker's runner has the job (its poll could end it too)
+        return (await job_of(client, setup, response.headers["Location"]))["attempts"] == 2
+
+    await eventually(taken_over, timeout=30)
     slow_actions.advance_clock(301)
     job = await finished_job(client, setup, response.headers["Location"], timeout=30)
 
@@ -189,3 +194,54 @@ async def test_a_worker_killed_mid_action_is_replaced_and_the_action_runs_once(
 def slow_actions(start_emulator):
     """An emulator whose actions take 300 s of emulated time, finished by moving its clock."""
     return start_emulator("--build-delay", "1", "--action-delay", "300")
+
+
+async def test_a_client_that_sees_the_stop_done_can_start_at_once_and_the_stop_job_is_over(
+        service, api_client, workers_running):
+    """The contract's agreement rule, in the exact sequence clients use: act, poll the show until
+    the server idles in the state reached, act again at once. The runner looks at Nova only every
+    30 s here, so the show's observation is what ends the stop's job."""
+    setup = service(servers=1, build_poll_interval=30)
+    client = await api_client(setup.settings)
+    server_id = (await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                         headers=setup.headers())).json())[0]["id"]
+    async with workers_running(setup.settings):
+        stop = await act(client, setup, server_id, action="stop")
+
+        async def idle_and_shutoff():
+            shown = await (await client.get(f"/cloud/servers/{server_id}?project_id={setup.project_id}",
+                                            headers=setup.headers())).json()
+            return (shown["status"], shown["task_state"]) == ("SHUTOFF", None)
+
+        await eventually(idle_and_shutoff, timeout=20, interval=0.05)
+        start = await act(client, setup, server_id, action="start")
+        stop_job = await job_of(client, setup, stop.headers["Location"])
+
+    assert stop.status == 202 and start.status == 202, await start.text()
+    assert stop_job["status"] == "succeeded"
+
+
+async def test_a_reboot_shows_its_task_until_its_job_ends_and_then_the_next_action_is_accepted(
+        service, api_client, workers_running):
+    """A reboot ends where it began: no observation tells it done, so the server shows it until
+    its runner (looking every 3 s here) has seen it through."""
+    setup = service(servers=1, build_poll_interval=3)
+    client = await api_client(setup.settings)
+    server_id = (await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                         headers=setup.headers())).json())[0]["id"]
+    async with workers_running(setup.settings):
+        reboot = await act(client, setup, server_id, action="reboot")
+        seen = set()
+
+        async def done():
+            shown = await (await client.get(f"/cloud/servers/{server_id}?project_id={setup.project_id}",
+                                            headers=setup.headers())).json()
+            job = await job_of(client, setup, reboot.headers["Location"])
+            seen.add((shown["task_state"], job["status"]))
+            return shown["task_state"] is None
+
+        await eventually(done, timeout=20, interval=0.05)
+        stop = await act(client, setup, server_id, action="stop")
+
+    assert reboot.status == 202 and stop.status == 202, await stop.text()
+    assert (None, "running") not in seen and (None, "queued") not in seen  # idle only once it ended
