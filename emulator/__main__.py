@@ -49,6 +49,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--verbose", action="store_true", help="log every request")
     parser.add_argument("--without-cinder", action="store_true",
                         help="leave Cinder out of the catalog (a cloud without block storage)")
+    parser.add_argument("--resize-confirm-window", type=float, default=0.0,
+                        help="seconds until a resize confirms itself, as Nova's option (0: never)")
     parser.add_argument("--consoles", default="vnc,serial",
                         help="the remote console protocols Nova offers, comma-separated")
     return parser.parse_args(argv)
@@ -62,7 +64,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         build_error_rate=args.build_error_rate, token_ttl=args.token_ttl,
         max_limit=args.max_limit, quota_instances=args.quota_instances,
         random_seed=args.random_seed, with_cinder=not args.without_cinder,
-        consoles=tuple(p.strip() for p in args.consoles.split(",") if p.strip()))
+        consoles=tuple(p.strip() for p in args.consoles.split(",") if p.strip()),
+        resize_confirm_window=args.resize_confirm_window)
 
 
 def _write_atomically(path: Path, text: str) -> None:

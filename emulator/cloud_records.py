@@ -2,6 +2,8 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+# Nova's power states.
+NOSTATE, RUNNING, PAUSED, SHUTDOWN, CRASHED, SUSPENDED = 0, 1, 3, 4, 6, 7
 
 @dataclass
 class User:
@@ -88,6 +90,14 @@ class Image:
     container_format: str = "bare"
     size: int = 0
     os_hidden: bool = False
+    ready_at: float | None = None  # a snapshot being uploaded: active from then on
+    properties: dict[str, str] = field(default_factory=dict)  # Glance's free-form ones
+
+    def settle(self, now: float) -> "Image":
+        """The image as it is at ``now``: a snapshot is ``saving``, then ``active``."""
+        if self.ready_at is not None:
+            self.status = "active" if now >= self.ready_at else "saving"
+        return self
 
     def visible_to(self, project_id: str) -> bool:
         """Glance's default visibility: public, community and shared, or owned."""
@@ -226,3 +236,6 @@ class Server:
     security_groups: list[str] = field(default_factory=lambda: ["default"])  # names, as Nova shows
     user_data: str | None = field(default=None, repr=False)  # base64, as Nova stores it
     build_failure: str | None = None  # the fault a failing build ends in (None: no valid host)
+    resize_from: Flavor | None = None  # while a resize waits for its confirm (or revert)
+    resize_to: Flavor | None = None
+    power_before_resize: str = "active"  # the vm_state a confirmed or reverted resize returns to

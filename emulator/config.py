@@ -8,7 +8,8 @@ class EmulatorConfig:
 
     build_delay: float = 3.0
     delete_delay: float = 1.0
-    action_delay: float = 1.0  # how long a stop, start or reboot takes
+    action_delay: float = 1.0  # how long a stop, start, reboot, resize or snapshot takes
+    resize_confirm_window: float = 0.0  # seconds until a resize confirms itself (0: never)
     build_error_rate: float = 0.0
     token_ttl: float = 3600.0
     max_limit: int = 1000

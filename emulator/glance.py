@@ -54,7 +54,7 @@ def image_body(image: Image) -> dict[str, Any]:
         "protected": False, "os_hidden": image.os_hidden, "tags": [],
         "created_at": isotime(image.created_at), "updated_at": isotime(image.created_at),
         "self": f"/v2/images/{image.id}", "file": f"/v2/images/{image.id}/file",
-        "schema": "/v2/schemas/image",
+        "schema": "/v2/schemas/image", **image.properties,
     }
 
 
@@ -69,7 +69,8 @@ async def list_images(request: web.Request) -> web.Response:
     """``GET /v2/images``: newest first; ``next`` is given whenever a page is full."""
     cloud = request.config_dict[CLOUD]
     query = request.query
-    images = [i for i in cloud.images.group(request["project_id"])
+    now = cloud.clock.now()
+    images = [i.settle(now) for i in cloud.images.group(request["project_id"])
               if _visible(i, request["project_id"], query.get("visibility"))
               and all(str(getattr(i, f)) == query[f] for f in _FILTERS if f in query)]
     images.sort(key=lambda i: (i.created_at, i.id), reverse=True)
@@ -87,7 +88,8 @@ async def list_images(request: web.Request) -> web.Response:
 async def show_image(request: web.Request) -> web.Response:
     """``GET /v2/images/{id}``."""
     image_id = request.match_info["image_id"]
-    image = request.config_dict[CLOUD].images.get(image_id)
+    cloud = request.config_dict[CLOUD]
+    image = cloud.images.get(image_id)
     if image is None or not image.visible_to(request["project_id"]):
         raise ApiError(404, f"No image found with ID {image_id}")
-    return web.json_response(image_body(image))
+    return web.json_response(image_body(image.settle(cloud.clock.now())))

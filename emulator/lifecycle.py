@@ -6,9 +6,7 @@ whenever the server is next read, stamped with the time they were due: the same
 """
 from collections.abc import Callable
 
-from .cloud_records import Server, Transition
-
-NOSTATE, RUNNING, PAUSED, SHUTDOWN, CRASHED, SUSPENDED = 0, 1, 3, 4, 6, 7
+from .cloud_records import NOSTATE, PAUSED, RUNNING, SHUTDOWN, SUSPENDED, Flavor, Server, Transition
 
 # vm_state -> the status Nova's API shows (nova/api/openstack/common.py).
 _STATUS_OF_VM_STATE = {
@@ -39,7 +37,10 @@ AddressAllocator = Callable[[Server], None]
 
 
 # (vm_state, task_state) pairs whose status Nova shows differently (nova/api/openstack/common.py).
-_STATUS_OF_TASK = {("active", "rebooting"): "REBOOT", ("active", "rebooting_hard"): "HARD_REBOOT"}
+_STATUS_OF_TASK = {("active", "rebooting"): "REBOOT", ("active", "rebooting_hard"): "HARD_REBOOT",
+                   ("resized", "resize_reverting"): "REVERT_RESIZE",
+                   **{(vm_state, task): "RESIZE" for vm_state in ("active", "stopped")
+                      for task in ("resize_prep", "resize_migrating", "resize_migrated", "resize_finish")}}
 # Server actions: the vm_states each may start from (with no task under way), the task state
 # it sets at once, and the (vm_state, power_state) it ends in, as Nova's compute API does.
 ACTIONS = {
@@ -127,8 +128,49 @@ def _apply(server: Server, transition: Transition, allocate_addresses: AddressAl
     elif step in ACTIONS:
         _, _, (server.vm_state, server.power_state) = ACTIONS[step]
         server.task_state = None
+    elif _apply_long_step(server, step):
+        pass
     elif step == "deleted":
         server.vm_state, server.task_state, server.power_state = "deleted", None, NOSTATE
         server.terminated_at = server.deleted_at = transition.at
     else:  # pragma: no cover - a programming error, not a runtime condition
         raise ValueError(f"unknown lifecycle step {step!r}")
+
+
+def plan_resize(server: Server, flavor: Flavor, now: float, delay: float, confirm_window: float) -> None:
+    """resize_prep -> resize_migrating -> resize_finish -> VERIFY_RESIZE (auto-confirmed after
+    ``confirm_window`` seconds, as some clouds' ``resize_confirm_window`` does, unless 0)."""
+    server.resize_from, server.resize_to = server.flavor, flavor
+    server.power_before_resize = server.vm_state
+    server.task_state, server.updated_at = "resize_prep", now
+    server.pending = [Transition(now + delay / 3, "resize_migrating"),
+                      Transition(now + 2 * delay / 3, "resize_finish"), Transition(now + delay, "resized")]
+    if confirm_window > 0:
+        server.pending.append(Transition(now + delay + confirm_window, "resize_confirmed"))
+
+
+def _apply_long_step(server: Server, step: str) -> bool:
+    """Apply a step of a resize or a snapshot; False if ``step`` is none of theirs."""
+    if step in ("resize_migrating", "resize_finish", "image_uploading"):
+        server.task_state = step
+    elif step == "resized":
+        server.flavor = server.resize_to or server.flavor
+        server.vm_state, server.task_state = "resized", None
+    elif step == "resize_confirmed":
+        end_resize(server, keep_new=True)
+    elif step == "resize_reverted":
+        end_resize(server, keep_new=False)
+    elif step == "image_done":
+        server.task_state = None
+    else:
+        return False
+    return True
+
+
+def end_resize(server: Server, keep_new: bool) -> None:
+    """Back to the power state before the resize, on the new flavor or the old one."""
+    if not keep_new and server.resize_from is not None:
+        server.flavor = server.resize_from
+    stopped = server.power_before_resize == "stopped"
+    server.vm_state, server.power_state = ("stopped", SHUTDOWN) if stopped else ("active", RUNNING)
+    server.task_state, server.resize_from, server.resize_to = None, None, None

@@ -6,7 +6,7 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
-from . import lifecycle, nova_server_extras, nova_views
+from . import lifecycle, nova_long_actions, nova_server_extras, nova_views
 from .api_errors import ApiError
 from .clock import parse_isotime, whole_seconds
 from .cloud import Cloud, ServerRequest
@@ -176,6 +176,8 @@ async def server_action(request: web.Request) -> web.Response:
     if not isinstance(body, dict) or len(body) != 1:
         raise ApiError(400, "Malformed request body")
     [(name, argument)] = body.items()
+    if name in nova_long_actions.LONG_ACTIONS:
+        return nova_long_actions.long_action(request, _server_or_404(request), name, argument)
     if name == "os-getConsoleOutput":  # a read, answered at once
         return nova_server_extras.console_output(_server_or_404(request), (argument or {}).get("length"))
     if name in ("os-stop", "os-start"):

@@ -116,7 +116,7 @@ def act_on_server() -> Operation:
     """``POST /cloud/servers/{server_id}/actions``."""
     conflict = {"409": {**_PROBLEM, "description": "the server's state does not allow the action "
                                                    "now (the problem says why)"}}
-    return _cloud("Stop, start or reboot a server (a queued job)", "servers",
+    return _cloud("Stop, start, reboot, resize or snapshot a server (a queued job)", "servers",
                   [_path_id("server_id", "server"), _project(),
                    _idempotency_key("the same key within 24 h answers the first answer again")],
                   {**_accepted("ActionAnswer"), **conflict, **_BODY_ERRORS, **_THROTTLED},

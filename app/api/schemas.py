@@ -16,7 +16,7 @@ from marshmallow import (
 
 from ..core.project_ids import UUID_PATTERN, parse_uuid
 from ..core.times import iso
-from ..jobs.actions import ACTIONS, REBOOT, REBOOT_TYPES
+from ..jobs.actions import ACTIONS, REBOOT, REBOOT_TYPES, RESIZE, SNAPSHOT
 from ..jobs.idempotency import JobOutcome
 from ..jobs.job import FAILED, KINDS, STATUSES
 from ..openstack.consoles import CONSOLE_PROTOCOLS
@@ -364,12 +364,35 @@ class ActionSchema(Schema):
     action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
     type = fields.String(validate=validate.OneOf(REBOOT_TYPES),
                          metadata={"description": "reboot: SOFT (the default) or HARD; "
-                                                  "ignored by stop and start"})
+                                                  "ignored by the others"})
+    flavor_id = fields.String(validate=validate.Length(1, 255),
+                              metadata={"description": "resize (required): the new flavor's id or name"})
+    confirm = fields.Boolean(metadata={"description": "resize: confirm once VERIFY_RESIZE shows "
+                                                      "(the default), or wait there for "
+                                                      "confirm_resize or revert_resize"})
+    image_name = fields.String(validate=[validate.Length(1, 255), validate.Regexp(
+        r"^\S(.*\S)?$", error="No leading or trailing spaces.")],
+        metadata={"description": "snapshot (required): the new image's name"})
+
+    @validates_schema
+    def _arguments_of_the_action(self, data: dict[str, Any], **kwargs: Any) -> None:
+        needed = {RESIZE: {"flavor_id"}, SNAPSHOT: {"image_name"}}.get(data.get("action", ""), set())
+        allowed = needed | ({"confirm"} if data.get("action") == RESIZE else set())
+        errors = {name: ["Required by this action."] for name in needed - set(data)}
+        errors |= {name: [f"Not an argument of {data.get('action')}."]
+                   for name in ("flavor_id", "confirm", "image_name") if name in data and name not in allowed}
+        if errors:
+            raise ValidationError(errors)
 
     @post_load
-    def _reboot_type(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        return {"action": data["action"],
-                "type": data.get("type", "SOFT") if data["action"] == REBOOT else None}
+    def _request(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        request = {"action": data["action"],
+                   "type": data.get("type", "SOFT") if data["action"] == REBOOT else None}
+        if data["action"] == RESIZE:
+            request |= {"flavor_id": data["flavor_id"], "confirm": data.get("confirm", True)}
+        if data["action"] == SNAPSHOT:
+            request["image_name"] = data["image_name"]
+        return request
 
 
 class ActionAnswerSchema(Schema):
@@ -399,3 +422,5 @@ class JobSchema(Schema):
     updated_at = Timestamp(required=True)
     requested_by = fields.String(allow_none=True, required=True, metadata={
         "description": "who asked: a token's name, or a JWT's subject and issuer"})
+    result = fields.Dict(keys=fields.String(), values=fields.String(), allow_none=True, required=True,
+                         metadata={"description": "what the job made: {\"image_id\"} for a snapshot"})

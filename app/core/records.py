@@ -143,10 +143,15 @@ SERVER_FIELDS: tuple[str, ...] = tuple(Server.__annotations__)
 
 
 class ActionRequest(TypedDict):
-    """A validated server action: ``stop``, ``start`` or ``reboot`` (``type`` SOFT or HARD)."""
+    """A validated server action: ``stop``, ``start``, ``reboot`` (``type`` SOFT or HARD),
+    ``resize`` (to ``flavor_id``, confirmed unless ``confirm`` is false), ``confirm_resize``,
+    ``revert_resize`` or ``snapshot`` (to an image named ``image_name``)."""
 
     action: str
     type: str | None
+    flavor_id: NotRequired[str]
+    confirm: NotRequired[bool]
+    image_name: NotRequired[str]
 
 
 class LaunchRequest(TypedDict):

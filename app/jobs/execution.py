@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from ..core.errors import NotFound, OpenStackRejected, OpenStackUnavailable
 from ..core.logs import server_id_var
@@ -32,12 +32,14 @@ from ..openstack.translation import IDEMPOTENCY_TAG, action_body, boot_request, 
 from ..snapshot.recording import ServerRecorder
 from ..snapshot.snapshot_store import SnapshotStore
 from ..store.redis_layout import IDEMPOTENCY_TTL
-from .actions import REBOOT, target_status, task_state_of
+from .actions import LONG_ACTIONS, REBOOT, RESIZE, SNAPSHOT, target_status, task_state_of
 from .job import ACTION, CREATE, DELETE, FAILED, SUCCEEDED, Job, succeeded_event
 from .job_store import JobStore
+from .long_actions import RESIZING, fault_of, idle, image_settled, on_flavor, resize_over, resize_settled
 from .marks import ServerMarks
 
 logger = logging.getLogger(__name__)
+Seen = TypeVar("Seen")  # what a job watches: a server's record, an image
 RETRIED = (409, 413, 429)  # a conflict that passes, or throttling (with Retry-After)
 TAG_WINDOW = 120.0  # how far before the job the tag search reaches (clock skew with Nova)
 
@@ -98,6 +100,8 @@ class JobExecutor:
             job = await self._jobs.count_attempt(job)
             try:
                 return await steps(job)
+            except _EndedElsewhere:  # an observation of its end (a show, a poll) finished it
+                return await self._reload(job)
             except JobFailure as failure:
                 return await self._fail(await self._reload(job), str(failure))
             except OpenStackRejected as error:
@@ -197,19 +201,29 @@ class JobExecutor:
         """Nova's record of the job's server (None once Nova no longer has it) as soon as
         ``settled`` accepts it; outages are waited out, up to the build timeout. ``_EndedElsewhere``
         once ``ended`` says the job ended without this runner."""
-        deadline = self._clock() + self._policy.build_timeout
         server_id = _server_of(job)
-        while True:
-            seen, record = True, None
+
+        async def read() -> NovaRecord | None:
             try:
-                record = await self._gateway.get_server(job.project_id, server_id)
+                return await self._gateway.get_server(job.project_id, server_id)
             except NotFound:
-                pass  # seen: Nova no longer has it
+                return None  # seen: Nova no longer has it
+
+        return await self._watch(job, read, settled, stuck, ended)
+
+    async def _watch(self, job: Job, read: Callable[[], Awaitable[Seen]], settled: Callable[[Seen], bool],
+                     stuck: str, ended: Callable[[], Awaitable[bool]] | None = None) -> Seen:
+        """What ``read`` gives as soon as ``settled`` accepts it, read every poll interval;
+        outages are waited out, up to the build timeout."""
+        deadline = self._clock() + self._policy.build_timeout
+        while True:
+            try:
+                record = await read()
             except OpenStackUnavailable as error:
-                seen = False
-                logger.warning("job %s: cannot see server %s now: %s", job.id, server_id, error)
-            if seen and settled(record):
-                return record
+                logger.warning("job %s: cannot look now: %s", job.id, error)
+            else:
+                if settled(record):
+                    return record
             if ended is not None and await ended():
                 raise _EndedElsewhere
             if self._clock() > deadline:
@@ -240,6 +254,8 @@ class JobExecutor:
         """Stop, start or reboot, once: an attempt after a crash first looks whether Nova has the
         action under way (or, for stop and start, done) before asking for it again."""
         server_id, action = _server_of(job), job.action()
+        if action["action"] in LONG_ACTIONS:
+            return await self._long_act(job)
         target, task = target_status(action), task_state_of(action)
         try:
             record = await self._gateway.get_server(job.project_id, server_id)
@@ -267,18 +283,109 @@ class JobExecutor:
             changed = seen[0] or current.get("updated") != before or action["action"] != REBOOT
             return changed and _settled_in(current, target)
 
-        try:
-            final = await self._watch_server(
-                job, settled, f"Server {server_id} had not finished the {action['action']} after "
-                              f"{self._policy.build_timeout:.0f} s.", ended=lambda: self._ended(job))
-        except _EndedElsewhere:  # an observation of its end (a show, a poll) finished it
-            return await self._reload(job)
+        final = await self._watch_server(job, settled, self._stuck(job), ended=lambda: self._ended(job))
+        return await self._end_action(job, final)
+
+    async def _end_action(self, job: Job, final: NovaRecord | None) -> Job:
+        """An action job's success, with the server as Nova shows it at its end."""
+        server_id, action = _server_of(job), job.action()
         if final is None:
             raise JobFailure(f"Server {server_id} disappeared during the {action['action']}.")
         # the mark goes first: the write-through then shows the server as Nova has it
         await self._marks.clear_action(job.project_id, server_id, job.id)
         server = await self._write_through(job.project_id, final, extra=_made_by(job))
         return await self._succeed(job, server)
+
+    def _stuck(self, job: Job, what: str = "") -> str:
+        """Why a job watching too long fails."""
+        return (f"Server {_server_of(job)} had not finished the {what or job.action()['action']} after "
+                f"{self._policy.build_timeout:.0f} s.")
+
+    async def _ask(self, job: Job, body: dict[str, Any]) -> None:
+        """Ask Nova for an action on the job's server; its refusal in the server's state (409)
+        fails the job with Nova's word."""
+        try:
+            await self._gateway.server_action(job.project_id, _server_of(job), body)
+        except OpenStackRejected as refused:
+            if refused.status == 409:
+                raise JobFailure(refused.detail) from None
+            raise
+
+    async def _long_act(self, job: Job) -> Job:
+        """A resize (then its confirm, unless asked not to; a cloud may confirm it itself), a
+        confirm or revert of one, or a snapshot. A retry looks at Nova before asking again."""
+        server_id, action, retry = _server_of(job), job.action(), job.attempts > 1
+        if action["action"] == SNAPSHOT:
+            return await self._snapshot_server(job, action["image_name"])
+        try:
+            record = await self._gateway.get_server(job.project_id, server_id)
+        except NotFound:
+            raise JobFailure(f"Server {server_id} no longer exists.") from None
+        ended = lambda: self._ended(job)  # noqa: E731 - a closure the watches share
+        if action["action"] != RESIZE:  # a confirm or a revert
+            if not (retry and record.get("status") != "VERIFY_RESIZE"):
+                await self._ask(job, action_body(action))
+            return await self._end_action(job, await self._watch_server(job, resize_over, self._stuck(job),
+                                                                         ended))
+        flavor_ids = await self._snapshot.flavor_ids(job.project_id)
+        if not (retry and (record.get("status") in (*RESIZING, "VERIFY_RESIZE")
+                           or on_flavor(record, action["flavor_id"], flavor_ids))):
+            await self._ask(job, action_body(action))
+        final = await self._watch_server(job, resize_settled(action["flavor_id"], flavor_ids),
+                                         self._stuck(job), ended)
+        if final is not None and final.get("status") == "ERROR":
+            raise JobFailure(f"Server {server_id} ended in ERROR: {fault_of(final)}.")
+        if final is not None and final.get("status") != "VERIFY_RESIZE" and not on_flavor(
+                final, action["flavor_id"], flavor_ids):
+            raise JobFailure(f"Nova did not resize server {server_id}: {fault_of(final)}.")
+        if final is not None and final.get("status") == "VERIFY_RESIZE" and action.get("confirm", True):
+            await self._confirm(job)
+            final = await self._watch_server(job, resize_over, self._stuck(job, "resize's confirm"), ended)
+        return await self._end_action(job, final)
+
+    async def _confirm(self, job: Job) -> None:
+        """Confirm a resize; a 409 because the cloud confirmed it meanwhile is no failure."""
+        try:
+            await self._ask(job, {"confirmResize": None})
+        except JobFailure:
+            record = await self._gateway.get_server(job.project_id, _server_of(job))
+            if record.get("status") == "VERIFY_RESIZE":
+                raise
+
+    async def _snapshot_server(self, job: Job, name: str) -> Job:
+        """Snapshot the server to an image, shown in the images list at once; done when Glance
+        has it ``active``. The image's id is the job's ``result`` from the moment Nova gives it,
+        and a retry finds an image an earlier attempt asked for before asking again."""
+        server_id, project_id = _server_of(job), job.project_id
+        image_id = (job.result or {}).get("image_id")
+        if image_id is None and job.attempts > 1:
+            found = await self._gateway.find_snapshot(project_id, server_id, name)
+            image_id = found["id"] if found else None
+        if image_id is None:
+            try:
+                image_id = await self._gateway.create_image(project_id, server_id, name)
+            except OpenStackRejected as refused:
+                raise (JobFailure(refused.detail) if refused.status == 409 else refused) from None
+        ended = lambda: self._ended(job)  # noqa: E731 - a closure the watches share
+        image = await self._watch(job, lambda: self._gateway.get_image(project_id, image_id),
+                                  lambda seen: True, self._stuck(job), ended)
+        if image is not None:  # listed before the job names it: a client that sees it finds it
+            await self._snapshot.put_image(project_id, image)
+        if job.result is None:
+            job = await self._jobs.update(job, result={"image_id": image_id})
+        image = await self._watch(job, lambda: self._gateway.get_image(project_id, image_id),
+                                  image_settled, f"Image {image_id} was not active after "
+                                  f"{self._policy.build_timeout:.0f} s.", ended)
+        if image is None or image["status"] != "active":
+            raise JobFailure(f"Image {image_id} of server {server_id} ended "
+                             f"{image['status'] if image else 'deleted'}.")
+        await self._snapshot.put_image(project_id, image)
+        final = await self._watch_server(job, lambda r: r is None or (not is_partial(r) and idle(r)),
+                                         self._stuck(job), ended)
+        if final is None:  # the image is made; the server went meanwhile
+            await self._marks.clear_action(project_id, server_id, job.id)
+            return await self._succeed(job, None)
+        return await self._end_action(job, final)
 
     async def _ended(self, job: Job) -> bool:
         """Whether the job has ended meanwhile, without this runner."""

@@ -30,6 +30,7 @@ class Job:
     started_at: float | None = None  # its first attempt: the retry budget counts from there
     requested_by: str | None = None  # the caller that asked for it (a token's name, or a JWT's
     # subject and issuer; never a token)
+    result: dict[str, str] | None = None  # what the job made: {"image_id": …} for a snapshot
 
     @property
     def finished(self) -> bool:
@@ -52,7 +53,7 @@ class Job:
         """What a job event tells of the job (never its request)."""
         return {"id": self.id, "kind": self.kind, "status": self.status,
                 "server_id": self.server_id, "attempts": self.attempts, "error": self.error,
-                "requested_by": self.requested_by}
+                "result": self.result, "requested_by": self.requested_by}
 
 
 def succeeded_event(job: Job, server: Server | None) -> ServerEvent:

@@ -42,11 +42,12 @@ return 1
 _STORED = {"kind": JobField.KIND, "status": JobField.STATUS, "server_id": JobField.SERVER_ID,
            "attempts": JobField.ATTEMPTS, "error": JobField.ERROR, "request": JobField.REQUEST,
            "created_at": JobField.CREATED_AT, "updated_at": JobField.UPDATED_AT,
-           "started_at": JobField.STARTED_AT, "requested_by": JobField.REQUESTED_BY}
+           "started_at": JobField.STARTED_AT, "requested_by": JobField.REQUESTED_BY,
+           "result": JobField.RESULT}
 
 
 def _encode(name: str, value: Any) -> str:
-    if name == "request":
+    if name in ("request", "result"):
         return json.dumps(value)
     if isinstance(value, float):
         return repr(value)
@@ -111,7 +112,8 @@ class JobStore:
                    updated_at=float(text[JobField.UPDATED_AT]),
                    started_at=float(text[JobField.STARTED_AT]) if text.get(JobField.STARTED_AT) else None,
                    request=json.loads(text[JobField.REQUEST]) or None,
-                   requested_by=text.get(JobField.REQUESTED_BY) or None)
+                   requested_by=text.get(JobField.REQUESTED_BY) or None,
+                   result=json.loads(text.get(JobField.RESULT) or "null"))
 
     async def update(self, job: Job, **changes: Any) -> Job:
         """Store only the changed fields (and the time of the change), so a stale copy of the

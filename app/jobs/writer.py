@@ -20,7 +20,7 @@ from ..snapshot.recent_shows import RecentShows
 from ..snapshot.recording import ServerRecorder
 from ..snapshot.snapshot_store import SnapshotStore
 from ..store.redis_layout import IDEMPOTENCY_TTL
-from .actions import refusal, task_state_of
+from .actions import RESIZE, refusal, task_state_of
 from .idempotency import IdempotencyStore, JobOutcome, KeyClaim, KeyUse, fingerprint, nova_tag, same_key
 from .job import ACTION, CREATE, DELETE, Job
 from .job_store import JobStore
@@ -40,6 +40,11 @@ _KEY_REUSED_FIELD = "Already used with a different request body."
 def outcome_of(job: Job) -> JobOutcome:
     """A create's outcome as the job stands now."""
     return JobOutcome(job.project_id, job.id, job.status, job.server_id)
+
+
+def _flavor_named(flavors: list[dict[str, Any]], wanted: str) -> dict[str, Any] | None:
+    """The flavor with this id or name, if any."""
+    return next((f for f in flavors if wanted in (f["id"], f["name"])), None)
 
 
 def _fields(errors: Mapping[str, list[str]]) -> str:
@@ -175,8 +180,9 @@ class ServerWriter:
 
     async def act(self, project_id: str, server_id: str, action: ActionRequest,
                   idempotency_key: str | None, requested_by: str | None = None) -> JobOutcome:
-        """Queue a stop, start or reboot; ``Conflict`` (409) if the server's state does not allow
-        it. From then on the server shows the action's task state until Nova reports the end."""
+        """Queue an action (a resize only to another flavor of the project); ``Conflict`` (409) if
+        the server's state does not allow it. From then on the server shows the action's task
+        state until the action is seen done."""
         use = KeyUse(fingerprint({**action, "server_id": server_id, "project_id": project_id}),
                      "", None)
         if idempotency_key:
@@ -187,6 +193,8 @@ class ServerWriter:
         refused = refusal(server, action)
         if refused is not None:
             raise Conflict(refused)
+        if action["action"] == RESIZE:
+            action = {**action, "flavor_id": await self._new_flavor(project_id, server, action["flavor_id"])}
         task = task_state_of(action)
         job = self._jobs.new(project_id, ACTION, action, server_id=server_id, requested_by=requested_by)
         if not await self._marks.claim_action(project_id, server_id, task, job.id, self._retention):
@@ -222,6 +230,22 @@ class ServerWriter:
         await self._submit_shown(job, server, DELETING,
                                  lambda: self._marks.clear_delete(project_id, server_id))
         return job.id
+
+    async def _new_flavor(self, project_id: str, server: Server, wanted: str) -> str:
+        """The id of the flavor a resize names (by id or name); 422 if the project has no such
+        flavor (looked up once more in a fresh list if the snapshot's is old), or the server has
+        it already."""
+        listing = await self._reader.listing(project_id, "flavors")
+        if listing.age(self._clock()) > RECHECK_AFTER and not _flavor_named(listing.items(), wanted):
+            listing = await self._reader.refreshed_listing(project_id, "flavors")
+        flavor = _flavor_named(listing.items(), wanted)
+        if flavor is None:
+            raise UnprocessableRequest("The resize names no flavor of the project.", {
+                "flavor_id": [f"No flavor {wanted!r} (by id or name) in this project."]})
+        if flavor["id"] == server["flavor"]["id"]:
+            raise UnprocessableRequest("The server has this flavor already.", {
+                "flavor_id": [f"Server {server['id']} is {flavor['name']} already."]})
+        return str(flavor["id"])
 
     async def update(self, project_id: str, server_id: str, name: str | None,
                      metadata: dict[str, str] | None) -> Server:

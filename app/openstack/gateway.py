@@ -17,9 +17,9 @@ from openstack import exceptions as sdk_errors
 from openstack.connection import Connection
 
 from ..core.errors import NotFound, OpenStackRejected, OpenStackTimeout, OpenStackUnavailable, ServiceError
-from ..core.records import Resource
+from ..core.records import Image, Resource
 from .clouds import CloudDirectory
-from .translation import JOB_TAG, RESERVED_METADATA_KEYS, is_partial, read_resources
+from .translation import JOB_TAG, RESERVED_METADATA_KEYS, image_record, is_partial, read_resources
 
 logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
@@ -197,6 +197,32 @@ class OpenStackGateway:
                                        f"opening a {protocol} console of server {server_id}")
         console = answer["remote_console"]
         return {key: str(console[key]) for key in ("protocol", "type", "url")}
+
+    async def create_image(self, project_id: str, server_id: str, name: str) -> str:
+        """Ask Nova to snapshot a server to a new image (it uploads asynchronously); its id."""
+        answer = await self._on_server(project_id, server_id, "POST", "/action",
+                                       {"createImage": {"name": name}}, f"snapshotting server {server_id}")
+        return str(answer["image_id"])  # Nova's answer from microversion 2.45 on
+
+    async def get_image(self, project_id: str, image_id: str) -> Image | None:
+        """Glance's image, or None once it is gone."""
+        def read(connection: Connection) -> Image | None:
+            try:
+                return image_record(connection.image.get_image(image_id))
+            except sdk_errors.NotFoundException:
+                return None
+
+        return await self._call(project_id, read, f"showing image {image_id}", IMAGE)
+
+    async def find_snapshot(self, project_id: str, server_id: str, name: str) -> Image | None:
+        """A snapshot of the server with this name (one an earlier attempt asked for), if any."""
+        def read(connection: Connection) -> Image | None:
+            for image in connection.image.images(name=name, owner=connection.current_project_id):
+                if image.instance_uuid == server_id:
+                    return image_record(image)
+            return None
+
+        return await self._call(project_id, read, f"looking for a snapshot of server {server_id}", IMAGE)
 
     async def _on_server(self, project_id: str, server_id: str, method: str, suffix: str,
                          body: dict[str, Any] | None, what: str) -> Any:

@@ -80,14 +80,26 @@ NOVA_ACTIONS: dict[tuple[str, str | None], tuple[dict[str, Any], str, str]] = {
     ("reboot", "SOFT"): ({"reboot": {"type": "SOFT"}}, "rebooting", "ACTIVE"),
     ("reboot", "HARD"): ({"reboot": {"type": "HARD"}}, "rebooting_hard", "ACTIVE"),
 }
+# The longer actions (their end depends on the server): the task state the service shows from
+# the 202 on (Nova's own, but for a confirm, which Nova does at once without one).
+LONG_ACTION_TASKS = {"resize": "resize_prep", "confirm_resize": "resize_confirming",
+                     "revert_resize": "resize_reverting", "snapshot": "image_snapshot"}
 DELETING = "deleting"  # Nova's task state while a server is being deleted
 # The task states the service itself shows before Nova does (a queued delete or action).
-SERVICE_TASK_STATES = frozenset((DELETING, *(task for _, task, _ in NOVA_ACTIONS.values())))
+SERVICE_TASK_STATES = frozenset((DELETING, *(task for _, task, _ in NOVA_ACTIONS.values()),
+                                 *LONG_ACTION_TASKS.values()))
 
 
 def action_body(action: ActionRequest) -> dict[str, Any]:
     """The body Nova's ``POST /servers/{id}/action`` gets for an action."""
-    return NOVA_ACTIONS[(action["action"], action["type"])][0]
+    name = action["action"]
+    if name == "resize":
+        return {"resize": {"flavorRef": action["flavor_id"]}}
+    if name == "snapshot":
+        return {"createImage": {"name": action["image_name"]}}
+    if name in ("confirm_resize", "revert_resize"):
+        return {"confirmResize" if name == "confirm_resize" else "revertResize": None}
+    return NOVA_ACTIONS[(name, action["type"])][0]
 
 
 def boot_request(launch: LaunchRequest, job_id: str) -> dict[str, Any]:
@@ -123,10 +135,14 @@ def _flavors(connection: Connection) -> list[Flavor]:
              "is_public": f.is_public} for f in connection.compute.flavors(details=True)]
 
 
+def image_record(image: Any) -> Image:
+    """An openstacksdk image as the service's record."""
+    return {"id": image.id, "name": image.name, "status": image.status, "min_disk": image.min_disk or 0,
+            "min_ram": image.min_ram or 0, "visibility": image.visibility}
+
+
 def _images(connection: Connection) -> list[Image]:
-    return [{"id": i.id, "name": i.name, "status": i.status, "min_disk": i.min_disk or 0,
-             "min_ram": i.min_ram or 0, "visibility": i.visibility}
-            for i in connection.image.images()]
+    return [image_record(i) for i in connection.image.images()]
 
 
 def _networks(connection: Connection) -> list[Network]:

@@ -47,8 +47,9 @@ async def with_pending_tasks(tasks: PendingTasks, project_id: str, servers: list
                 and await tasks.delete_pending(project_id, server["id"])):
             server = {**server, "task_state": DELETING}
         elif (stored and stored["task_state"] and server["task_state"] is None
-                and await tasks.pending_action(project_id, server["id"]) == stored["task_state"]
+                and (pending := await tasks.pending_action(project_id, server["id"])) is not None
                 and not await tasks.action_reached(project_id, server)):
-            server = {**server, "task_state": stored["task_state"]}  # not begun, or not seen done
+            server = {**server, "task_state": pending}  # not begun, or not seen done (a resize
+            # idle in VERIFY_RESIZE that its job confirms next)
         kept.append(server)
     return kept

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from ..core.records import Resource, Server, created_time
+from ..core.records import Image, Resource, Server, created_time
 from ..store import redis_layout as layout
 from ..store.redis_layout import ListingField
 from ..store.redis_scripts import ScriptCall
@@ -224,6 +224,18 @@ class SnapshotStore:
         await self._redis.hset(layout.listing(project_id, kind), mapping={
             ListingField.BODY: body, ListingField.ETAG: etag_of(body),
             ListingField.TAKEN_AT: repr(taken_at), ListingField.STALE: "0"})
+        await self._published(project_id)
+
+    async def put_image(self, project_id: str, image: Image) -> None:
+        """Write an image through to the images list, first (a new snapshot), keeping the list's
+        age; nothing before the list's first fetch, which brings it."""
+        listing = await self.listing(project_id, "images")
+        if listing is None:
+            return
+        items = [image, *(i for i in listing.items() if i["id"] != image["id"])]
+        body = encode(items).encode()
+        await self._redis.hset(layout.listing(project_id, "images"),
+                               mapping={ListingField.BODY: body, ListingField.ETAG: etag_of(body)})
         await self._published(project_id)
 
     async def mark_stale(self, project_id: str) -> None:

@@ -58,7 +58,7 @@ class JobField:
 
     KIND, STATUS, SERVER_ID, ATTEMPTS, ERROR = "kind", "status", "server_id", "attempts", "error"
     REQUEST, CREATED_AT, UPDATED_AT, STARTED_AT = "request", "created_at", "updated_at", "started_at"
-    REQUESTED_BY = "requested_by"
+    REQUESTED_BY, RESULT = "requested_by", "result"
 
 
 class QueueField:

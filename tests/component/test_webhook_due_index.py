@@ -33,14 +33,20 @@ def stores(redis, clock):
     return Webhooks(subscriptions, deliveries, dispatcher, DestinationPolicy(True, ())), stream
 
 
-async def test_the_due_index_follows_a_subscriptions_lanes(redis):
-    clock = ManualClock()
+async def one_event_fanned_out(redis, clock):
+    """The stores, and a subscription with one event queued for it."""
     webhooks, stream = stores(redis, clock)
     subscription, _ = await webhooks.subscriptions.create(PROJECTS[0], "https://hooks.example.com/",
                                                           ["server.status_changed"], None, limit=5,
                                                           position="0-0")
     await stream.append([ServerEvent(PROJECTS[0], "server.status_changed", "a", "1", {})])
     await webhooks.dispatcher.fan_out(PROJECTS[0])
+    return webhooks, subscription
+
+
+async def test_the_due_index_follows_a_subscriptions_lanes(redis):
+    clock = ManualClock()
+    webhooks, subscription = await one_event_fanned_out(redis, clock)
     assert await webhooks.deliveries.due(10) == [(PROJECTS[0], subscription.id)]
 
     [delivery] = await webhooks.deliveries.claim(PROJECTS[0], subscription.id, 5, lease=30)
@@ -62,12 +68,7 @@ async def test_a_claims_view_written_after_a_finish_does_not_hold_the_retry_back
     """Two rounds of one subscription at once: a claim's script found its lane leased, then the
     other round's attempt failed and set the retry, and the claim's index write came last."""
     clock = ManualClock()
-    webhooks, stream = stores(redis, clock)
-    subscription, _ = await webhooks.subscriptions.create(PROJECTS[0], "https://hooks.example.com/",
-                                                          ["server.status_changed"], None, limit=5,
-                                                          position="0-0")
-    await stream.append([ServerEvent(PROJECTS[0], "server.status_changed", "a", "1", {})])
-    await webhooks.dispatcher.fan_out(PROJECTS[0])
+    webhooks, subscription = await one_event_fanned_out(redis, clock)
     [delivery] = await webhooks.deliveries.claim(PROJECTS[0], subscription.id, 5, lease=30)
     claims_view = repr(clock() + 30)  # what the other claim's script returned: leased till then
     await webhooks.deliveries.finish(delivery, AttemptResult(clock(), 0.1, status_code=500), clock() + 5)

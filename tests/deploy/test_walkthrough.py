@@ -10,7 +10,7 @@ from pathlib import Path
 from tests.deploy.test_devrun import start_make_run
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-JOBS_FOLLOWED = 4  # the create, the stop, the start and the delete
+JOBS_FOLLOWED = 6  # the create, the stop, the start, the resize, the snapshot and the delete
 
 
 def walkthrough() -> str:

@@ -53,7 +53,8 @@ async def test_create_answers_202_with_the_id_and_the_server_goes_build_to_activ
     assert (job["kind"], job["status"], job["server_id"], job["attempts"]) == (
         "create", "succeeded", answer["id"], 1)
     assert set(job) == {"id", "kind", "status", "server_id", "attempts", "error", "created_at",
-                        "updated_at", "requested_by"}
+                        "updated_at", "requested_by", "result"}
+    assert job["result"] is None  # only a snapshot's job makes something
     assert job["requested_by"] == "admin"  # the token's name, never the token
     [server] = nova_servers_named(setup.projects[0], "web-01")
     assert server.flavor.original_name == "m1.small" and server.metadata["team"] == "search"

@@ -114,14 +114,14 @@ async def _attempted_twice(client, setup, href):
     return job if job["attempts"] >= 2 else None
 
 
-def _with_project(service, project, tmp_path):
+def _with_project(service, project, tmp_path, **overrides):
     """A service set-up for a project made in another emulator."""
     base = service(projects=0)
     directory = tmp_path / "elsewhere"
     directory.mkdir(exist_ok=True)
     clouds_file, tokens_file, tokens = write_service_files(directory, [project])
     environ = service_environ(base.settings.redis_url, clouds_file, tokens_file,
-                              build_poll_interval=0.2, create_wait=5)
+                              **{"build_poll_interval": 0.2, "create_wait": 5, **overrides})
     return ServiceSetup(Settings.from_env(environ), environ, [project], tokens)
 
 

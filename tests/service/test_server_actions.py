@@ -196,15 +196,21 @@ def slow_actions(start_emulator):
     return start_emulator("--build-delay", "1", "--action-delay", "300")
 
 
+async def one_server(service, api_client, **overrides):
+    """A set-up with one server, its client, and the server's id."""
+    setup = service(servers=1, **overrides)
+    client = await api_client(setup.settings)
+    server_id = (await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
+                                         headers=setup.headers())).json())[0]["id"]
+    return setup, client, server_id
+
+
 async def test_a_client_that_sees_the_stop_done_can_start_at_once_and_the_stop_job_is_over(
         service, api_client, workers_running):
     """The contract's agreement rule, in the exact sequence clients use: act, poll the show until
     the server idles in the state reached, act again at once. The runner looks at Nova only every
     30 s here, so the show's observation is what ends the stop's job."""
-    setup = service(servers=1, build_poll_interval=30)
-    client = await api_client(setup.settings)
-    server_id = (await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
-                                         headers=setup.headers())).json())[0]["id"]
+    setup, client, server_id = await one_server(service, api_client, build_poll_interval=30)
     async with workers_running(setup.settings):
         stop = await act(client, setup, server_id, action="stop")
 
@@ -225,10 +231,7 @@ async def test_a_reboot_shows_its_task_until_its_job_ends_and_then_the_next_acti
         service, api_client, workers_running):
     """A reboot ends where it began: no observation tells it done, so the server shows it until
     its runner (looking every 3 s here) has seen it through."""
-    setup = service(servers=1, build_poll_interval=3)
-    client = await api_client(setup.settings)
-    server_id = (await (await client.get(f"/cloud/servers?project_id={setup.project_id}",
-                                         headers=setup.headers())).json())[0]["id"]
+    setup, client, server_id = await one_server(service, api_client, build_poll_interval=3)
     async with workers_running(setup.settings):
         reboot = await act(client, setup, server_id, action="reboot")
         seen = set()

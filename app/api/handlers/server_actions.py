@@ -1,4 +1,5 @@
-"""``POST /cloud/servers/{id}/actions``: stop, start or reboot, as a queued job."""
+"""``POST /cloud/servers/{id}/actions``: stop, start, reboot, resize (and its confirm or revert)
+or snapshot, as a queued job."""
 from typing import cast
 
 from aiohttp import web
