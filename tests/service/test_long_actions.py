@@ -1,5 +1,7 @@
 """Resize (confirmed by the job, by the client, or by the cloud itself; or reverted) and snapshot,
 as durable action jobs against the emulator through openstacksdk."""
+import signal
+
 import pytest
 
 from tests.service.test_job_durability import _with_project
@@ -142,3 +144,45 @@ async def test_a_snapshot_job_gives_its_image_which_the_images_list_shows_at_onc
     assert next(i for i in images if i["id"] == result["image_id"])["status"] == "active"
     assert (await shown(client, setup, server["id"]))["task_state"] is None
     assert setup.projects[0].conn.image.get_image(result["image_id"]).status == "active"
+
+
+@pytest.fixture
+def slow_cloud(start_emulator):
+    """Actions that take 300 s of emulated time, finished by moving the emulator's clock."""
+    return start_emulator("--build-delay", "1", "--action-delay", "300")
+
+
+@pytest.mark.parametrize("body", [{"action": "snapshot", "image_name": "kept-once"},
+                                  {"action": "resize", "flavor_id": "m1.small"}])
+async def test_a_worker_killed_mid_resize_or_snapshot_is_replaced_and_nova_is_asked_once(
+        service, api_client, project_factory, slow_cloud, worker_process, tmp_path, body):
+    project = project_factory(client=slow_cloud, servers=1)
+    setup = _with_project(service, project, tmp_path)
+    client = await api_client(setup.settings)
+    server = await first_server(client, setup)
+    after = slow_cloud.last_request_seq()
+    first = worker_process(setup, job_visibility_timeout=3)
+    answer = await act(client, setup, server["id"], **body)
+
+    async def asked():  # the resize's confirm comes only once the clock moves on: not yet
+        return [r for r in slow_cloud.requests(project_id=project.id, after=after)
+                if r["path"].endswith("/action") and r["method"] == "POST"]
+
+    await eventually(asked, timeout=20)
+    first.send_signal(signal.SIGKILL)
+    first.wait(10)
+    worker_process(setup, job_visibility_timeout=3)
+
+    async def taken_over():
+        return (await job_of(client, setup, answer.headers["Location"]))["attempts"] == 2
+
+    await eventually(taken_over, timeout=30)
+    asked_before_the_end = await asked()
+    slow_cloud.advance_clock(601)
+    job = await finished_job(client, setup, answer.headers["Location"], timeout=30)
+
+    assert job["status"] == "succeeded", job["error"]
+    assert len(asked_before_the_end) == 1  # the new worker found Nova's work under way
+    if body["action"] == "snapshot":
+        images = [i for i in project.conn.image.images(owner=project.id) if i.name == "kept-once"]
+        assert [i.id for i in images] == [job["result"]["image_id"]]
