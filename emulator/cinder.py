@@ -1,4 +1,5 @@
-"""Cinder v3: version discovery and the project's volumes (list, detail, show)."""
+"""Cinder v3: version discovery, the project's volumes (list, detail, show, create blank or from
+an image, delete), volume types and limits, with Cinder's statuses, error JSON and texts."""
 from typing import Any
 
 from aiohttp import web
@@ -10,6 +11,7 @@ from .service import public, service_app
 from .state_keys import CLOUD
 
 MICROVERSIONS = ("3.0", "3.70")
+VOLUME_TYPES = ("__DEFAULT__", "ssd")
 
 
 def render_error(error: ApiError) -> web.Response:
@@ -28,6 +30,9 @@ def create_app() -> web.Application:
     app.router.add_get("/v3/{project_id}/volumes", list_volumes)
     app.router.add_get("/v3/{project_id}/volumes/detail", list_volumes)
     app.router.add_get("/v3/{project_id}/volumes/{volume_id}", show_volume)
+    app.router.add_post("/v3/{project_id}/volumes", create_volume)
+    app.router.add_delete("/v3/{project_id}/volumes/{volume_id}", delete_volume)
+    app.router.add_get("/v3/{project_id}/types", list_types)
     app.router.add_get("/v3/{project_id}/limits", show_limits)
     return app
 
@@ -62,9 +67,10 @@ def volume_body(volume: Volume, origin: str) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": volume.id, "name": volume.name, "size": volume.size, "status": volume.status,
         "bootable": "true" if volume.bootable else "false", "attachments": attachments,
-        "volume_type": volume.volume_type, "availability_zone": "nova", "description": None,
-        "created_at": isotime(volume.created_at), "updated_at": isotime(volume.created_at),
-        "metadata": {}, "multiattach": False, "encrypted": False, "snapshot_id": None,
+        "volume_type": volume.volume_type, "availability_zone": "nova",
+        "description": volume.description, "created_at": isotime(volume.created_at),
+        "updated_at": isotime(max(volume.updated_at, volume.created_at)),
+        "metadata": dict(volume.metadata), "multiattach": False, "encrypted": False, "snapshot_id": None,
         "source_volid": None, "replication_status": None, "consistencygroup_id": None,
         "os-vol-tenant-attr:tenant_id": volume.project_id, "user_id": None,
         "links": [{"rel": "self", "href": f"{origin}/volume/v3/{volume.project_id}/volumes/{volume.id}"}],
@@ -84,8 +90,8 @@ def _own_project(request: web.Request) -> str:
 async def list_volumes(request: web.Request) -> web.Response:
     """``GET /v3/{project}/volumes[/detail]``: the project's volumes, newest first."""
     project_id = _own_project(request)
-    volumes = sorted((v for v in request.config_dict[CLOUD].volumes.group(project_id)),
-                     key=lambda v: v.created_at, reverse=True)
+    cloud = request.config_dict[CLOUD]
+    volumes = sorted((v for v in cloud.settled_volumes(project_id)), key=lambda v: v.created_at, reverse=True)
     bodies = [volume_body(v, str(request.url.origin())) for v in volumes]
     if not request.path.endswith("/detail"):
         bodies = [{"id": b["id"], "name": b["name"], "links": b["links"]} for b in bodies]
@@ -94,11 +100,74 @@ async def list_volumes(request: web.Request) -> web.Response:
 
 async def show_volume(request: web.Request) -> web.Response:
     """``GET /v3/{project}/volumes/{id}``."""
+    return web.json_response({"volume": volume_body(_volume(request), str(request.url.origin()))})
+
+
+def _volume(request: web.Request) -> Volume:
+    """The URL's volume of the project, settled to now; Cinder's 404 if there is none."""
     project_id = _own_project(request)
-    volume = request.config_dict[CLOUD].volumes.get(request.match_info["volume_id"])
-    if volume is None or volume.project_id != project_id:
-        raise ApiError(404, f"Volume {request.match_info['volume_id']} could not be found.")
-    return web.json_response({"volume": volume_body(volume, str(request.url.origin()))})
+    volume_id = request.match_info["volume_id"]
+    volume = next((v for v in request.config_dict[CLOUD].settled_volumes(project_id) if v.id == volume_id),
+                  None)
+    if volume is None:
+        raise ApiError(404, f"Volume {volume_id} could not be found.")
+    return volume
+
+
+async def create_volume(request: web.Request) -> web.Response:
+    """``POST /v3/{project}/volumes``: a blank volume or one made from an image, ``creating``
+    and then ``available``; Cinder's 400 for a bad size, type or image, 413 past the quota."""
+    cloud, project_id = request.config_dict[CLOUD], _own_project(request)
+    try:
+        wanted = (await request.json())["volume"]
+        size = int(wanted["size"])
+    except (ValueError, KeyError, TypeError):
+        raise ApiError(400, "Invalid input received: 'size' is a required property") from None
+    if size < 1:
+        raise ApiError(400, f"Invalid input received: Invalid input for field/attribute size. Value: {size}.")
+    volume_type = wanted.get("volume_type") or VOLUME_TYPES[0]
+    if volume_type not in VOLUME_TYPES:
+        raise ApiError(404, f"Volume type with name {volume_type} could not be found.")
+    image_id = wanted.get("imageRef")
+    if image_id is not None:
+        image = cloud.images.get(image_id)
+        if image is None or not image.visible_to(project_id):
+            raise ApiError(400, "Invalid image identifier or unable to access requested image.")
+    project = cloud.projects[project_id]
+    used = cloud.used_gigabytes(project_id)
+    if used + size > project.quota_volume_gb:
+        raise ApiError(413, f"VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds "
+                            f"allowed gigabytes quota. Requested {size}G, quota is "
+                            f"{project.quota_volume_gb}G and {used}G has been consumed.")
+    now = cloud.clock.now()
+    volume = Volume(cloud.new_uuid(), project_id, wanted.get("name") or "", size, now, status="creating",
+                    bootable=image_id is not None, image_id=image_id, volume_type=volume_type,
+                    description=wanted.get("description"), metadata=dict(wanted.get("metadata") or {}),
+                    updated_at=now, ready_at=now + cloud.config.action_delay)
+    cloud.volumes[volume.id] = volume
+    return web.json_response({"volume": volume_body(volume, str(request.url.origin()))}, status=202)
+
+
+async def delete_volume(request: web.Request) -> web.Response:
+    """``DELETE /v3/{project}/volumes/{id}``: ``deleting``, then gone; Cinder's 400 for a volume
+    attached or not in a state it deletes from."""
+    cloud, volume = request.config_dict[CLOUD], _volume(request)
+    if volume.status not in ("available", "error", "error_restoring", "error_extending") or volume.server_id:
+        raise ApiError(400, "Invalid volume: Volume status must be available or error or error_restoring "
+                            "or error_extending or error_managing and must not be migrating, attached, "
+                            "belong to a group, have snapshots, awaiting a transfer, or be disassociated "
+                            "from snapshots after volume transfer.")
+    now = cloud.clock.now()
+    volume.status, volume.updated_at, volume.gone_at = "deleting", now, now + cloud.config.delete_delay
+    return web.Response(status=202)
+
+
+async def list_types(request: web.Request) -> web.Response:
+    """``GET /v3/{project}/types``: the volume types."""
+    _own_project(request)
+    return web.json_response({"volume_types": [
+        {"id": name, "name": name, "description": None, "is_public": True, "extra_specs": {}}
+        for name in VOLUME_TYPES]})
 
 
 async def show_limits(request: web.Request) -> web.Response:

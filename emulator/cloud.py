@@ -220,6 +220,16 @@ class Cloud:
         """The project's security groups with this id or name (Neutron allows repeated names)."""
         return [g for g in self.security_groups.group(project_id) if name_or_id in (g.id, g.name)]
 
+    def settled_volumes(self, project_id: str) -> list[Volume]:
+        """The project's volumes at the emulated now: made ones available, deleted ones gone."""
+        now = self.clock.now()
+        for volume in list(self.volumes.group(project_id)):
+            if volume.ready_at is not None and now >= volume.ready_at:
+                volume.status, volume.updated_at, volume.ready_at = "available", volume.ready_at, None
+            if volume.gone_at is not None and now >= volume.gone_at:
+                del self.volumes[volume.id]
+        return list(self.volumes.group(project_id))
+
     def used_gigabytes(self, project_id: str) -> int:
         """Volume gigabytes counted against the project's quota."""
         return sum(v.size for v in self.volumes.group(project_id))

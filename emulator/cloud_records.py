@@ -182,6 +182,11 @@ class Volume:
     image_id: str | None = None
     volume_type: str = "__DEFAULT__"
     server_id: str | None = None
+    description: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    updated_at: float = 0.0
+    ready_at: float | None = None  # creating until then; then available
+    gone_at: float | None = None  # deleting until then; then gone
 
 
 @dataclass

@@ -1,0 +1,62 @@
+"""Cinder v3's volume create (blank or from an image), delete and types through openstacksdk's
+block-storage proxy: statuses in emulated time, the quota, and Cinder's errors."""
+import pytest
+from openstack import exceptions
+
+
+@pytest.fixture(scope="module")
+def cinder(start_emulator):
+    """Creates and deletes that take 3 s of emulated time, moved by the tests."""
+    return start_emulator("--build-delay", "1", "--action-delay", "3", "--delete-delay", "3")
+
+
+def test_a_volume_is_creating_then_available_and_deleting_then_gone(project_factory, cinder):
+    project = project_factory(client=cinder)
+    volume = project.conn.block_storage.create_volume(name="data", size=2, description="scratch",
+                                                      metadata={"cloud-servers-job": "j1"})
+    creating = project.conn.block_storage.get_volume(volume).status
+    cinder.advance_clock(3.5)
+    made = project.conn.block_storage.get_volume(volume.id)
+    made_state = (made.status, made.size, made.metadata)
+    project.conn.block_storage.delete_volume(volume.id)
+    deleting = project.conn.block_storage.get_volume(volume.id).status
+    cinder.advance_clock(3.5)
+
+    assert creating == "creating"
+    assert made_state == ("available", 2, {"cloud-servers-job": "j1"})
+    assert deleting == "deleting"
+    with pytest.raises(exceptions.NotFoundException):
+        project.conn.block_storage.get_volume(volume.id)
+
+
+def test_a_volume_from_an_image_is_bootable_and_its_type_must_exist(project_factory, cinder):
+    project = project_factory(client=cinder)
+    image_id = project.public_image_id()
+
+    from_image = project.conn.block_storage.create_volume(name="root", size=1, image_id=image_id,
+                                                          volume_type="ssd")
+    types = {t.name for t in project.conn.block_storage.types()}
+
+    assert from_image.is_bootable in (True, "true") and from_image.volume_type == "ssd"
+    assert types == {"__DEFAULT__", "ssd"}
+    with pytest.raises(exceptions.NotFoundException, match="Volume type with name nvme"):
+        project.conn.block_storage.create_volume(name="x", size=1, volume_type="nvme")
+
+
+def test_cinder_refuses_a_volume_past_the_quota_and_deleting_one_in_use(project_factory, cinder):
+    project = project_factory(client=cinder)
+    cinder.update_project(project.id, quota_volume_gb=5)
+
+    with pytest.raises(exceptions.HttpException, match="exceeds allowed gigabytes quota") as refused:
+        project.conn.block_storage.create_volume(name="big", size=6)
+    server = project.boot(block_device_mapping=[{"boot_index": 0, "uuid": project.public_image_id(),
+                                                 "source_type": "image", "destination_type": "volume",
+                                                 "volume_size": 1, "delete_on_termination": True}],
+                          image_id="")
+    cinder.advance_clock(2)
+    [in_use] = [v for v in project.conn.block_storage.volumes() if v.attachments]
+
+    assert refused.value.status_code == 413
+    with pytest.raises(exceptions.BadRequestException, match="must not be migrating, attached"):
+        project.conn.block_storage.delete_volume(in_use)
+    assert server.id
