@@ -152,6 +152,12 @@ def remote_console() -> Operation:
                   requestBody={"required": True, "content": _json("RemoteConsole")})
 
 
+def show_volume() -> Operation:
+    """``GET /cloud/volumes/{volume_id}``."""
+    return _cloud("Show a volume, live from Cinder", "volumes", [_path_id("volume_id", "volume"), _project()],
+                  {"200": {"description": "the volume", "content": _json("Volume")}, **_THROTTLED})
+
+
 def list_jobs() -> Operation:
     """``GET /cloud/jobs``."""
     return _cloud("A server's latest jobs, newest first", "jobs",

@@ -15,6 +15,14 @@ def server_id_of(request: web.Request) -> str:
     return str(parsed)
 
 
+def volume_id_of(request: web.Request) -> str:
+    """The path's volume id in Cinder's form (dashed, lowercase); 404 if it is no UUID."""
+    parsed = parse_uuid(request.match_info["volume_id"])
+    if parsed is None:
+        raise NotFound("No such volume: volume ids are UUIDs.")
+    return str(parsed)
+
+
 def job_id_of(request: web.Request) -> str:
     """The path's job id in its stored form (32 hex digits); 404 if it is no UUID."""
     parsed = parse_uuid(request.match_info["job_id"])

@@ -15,6 +15,7 @@ from .handlers import (
     server_consoles,
     server_reads,
     server_writes,
+    volume_reads,
     webhook_subscriptions,
 )
 from .handlers.resource_lists import resource_list_handler
@@ -75,6 +76,8 @@ def routes() -> tuple[Route, ...]:
               "createRemoteConsole", docs.remote_console(), OPERATOR),
         Route("post", "/cloud/servers/{server_id}/actions", server_actions.act_on_server, "actOnServer",
               docs.act_on_server(), OPERATOR),
+        Route("get", "/cloud/volumes/{volume_id}", volume_reads.show_volume, "showVolume", docs.show_volume(),
+              READER),
         Route("get", "/cloud/jobs", job_status.list_jobs, "listJobs", docs.list_jobs(), READER),
         Route("get", "/cloud/jobs/{job_id}", job_status.show_job, "showJob", docs.show_job(), READER),
         Route("get", "/cloud/events", event_stream.stream_events, "streamEvents", docs.stream_events(),

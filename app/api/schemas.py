@@ -188,6 +188,8 @@ class VolumeSchema(Schema):
     attachments = fields.List(fields.String(), required=True,
                               metadata={"description": "ids of the servers it is attached to"})
     bootable = fields.Boolean(required=True)
+    volume_type = fields.String(allow_none=True, required=True)
+    created = fields.String(allow_none=True, required=True, metadata={"format": "date-time"})
 
 
 class ProblemSchema(Schema):

@@ -120,6 +120,8 @@ class Volume(TypedDict):
     status: str
     attachments: list[str]
     bootable: bool
+    volume_type: str | None
+    created: str | None
 
 
 class BootVolume(TypedDict):

@@ -164,12 +164,24 @@ class JobExecutor:
             job = await self._jobs.update(job, server_id=server_id)
         record = await self._follow_build(job)
         server = await self._write_through(job.project_id, record)
+        await self._show_volumes(job, server)
         await self._announce(job, CREATED, server_id, server)
         if server["status"] == "ERROR":
             fault = (record.get("fault") or {}).get("message", "no reason given").rstrip(".")
             raise JobFailure(f"Server {server_id} ended in ERROR: {fault}. The ERROR server is "
                              "left in place; delete it to release its quota.")
         return await self._succeed(job, server)
+
+    async def _show_volumes(self, job: Job, server: Server) -> None:
+        """The volumes a create made (a boot volume) enter the volumes list at once. Best effort:
+        the next resources refresh brings them otherwise."""
+        for attached in server["volumes_attached"]:
+            try:
+                volume = await self._gateway.get_volume(job.project_id, attached["id"])
+            except (NotFound, OpenStackUnavailable) as error:
+                logger.info("job %s: volume %s not shown yet: %s", job.id, attached["id"], error)
+                continue
+            await self._snapshot.put_resource(job.project_id, "volumes", volume, volume["id"])
 
     async def _show_building(self, job: Job, server_id: str) -> None:
         """Before the API hears the id, Nova's record of the new server enters the snapshot (so
@@ -370,7 +382,7 @@ class JobExecutor:
         image = await self._watch(job, lambda: self._gateway.get_image(project_id, image_id),
                                   lambda seen: True, self._stuck(job), ended)
         if image is not None:  # listed before the job names it: a client that sees it finds it
-            await self._snapshot.put_image(project_id, image)
+            await self._snapshot.put_resource(project_id, "images", image, image["id"])
         if job.result is None:
             job = await self._jobs.update(job, result={"image_id": image_id})
         image = await self._watch(job, lambda: self._gateway.get_image(project_id, image_id),
@@ -379,7 +391,7 @@ class JobExecutor:
         if image is None or image["status"] != "active":
             raise JobFailure(f"Image {image_id} of server {server_id} ended "
                              f"{image['status'] if image else 'deleted'}.")
-        await self._snapshot.put_image(project_id, image)
+        await self._snapshot.put_resource(project_id, "images", image, image["id"])
         final = await self._watch_server(job, lambda r: r is None or (not is_partial(r) and idle(r)),
                                          self._stuck(job), ended)
         if final is None:  # the image is made; the server went meanwhile

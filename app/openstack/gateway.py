@@ -17,9 +17,16 @@ from openstack import exceptions as sdk_errors
 from openstack.connection import Connection
 
 from ..core.errors import NotFound, OpenStackRejected, OpenStackTimeout, OpenStackUnavailable, ServiceError
-from ..core.records import Image, Resource
+from ..core.records import Image, Resource, Volume
 from .clouds import CloudDirectory
-from .translation import JOB_TAG, RESERVED_METADATA_KEYS, image_record, is_partial, read_resources
+from .translation import (
+    JOB_TAG,
+    RESERVED_METADATA_KEYS,
+    image_record,
+    is_partial,
+    read_resources,
+    volume_record,
+)
 
 logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
@@ -68,15 +75,15 @@ class OpenStackGateway:
         self._observe = observer
 
     async def _call(self, project_id: str, action: Callable[[Connection], Result], what: str,
-                    service: str = COMPUTE, recovering: bool = True, of_a_server: bool = False) -> Result:
+                    service: str = COMPUTE, recovering: bool = True, about_the_item: bool = False) -> Result:
         """The action on the project's connection. A 404 is ``NotFound`` only for a call
-        ``of_a_server`` (the server is not there); for any other call it means an API the cloud
+        ``about_the_item`` (a server, a volume: it is not there); for any other it means an API the cloud
         lacks, and is ``OpenStackUnavailable``, naming no OpenStack path."""
         try:
             result = await self._observed(lambda: self.directory.connection(project_id), action, what,
                                           service)
         except NotFound:
-            if of_a_server:
+            if about_the_item:
                 raise
             raise OpenStackUnavailable(f"OpenStack failed {what}: its {service} API answered "
                                        "404 Not Found (this cloud may lack it)") from None
@@ -146,7 +153,7 @@ class OpenStackGateway:
             server: NovaRecord = response.json()["server"]
             return server
 
-        return await self._call(project_id, fetch, f"showing server {server_id}", of_a_server=True)
+        return await self._call(project_id, fetch, f"showing server {server_id}", about_the_item=True)
 
     async def create_server(self, project_id: str, server: dict[str, Any]) -> str:
         """Ask Nova to boot a server; its id. Nova's refusals raise ``OpenStackRejected``."""
@@ -204,6 +211,11 @@ class OpenStackGateway:
                                        {"createImage": {"name": name}}, f"snapshotting server {server_id}")
         return str(answer["image_id"])  # Nova's answer from microversion 2.45 on
 
+    async def get_volume(self, project_id: str, volume_id: str) -> Volume:
+        """Cinder's volume; ``NotFound`` if Cinder does not know it in this project."""
+        return await self._call(project_id, lambda c: volume_record(c.block_storage.get_volume(volume_id)),
+                                f"showing volume {volume_id}", VOLUME, about_the_item=True)
+
     async def get_image(self, project_id: str, image_id: str) -> Image | None:
         """Glance's image, or None once it is gone."""
         def read(connection: Connection) -> Image | None:
@@ -234,7 +246,7 @@ class OpenStackGateway:
             _raise_for_status(response, what)
             return response.json() if response.content else None
 
-        return await self._call(project_id, call, what, of_a_server=True)
+        return await self._call(project_id, call, what, about_the_item=True)
 
     async def find_tagged_server(self, project_id: str, job_id: str, since: str,
                                  tag: str = JOB_TAG) -> NovaRecord | None:

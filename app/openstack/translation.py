@@ -18,6 +18,7 @@ from ..core.records import (
     Server,
     Volume,
 )
+from ..core.times import iso, parse_iso
 
 # The Nova metadata keys a create job tags its server with: its job id, so a retried job finds
 # it, and its Idempotency-Key's tag, so a replay finds it even if Redis lost everything.
@@ -174,9 +175,17 @@ def _volumes(connection: Connection) -> list[Volume]:
         volumes = list(connection.block_storage.volumes(details=True))
     except (sdk_errors.EndpointNotFound, sdk_errors.ServiceDisabledException):  # no Cinder here
         return []
-    return [{"id": v.id, "name": v.name, "size": v.size, "status": v.status,
-             "attachments": [a["server_id"] for a in v.attachments or [] if a.get("server_id")],
-             "bootable": str(v.is_bootable).lower() == "true"} for v in volumes]
+    return [volume_record(v) for v in volumes]
+
+
+def volume_record(volume: Any) -> Volume:
+    """An openstacksdk volume as the service's record."""
+    return {"id": volume.id, "name": volume.name, "size": volume.size, "status": volume.status,
+            "attachments": [a["server_id"] for a in volume.attachments or [] if a.get("server_id")],
+            "bootable": str(volume.is_bootable).lower() == "true",
+            "volume_type": volume.volume_type,
+            # Cinder writes its times without a zone (UTC): answered as Nova's, with Z
+            "created": iso(parse_iso(volume.created_at)) if volume.created_at else None}
 
 
 RESOURCE_READERS: dict[str, Callable[[Connection], Any]] = {

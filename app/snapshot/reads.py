@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from redis.exceptions import RedisError
 
 from ..core.errors import NotFound, OpenStackUnavailable, ServiceError
-from ..core.records import Server
+from ..core.records import Server, Volume
 from ..core.times import Clock
 from ..openstack.gateway import OpenStackGateway
 from ..openstack.translation import is_partial, server_from_nova
@@ -103,6 +103,17 @@ class ProjectReader:
         else:
             await self._refresher.refresh_resources(project_id, now)
         await self._schedule.register([project_id], now + self._poll_interval)
+
+    async def live_volume(self, project_id: str, volume_id: str) -> Volume:
+        """A volume as Cinder has it now, written through to the volumes list; ``NotFound`` (and
+        out of the list) when Cinder does not have it in the project."""
+        try:
+            volume = await self._gateway.get_volume(project_id, volume_id)
+        except NotFound:
+            await self._snapshot.put_resource(project_id, "volumes", None, volume_id)
+            raise NotFound(f"Volume {volume_id} does not exist in project {project_id}.") from None
+        await self._snapshot.put_resource(project_id, "volumes", volume, volume_id)
+        return volume
 
     async def live_server(self, project_id: str, server_id: str) -> ServerView:
         """The server as Nova has it now: a read less than ``SHOW_FRESHNESS`` old (made by any

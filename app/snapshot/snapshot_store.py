@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from ..core.records import Image, Resource, Server, created_time
+from ..core.records import Image, Resource, Server, Volume, created_time
 from ..store import redis_layout as layout
 from ..store.redis_layout import ListingField
 from ..store.redis_scripts import ScriptCall
@@ -226,15 +226,23 @@ class SnapshotStore:
             ListingField.TAKEN_AT: repr(taken_at), ListingField.STALE: "0"})
         await self._published(project_id)
 
-    async def put_image(self, project_id: str, image: Image) -> None:
-        """Write an image through to the images list, first (a new snapshot), keeping the list's
+    async def put_resource(self, project_id: str, kind: str, item: Image | Volume | None,
+                           item_id: str) -> None:
+        """Write one item of a supporting list through (in its place, or first if new: a snapshot's
+        image, a volume), or take the item ``item_id`` out when ``item`` is None, keeping the list's
         age; nothing before the list's first fetch, which brings it."""
-        listing = await self.listing(project_id, "images")
+        listing = await self.listing(project_id, kind)
         if listing is None:
             return
-        items = [image, *(i for i in listing.items() if i["id"] != image["id"])]
+        kept = listing.items()
+        if item is not None and any(i["id"] == item_id for i in kept):
+            items = [dict(item) if i["id"] == item_id else i for i in kept]
+        else:
+            items = [*([dict(item)] if item is not None else []), *(i for i in kept if i["id"] != item_id)]
+        if items == kept:
+            return  # as stored: the list and its ETag stay
         body = encode(items).encode()
-        await self._redis.hset(layout.listing(project_id, "images"),
+        await self._redis.hset(layout.listing(project_id, kind),
                                mapping={ListingField.BODY: body, ListingField.ETAG: etag_of(body)})
         await self._published(project_id)
 
