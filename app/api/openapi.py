@@ -27,6 +27,8 @@ from .schemas import (
     SecurityGroupSchema,
     ServerSchema,
     UpdateServerSchema,
+    VolumeCreateAnswerSchema,
+    VolumeCreateSchema,
     VolumeSchema,
 )
 from .webhook_schemas import (
@@ -47,6 +49,7 @@ _COMPONENTS = (("Server", ServerSchema), ("Flavor", FlavorSchema), ("Image", Ima
                ("CreateAnswer", CreateAnswerSchema), ("Job", JobSchema),
                ("Action", ActionSchema), ("ActionAnswer", ActionAnswerSchema),
                ("UpdateServer", UpdateServerSchema), ("ConsoleLog", ConsoleLogSchema),
+               ("VolumeCreate", VolumeCreateSchema), ("VolumeCreateAnswer", VolumeCreateAnswerSchema),
                ("RemoteConsole", RemoteConsoleSchema), ("RemoteConsoleAnswer", RemoteConsoleAnswerSchema),
                ("WebhookCreate", WebhookCreateSchema), ("Webhook", WebhookSchema),
                ("WebhookCreated", WebhookCreatedSchema), ("SecretRotation", SecretRotationSchema),

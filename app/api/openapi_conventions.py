@@ -5,7 +5,8 @@ path ids, and answer schemas left open to new fields."""
 from typing import Any
 
 # The schemas of request bodies stay strict: an unknown field is refused (422), so documented.
-REQUEST_SCHEMAS = {"CreateServer", "BootVolume", "Action", "WebhookCreate", "UpdateServer", "RemoteConsole"}
+REQUEST_SCHEMAS = {"CreateServer", "BootVolume", "Action", "WebhookCreate", "UpdateServer", "RemoteConsole",
+                   "VolumeCreate"}
 _REQUEST_ID = {"in": "header", "name": "X-Request-Id", "required": False, "schema": {"type": "string"},
                "description": "echoed on the answer if 1 to 128 printable characters (else, or when "
                               "absent, one is made)"}

@@ -158,6 +158,23 @@ def show_volume() -> Operation:
                   {"200": {"description": "the volume", "content": _json("Volume")}, **_THROTTLED})
 
 
+def create_volume() -> Operation:
+    """``POST /cloud/volumes``."""
+    return _cloud("Create a volume (a queued job)", "volumes",
+                  [_idempotency_key("the same key within 24 h answers the first answer again")],
+                  {**_accepted("VolumeCreateAnswer"), **_BODY_ERRORS, **_THROTTLED},
+                  requestBody={"required": True, "content": _json("VolumeCreate")})
+
+
+def delete_volume() -> Operation:
+    """``DELETE /cloud/volumes/{volume_id}``."""
+    return _cloud("Delete a volume (a queued job)", "volumes", [_path_id("volume_id", "volume"), _project()],
+                  {"204": {"description": "deleting (also when already deleting)", "headers": {
+                      "Link": {"schema": {"type": "string"}, "description": 'the job, rel="monitor"'}}},
+                   "409": {**_PROBLEM, "description": "the volume is attached, or not in a state "
+                                                      "Cinder deletes from"}, **_THROTTLED})
+
+
 def list_jobs() -> Operation:
     """``GET /cloud/jobs``."""
     return _cloud("A server's latest jobs, newest first", "jobs",

@@ -16,6 +16,7 @@ from .handlers import (
     server_reads,
     server_writes,
     volume_reads,
+    volume_writes,
     webhook_subscriptions,
 )
 from .handlers.resource_lists import resource_list_handler
@@ -78,6 +79,10 @@ def routes() -> tuple[Route, ...]:
               docs.act_on_server(), OPERATOR),
         Route("get", "/cloud/volumes/{volume_id}", volume_reads.show_volume, "showVolume", docs.show_volume(),
               READER),
+        Route("post", "/cloud/volumes", volume_writes.create_volume, "createVolume", docs.create_volume(),
+              EDITOR),
+        Route("delete", "/cloud/volumes/{volume_id}", volume_writes.delete_volume, "deleteVolume",
+              docs.delete_volume(), EDITOR),
         Route("get", "/cloud/jobs", job_status.list_jobs, "listJobs", docs.list_jobs(), READER),
         Route("get", "/cloud/jobs/{job_id}", job_status.show_job, "showJob", docs.show_job(), READER),
         Route("get", "/cloud/events", event_stream.stream_events, "streamEvents", docs.stream_events(),

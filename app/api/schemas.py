@@ -360,6 +360,35 @@ class CreateAnswerSchema(Schema):
                 "status": "ERROR" if outcome.job_status == FAILED else "BUILD"}
 
 
+class VolumeCreateSchema(Schema):
+    """The body of ``POST /cloud/volumes``."""
+
+    project_id = ProjectId(required=True, metadata={"description": "Keystone project id"})
+    name = fields.String(required=True, validate=validate.Length(1, 255))
+    size_gb = fields.Integer(required=True, validate=validate.Range(1, 16384),
+                             metadata={"description": "GiB"})
+    volume_type = fields.String(validate=validate.Length(1, 255), load_default=None, allow_none=True,
+                                metadata={"description": "a Cinder volume type (default: the cloud's)"})
+    image_id = fields.String(validate=validate.Length(1, 64), load_default=None, allow_none=True,
+                             metadata={"description": "make it from this image (then it is bootable)"})
+    description = fields.String(validate=validate.Length(0, 255), load_default=None, allow_none=True)
+
+
+class VolumeCreateAnswerSchema(Schema):
+    """The 202 answer to a volume create (dumped from a ``JobOutcome``: its ``server_id`` is the
+    volume's id)."""
+
+    id = fields.String(allow_none=True, required=True,
+                       metadata={"description": "the volume's id; null until Cinder has given it"})
+    status = fields.String(required=True, metadata={"description": "creating (error if the job failed)"})
+    job = fields.Nested(JobReferenceSchema, required=True)
+
+    @pre_dump
+    def _from_outcome(self, outcome: JobOutcome, **kwargs: Any) -> dict[str, Any]:
+        return {"id": outcome.server_id, "job": outcome,
+                "status": "error" if outcome.job_status == FAILED else "creating"}
+
+
 class ActionSchema(Schema):
     """The body of ``POST /cloud/servers/{id}/actions``."""
 

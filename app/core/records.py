@@ -156,6 +156,18 @@ class ActionRequest(TypedDict):
     image_name: NotRequired[str]
 
 
+class VolumeRequest(TypedDict):
+    """A validated volume create (or, with ``volume_id`` alone, the volume a delete removes)."""
+
+    name: NotRequired[str]
+    size_gb: NotRequired[int]
+    volume_type: NotRequired[str | None]
+    image_id: NotRequired[str | None]
+    description: NotRequired[str | None]
+    idempotency_tag: NotRequired[str]  # the Idempotency-Key's tag, in the volume's metadata
+    volume_id: NotRequired[str]
+
+
 class LaunchRequest(TypedDict):
     """A validated create: what a create job asks Nova to boot (the flavor resolved to its id)."""
 

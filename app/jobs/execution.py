@@ -29,23 +29,31 @@ from ..events.server_events import (
 from ..events.stream import EventStream
 from ..openstack.gateway import NovaRecord, OpenStackGateway
 from ..openstack.translation import IDEMPOTENCY_TAG, action_body, boot_request, is_partial, server_from_nova
-from ..snapshot.recording import ServerRecorder
+from ..snapshot.recording import ServerRecorder, VolumeRecorder
 from ..snapshot.snapshot_store import SnapshotStore
 from ..store.redis_layout import IDEMPOTENCY_TTL
 from .actions import LONG_ACTIONS, REBOOT, RESIZE, SNAPSHOT, target_status, task_state_of
-from .job import ACTION, CREATE, DELETE, FAILED, SUCCEEDED, Job, succeeded_event
+from .job import (
+    ACTION,
+    CREATE,
+    CREATE_VOLUME,
+    DELETE,
+    DELETE_VOLUME,
+    FAILED,
+    SUCCEEDED,
+    Job,
+    JobFailure,
+    succeeded_event,
+)
 from .job_store import JobStore
 from .long_actions import RESIZING, fault_of, idle, image_settled, on_flavor, resize_over, resize_settled
 from .marks import ServerMarks
+from .volume_steps import VolumeSteps
 
 logger = logging.getLogger(__name__)
 Seen = TypeVar("Seen")  # what a job watches: a server's record, an image
 RETRIED = (409, 413, 429)  # a conflict that passes, or throttling (with Retry-After)
 TAG_WINDOW = 120.0  # how far before the job the tag search reaches (clock skew with Nova)
-
-
-class JobFailure(Exception):
-    """The job cannot succeed; the message says why, for the caller."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,7 @@ class JobExecutor:
 
     def __init__(self, gateway: OpenStackGateway, snapshot: SnapshotStore, jobs: JobStore,
                  marks: ServerMarks, events: EventStream, recorder: ServerRecorder,
-                 policy: RetryPolicy, clock: Clock = time.time,
+                 volumes: VolumeRecorder, policy: RetryPolicy, clock: Clock = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._gateway = gateway
         self._snapshot = snapshot
@@ -85,6 +93,8 @@ class JobExecutor:
         self._marks = marks
         self._events = events
         self._recorder = recorder
+        self._volumes = volumes
+        self._volume_steps = VolumeSteps(gateway, volumes, jobs, marks, self._watch, self._succeed)
         self._policy = policy
         self._clock = clock
         self._sleep = sleep
@@ -92,7 +102,8 @@ class JobExecutor:
 
     async def run(self, job: Job) -> Job:
         """Attempt the job until it succeeds, fails for good, or runs out of attempts."""
-        steps = {CREATE: self._create, DELETE: self._delete, ACTION: self._act}[job.kind]
+        steps = {CREATE: self._create, DELETE: self._delete, ACTION: self._act,
+                 CREATE_VOLUME: self._volume_steps.create, DELETE_VOLUME: self._volume_steps.delete}[job.kind]
         if self._spent(job):  # its workers kept stopping mid-job
             return await self._give_up(job, job.error or "the workers running it stopped")
         while True:
@@ -181,7 +192,7 @@ class JobExecutor:
             except (NotFound, OpenStackUnavailable) as error:
                 logger.info("job %s: volume %s not shown yet: %s", job.id, attached["id"], error)
                 continue
-            await self._snapshot.put_resource(job.project_id, "volumes", volume, volume["id"])
+            await self._volumes.record(job.project_id, volume, volume["id"], _made_by(job))
 
     async def _show_building(self, job: Job, server_id: str) -> None:
         """Before the API hears the id, Nova's record of the new server enters the snapshot (so
@@ -422,6 +433,8 @@ class JobExecutor:
     async def _fail(self, job: Job, reason: str) -> Job:
         job = await self._jobs.update(job, status=FAILED, error=reason)
         logger.warning("job %s (%s) failed: %s", job.id, job.kind, reason)
+        if job.kind == DELETE_VOLUME:  # the volume may be deleted again
+            await self._marks.clear_delete(job.project_id, job.volume_request()["volume_id"])
         if job.kind in (DELETE, ACTION):  # the server shows our task no more, but Nova's record
             if job.kind == DELETE:
                 await self._marks.clear_delete(job.project_id, _server_of(job))

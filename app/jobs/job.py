@@ -3,14 +3,19 @@ statuses it goes through."""
 from dataclasses import dataclass
 from typing import Any, cast
 
-from ..core.records import ActionRequest, LaunchRequest, Server
+from ..core.records import ActionRequest, LaunchRequest, Server, VolumeRequest
 from ..events.server_events import JOB_SUCCEEDED, ServerEvent
 
 QUEUED, RUNNING, SUCCEEDED, FAILED = "queued", "running", "succeeded", "failed"
 STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED)
 TERMINAL = (SUCCEEDED, FAILED)
 CREATE, DELETE, ACTION = "create", "delete", "action"
-KINDS = (CREATE, DELETE, ACTION)
+CREATE_VOLUME, DELETE_VOLUME = "create_volume", "delete_volume"
+KINDS = (CREATE, DELETE, ACTION, CREATE_VOLUME, DELETE_VOLUME)
+
+
+class JobFailure(Exception):
+    """The job cannot succeed; the message says why, for the caller."""
 
 
 @dataclass(frozen=True)
@@ -26,7 +31,7 @@ class Job:
     error: str | None
     created_at: float
     updated_at: float
-    request: LaunchRequest | ActionRequest | None = None  # a create's or an action's request
+    request: LaunchRequest | ActionRequest | VolumeRequest | None = None  # what it was asked
     started_at: float | None = None  # its first attempt: the retry budget counts from there
     requested_by: str | None = None  # the caller that asked for it (a token's name, or a JWT's
     # subject and issuer; never a token)
@@ -42,6 +47,12 @@ class Job:
         if self.kind != CREATE or self.request is None:
             raise ValueError(f"job {self.id} is no create")
         return cast(LaunchRequest, self.request)
+
+    def volume_request(self) -> VolumeRequest:
+        """A volume job's request (a delete's holds only ``volume_id``)."""
+        if self.kind not in (CREATE_VOLUME, DELETE_VOLUME) or self.request is None:
+            raise ValueError(f"job {self.id} is no volume job")
+        return cast(VolumeRequest, self.request)
 
     def action(self) -> ActionRequest:
         """An action job's request."""

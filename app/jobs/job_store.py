@@ -6,7 +6,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from ..core.records import ActionRequest, LaunchRequest
+from ..core.records import ActionRequest, LaunchRequest, VolumeRequest
 from ..core.times import Clock
 from ..store import redis_layout as layout
 from ..store.redis_layout import JobField, QueueField
@@ -63,7 +63,8 @@ class JobStore:
         self._clock = clock
         self._write_script = redis.register_script(_WRITE)
 
-    def new(self, project_id: str, kind: str, request: LaunchRequest | ActionRequest | None = None,
+    def new(self, project_id: str, kind: str,
+            request: LaunchRequest | ActionRequest | VolumeRequest | None = None,
             server_id: str | None = None, requested_by: str | None = None) -> Job:
         """A job not yet stored."""
         now = self._clock()

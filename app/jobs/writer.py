@@ -11,18 +11,18 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from ..core.errors import Conflict, OpenStackRejected, OpenStackUnavailable, UnprocessableRequest
-from ..core.records import ActionRequest, LaunchRequest, Server, created_time
+from ..core.records import ActionRequest, LaunchRequest, Server, VolumeRequest, created_time
 from ..core.times import Clock
 from ..openstack.gateway import OpenStackGateway
 from ..openstack.translation import DELETING, server_from_nova
 from ..snapshot.reads import ProjectReader
 from ..snapshot.recent_shows import RecentShows
-from ..snapshot.recording import ServerRecorder
+from ..snapshot.recording import ServerRecorder, VolumeRecorder
 from ..snapshot.snapshot_store import SnapshotStore
 from ..store.redis_layout import IDEMPOTENCY_TTL
 from .actions import RESIZE, refusal, task_state_of
 from .idempotency import IdempotencyStore, JobOutcome, KeyClaim, KeyUse, fingerprint, nova_tag, same_key
-from .job import ACTION, CREATE, DELETE, Job
+from .job import ACTION, CREATE, CREATE_VOLUME, DELETE, DELETE_VOLUME, Job
 from .job_store import JobStore
 from .launch import RESOURCE_FIELDS, resolve_launch
 from .marks import ServerMarks
@@ -38,8 +38,13 @@ _KEY_REUSED_FIELD = "Already used with a different request body."
 
 
 def outcome_of(job: Job) -> JobOutcome:
-    """A create's outcome as the job stands now."""
-    return JobOutcome(job.project_id, job.id, job.status, job.server_id)
+    """A create's outcome as the job stands now (for a volume create, the volume's id)."""
+    return JobOutcome(job.project_id, job.id, job.status, _made_id(job))
+
+
+def _made_id(job: Job) -> str | None:
+    """The id of what a create job made, once known: a server's, or a volume's."""
+    return job.server_id or (job.result or {}).get("volume_id")
 
 
 def _flavor_named(flavors: list[dict[str, Any]], wanted: str) -> dict[str, Any] | None:
@@ -58,9 +63,10 @@ class ServerWriter:
 
     def __init__(self, reader: ProjectReader, snapshot: SnapshotStore, recorder: ServerRecorder,
                  jobs: JobStore, marks: ServerMarks, queue: JobQueue, keys: IdempotencyStore,
-                 gateway: OpenStackGateway, shows: RecentShows,
+                 gateway: OpenStackGateway, shows: RecentShows, volumes: VolumeRecorder,
                  *, create_wait: float, retention: float, clock: Clock = time.time) -> None:
         self._reader = reader
+        self._volumes = volumes
         self._gateway = gateway
         self._snapshot = snapshot
         self._recorder = recorder
@@ -130,14 +136,15 @@ class ServerWriter:
             job = await self._wait_for_server_id(job)
         first_server_id = earlier.outcome.server_id if earlier.outcome else None
         # the first answer again, with what the job knows now: its status, and the server id
-        return replace(outcome_of(job), server_id=job.server_id or first_server_id, replayed=True)
+        return replace(outcome_of(job), server_id=_made_id(job) or first_server_id, replayed=True)
 
     async def _wait_for_server_id(self, job: Job) -> Job:
-        """The job once it has Nova's server id or has ended, or as it is after ``create_wait``
-        seconds (measured on the event loop's own clock: this is waiting, not data)."""
+        """The job once it has the id of what it makes (Nova's server, Cinder's volume) or has
+        ended, or as it is after ``create_wait`` seconds (measured on the event loop's own clock:
+        this is waiting, not data)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._create_wait
-        while job.server_id is None and not job.finished and loop.time() < deadline:
+        while _made_id(job) is None and not job.finished and loop.time() < deadline:
             await asyncio.sleep(WAIT_STEP)
             job = await self._jobs.get(job.project_id, job.id) or job
         return job
@@ -163,20 +170,91 @@ class ServerWriter:
         return launch
 
     async def _check_volume_quota(self, project_id: str, launch: LaunchRequest) -> None:
-        """A boot volume must fit in the project's volume quota (422 naming its size if not).
-        Best effort: if Cinder cannot say, the job finds out, and fails with Cinder's message."""
+        """A boot volume must fit in the project's volume quota (422 naming its size if not)."""
         boot_volume = launch.get("boot_volume")
-        if not boot_volume:
-            return
+        if boot_volume:
+            await self._fits_quota(project_id, boot_volume["size_gb"], "boot_volume.size_gb", "boot volume")
+
+    async def _fits_quota(self, project_id: str, size_gb: int, field: str, what: str) -> None:
+        """``size_gb`` more must fit in the project's volume quota (422 naming ``field`` if not).
+        Best effort: if Cinder cannot say, the job finds out, and fails with Cinder's message."""
         try:
             quota = await self._gateway.volume_quota(project_id)
         except OpenStackUnavailable as error:
             logger.info("volume quota of %s not checked: %s", project_id, error)
             return
-        if quota is not None and quota[1] + boot_volume["size_gb"] > quota[0]:
-            raise UnprocessableRequest("The boot volume does not fit in the project's volume quota.", {
-                "boot_volume.size_gb": [f"The project may have {quota[0]} GiB of volumes and has "
-                                        f"{quota[1]} GiB; {boot_volume['size_gb']} GiB more do not fit."]})
+        if quota is not None and quota[1] + size_gb > quota[0]:
+            raise UnprocessableRequest(f"The {what} does not fit in the project's volume quota.", {
+                field: [f"The project may have {quota[0]} GiB of volumes and has {quota[1]} GiB; "
+                        f"{size_gb} GiB more do not fit."]})
+
+    async def create_volume(self, project_id: str, request: Mapping[str, Any], idempotency_key: str | None,
+                            requested_by: str | None = None) -> JobOutcome:
+        """Check the type, the image and the quota (422 naming the field), queue a volume create
+        job, and wait briefly for Cinder's volume id (the outcome's ``server_id``)."""
+        use = KeyUse(fingerprint({**request, "project_id": project_id, "kind": CREATE_VOLUME}), "", None)
+        if idempotency_key:
+            earlier = await self._earlier_use(project_id, idempotency_key, use)
+            if earlier is not None:
+                return earlier
+        volume = await self._valid_volume(project_id, request)
+        if idempotency_key:
+            volume["idempotency_tag"] = nova_tag(project_id, idempotency_key, use.fingerprint)
+        job = self._jobs.new(project_id, CREATE_VOLUME, volume, requested_by=requested_by)
+        use = KeyUse(use.fingerprint, job.id, None)
+        claim = self._keys.claim(project_id, idempotency_key, use) if idempotency_key else None
+        if not await self._queue.submit(job, claim):
+            return await self.create_volume(project_id, request, idempotency_key, requested_by)
+        outcome = outcome_of(await self._wait_for_server_id(job))
+        if idempotency_key:
+            await self._keys.record_outcome(project_id, idempotency_key,
+                                            KeyUse(use.fingerprint, job.id, outcome))
+        return outcome
+
+    async def _valid_volume(self, project_id: str, request: Mapping[str, Any]) -> VolumeRequest:
+        """The volume create, once its type and image exist and its size fits (422 otherwise)."""
+        errors: dict[str, list[str]] = {}
+        volume_type, image_id = request.get("volume_type"), request.get("image_id")
+        if volume_type is not None and volume_type not in await self._gateway.volume_types(project_id):
+            errors["volume_type"] = [f"No volume type {volume_type!r} in this cloud."]
+        if image_id is not None:
+            images = (await self._reader.listing(project_id, "images")).items()
+            image = next((i for i in images if i["id"] == image_id), None)
+            if image is None or image["status"] != "active":
+                errors["image_id"] = [f"No active image {image_id!r} in this project."]
+            elif image["min_disk"] > request["size_gb"]:
+                errors["size_gb"] = [f"Image {image['name']!r} needs at least {image['min_disk']} GiB."]
+        if errors:
+            raise UnprocessableRequest(f"This volume cannot be made as asked: {_fields(errors)} (each "
+                                       "explained under errors).", errors)
+        await self._fits_quota(project_id, request["size_gb"], "size_gb", "volume")
+        return {"name": request["name"], "size_gb": request["size_gb"], "volume_type": volume_type,
+                "image_id": image_id, "description": request.get("description")}
+
+    async def delete_volume(self, project_id: str, volume_id: str, requested_by: str | None = None) -> str:
+        """Queue a volume delete job (one per volume; the id of the one under way if there is one);
+        ``Conflict`` (409) while the volume is attached or not in a state Cinder deletes from."""
+        volume = await self._reader.live_volume(project_id, volume_id)
+        if volume["attachments"]:
+            raise Conflict(f"Volume {volume_id} is attached to server {volume['attachments'][0]}: "
+                           "detach it first.")
+        if volume["status"] not in ("available", "error", "deleting"):
+            raise Conflict(f"Volume {volume_id} is {volume['status']}: it can be deleted once it is "
+                           "available (or in error).")
+        job = self._jobs.new(project_id, DELETE_VOLUME, {"volume_id": volume_id}, requested_by=requested_by)
+        pending = await self._marks.claim_delete(project_id, volume_id, job.id, self._retention)
+        if pending is not None:
+            return pending
+        submitted = False
+        try:
+            await self._volumes.record(project_id, {**volume, "status": "deleting"}, volume_id)
+            submitted = await self._queue.submit(job)
+        finally:
+            if not submitted:
+                with contextlib.suppress(RedisError):
+                    await self._marks.clear_delete(project_id, volume_id)
+                    await self._volumes.record(project_id, volume, volume_id)
+        return job.id
 
     async def act(self, project_id: str, server_id: str, action: ActionRequest,
                   idempotency_key: str | None, requested_by: str | None = None) -> JobOutcome:

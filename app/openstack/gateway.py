@@ -17,7 +17,7 @@ from openstack import exceptions as sdk_errors
 from openstack.connection import Connection
 
 from ..core.errors import NotFound, OpenStackRejected, OpenStackTimeout, OpenStackUnavailable, ServiceError
-from ..core.records import Image, Resource, Volume
+from ..core.records import Image, Resource, Volume, VolumeRequest
 from .clouds import CloudDirectory
 from .translation import (
     JOB_TAG,
@@ -215,6 +215,38 @@ class OpenStackGateway:
         """Cinder's volume; ``NotFound`` if Cinder does not know it in this project."""
         return await self._call(project_id, lambda c: volume_record(c.block_storage.get_volume(volume_id)),
                                 f"showing volume {volume_id}", VOLUME, about_the_item=True)
+
+    async def create_volume(self, project_id: str, request: VolumeRequest, metadata: dict[str, str]) -> str:
+        """Ask Cinder for a volume (blank, or made from an image), tagged with ``metadata``; its id.
+        Cinder's refusals (a quota: 413) raise ``OpenStackRejected``."""
+        def create(connection: Connection) -> str:
+            volume = connection.block_storage.create_volume(
+                name=request.get("name"), size=request.get("size_gb"), description=request.get("description"),
+                volume_type=request.get("volume_type"), image_id=request.get("image_id"), metadata=metadata)
+            return str(volume.id)
+
+        return await self._call(project_id, create, "creating a volume", VOLUME)
+
+    async def delete_volume(self, project_id: str, volume_id: str) -> None:
+        """Ask Cinder to delete a volume (it goes away asynchronously); ``NotFound`` if it is gone."""
+        await self._call(project_id, lambda c: c.block_storage.delete_volume(volume_id, ignore_missing=False),
+                         f"deleting volume {volume_id}", VOLUME, about_the_item=True)
+
+    async def find_tagged_volume(self, project_id: str, value: str, tag: str = JOB_TAG) -> Volume | None:
+        """The volume whose Cinder metadata holds ``value`` under ``tag`` (a job's id, or an
+        Idempotency-Key's tag), if any."""
+        def find(connection: Connection) -> Volume | None:
+            for volume in connection.block_storage.volumes(details=True):
+                if (volume.metadata or {}).get(tag) == value:
+                    return volume_record(volume)
+            return None
+
+        return await self._call(project_id, find, "looking for a job's volume", VOLUME)
+
+    async def volume_types(self, project_id: str) -> list[str]:
+        """The names of the volume types the project may use."""
+        return await self._call(project_id, lambda c: [str(t.name) for t in c.block_storage.types()],
+                                "listing volume types", VOLUME)
 
     async def get_image(self, project_id: str, image_id: str) -> Image | None:
         """Glance's image, or None once it is gone."""

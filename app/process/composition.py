@@ -37,7 +37,7 @@ from ..snapshot.change_feed import ChangeFollower
 from ..snapshot.cloud_poll import CloudWidePoll
 from ..snapshot.reads import ProjectReader
 from ..snapshot.recent_shows import RecentShows
-from ..snapshot.recording import ServerRecorder
+from ..snapshot.recording import ServerRecorder, VolumeRecorder
 from ..snapshot.recovery import PollRecovery
 from ..snapshot.refresh import ProjectRefresher, RefreshPolicy
 from ..snapshot.schedule import PollSchedule
@@ -162,20 +162,23 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
     jobs = JobStore(redis, settings.job_retention, clock)
     agreement = ActionAgreement(marks, jobs, events)  # the tasks the snapshot shows, and their ends
     recorder = ServerRecorder(snapshot, agreement, events)
+    volumes = VolumeRecorder(snapshot, events)
     schedule = PollSchedule(redis)
     refresher = ProjectRefresher(redis, gateway, snapshot, agreement, events, refresh_policy(settings),
                                  clock)
     gateway.after_success(PollRecovery(refresher, schedule, clock))
     shows = RecentShows(redis, settings.show_freshness)
-    reader = ProjectReader(snapshot, refresher, gateway, recorder, schedule, shows,
+    reader = ProjectReader(snapshot, refresher, gateway, recorder, schedule, shows, volumes,
                            max_age=settings.snapshot_max_age, poll_interval=settings.poll_interval,
                            clock=clock)
     replicated = ReplicatedWrites(redis, settings.redis_replica_wait_ms)
     queue = JobQueue(redis, jobs, clock, replicated)
     writer = ServerWriter(reader, snapshot, recorder, jobs, marks, queue, IdempotencyStore(redis),
-                          gateway, shows, create_wait=settings.create_wait, retention=settings.job_retention,
+                          gateway, shows, volumes, create_wait=settings.create_wait,
+                          retention=settings.job_retention,
                           clock=clock)
-    executor = JobExecutor(gateway, snapshot, jobs, marks, events, recorder, retry_policy(settings), clock)
+    executor = JobExecutor(gateway, snapshot, jobs, marks, events, recorder, volumes,
+                           retry_policy(settings), clock)
     box = None if settings.webhook_keys_file is None else SecretBox.from_file(settings.webhook_keys_file)
     subscriptions = SubscriptionStore(redis, box, clock, replicated)
     deliveries = DeliveryStore(redis, settings.job_retention, clock)

@@ -15,7 +15,7 @@ from ..openstack.gateway import OpenStackGateway
 from ..openstack.translation import is_partial, server_from_nova
 from ..store.redis_failures import out_of_memory
 from .recent_shows import RecentShows
-from .recording import ServerRecorder
+from .recording import ServerRecorder, VolumeRecorder
 from .refresh import ProjectRefresher
 from .schedule import PollSchedule
 from .snapshot_store import Listing, SnapshotStore
@@ -57,9 +57,10 @@ class ProjectReader:
 
     def __init__(self, snapshot: SnapshotStore, refresher: ProjectRefresher,
                  gateway: OpenStackGateway, recorder: ServerRecorder, schedule: PollSchedule,
-                 shows: RecentShows, *, max_age: float, poll_interval: float,
+                 shows: RecentShows, volumes: VolumeRecorder, *, max_age: float, poll_interval: float,
                  clock: Clock = time.time) -> None:
         self._snapshot = snapshot
+        self._volumes = volumes
         self._shows = shows
         self._refresher = refresher
         self._gateway = gateway
@@ -110,9 +111,9 @@ class ProjectReader:
         try:
             volume = await self._gateway.get_volume(project_id, volume_id)
         except NotFound:
-            await self._snapshot.put_resource(project_id, "volumes", None, volume_id)
+            await self._volumes.record(project_id, None, volume_id)
             raise NotFound(f"Volume {volume_id} does not exist in project {project_id}.") from None
-        await self._snapshot.put_resource(project_id, "volumes", volume, volume_id)
+        await self._volumes.record(project_id, volume, volume_id)
         return volume
 
     async def live_server(self, project_id: str, server_id: str) -> ServerView:

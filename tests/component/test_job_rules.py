@@ -8,7 +8,7 @@ from app.jobs.job_store import JobStore
 from app.jobs.marks import ServerMarks
 from app.jobs.queue import JobQueue
 from app.process.composition import retry_policy
-from app.snapshot.recording import ServerRecorder
+from app.snapshot.recording import ServerRecorder, VolumeRecorder
 from app.snapshot.snapshot_store import SnapshotStore
 from app.store import redis_layout as layout
 from app.store.redis_layout import QueueField
@@ -42,7 +42,7 @@ async def test_a_job_whose_workers_kept_stopping_fails_without_calling_nova(redi
     snapshot, events = SnapshotStore(redis), EventStream(redis)
     executor = JobExecutor(NoOpenStack(), snapshot, jobs, ServerMarks(redis), events,
                            ServerRecorder(snapshot, ServerMarks(redis), events),
-                           retry_policy(settings_with(job_max_attempts=3)))
+                           VolumeRecorder(snapshot, events), retry_policy(settings_with(job_max_attempts=3)))
 
     finished = await executor.run(job)
 
@@ -73,7 +73,7 @@ async def test_the_retry_budget_counts_from_the_first_attempt_not_from_queueing(
 
     executor = JobExecutor(Refusing(), snapshot, jobs, ServerMarks(redis), events,
                            ServerRecorder(snapshot, ServerMarks(redis), events),
-                           policy, clock=lambda: now)
+                           VolumeRecorder(snapshot, events), policy, clock=lambda: now)
 
     tried = await executor.run(queued_long)
     spent = await executor.run(started_long)

@@ -13,7 +13,8 @@ RUN_LIMIT = 240  # seconds for the whole schemathesis run
 # a subscription past the project's limit (WEBHOOKS_PER_PROJECT), metadata keys of 0 or more
 # than 255 characters (OpenAPI 3.0 cannot bound a map's keys; the validator says which key), and
 # an action with arguments that are not its own or without those it needs (resize: a flavor of
-# the project, snapshot: an image name), which one flat schema cannot tie to the action.
+# the project, snapshot: an image name), which one flat schema cannot tie to the action, and a
+# volume of a type, an image or a size the project does not have room or use for.
 _ACCEPTED = '"2XX", "3XX", "401", "403", "404", "409", "429", "5XX"'
 SEMANTIC_REFUSALS = "".join(
     f'[[operations]]\ninclude-name = "{method} {path}"\n'
@@ -22,6 +23,7 @@ SEMANTIC_REFUSALS = "".join(
                                  ("/cloud/servers/{server_id}/remote-console", "POST", 422),
                                  ("/cloud/servers/{server_id}", "PATCH", 422),
                                  ("/cloud/servers/{server_id}/actions", "POST", 422),
+                                 ("/cloud/volumes", "POST", 422),
                                  ("/cloud/webhooks", "POST", 422)))
 
 

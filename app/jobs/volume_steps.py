@@ -1,0 +1,99 @@
+"""The steps of the volume jobs: a create (blank, or from an image) and a delete, against Cinder
+through the gateway, each change written through to the volumes list with its event. The
+executor runs them with its retries (``execution.py``)."""
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..core.errors import NotFound, OpenStackRejected
+from ..core.records import Server, Volume
+from ..openstack.gateway import OpenStackGateway
+from ..openstack.translation import IDEMPOTENCY_TAG, JOB_TAG
+from ..snapshot.recording import VolumeRecorder
+from .job import Job, JobFailure
+from .job_store import JobStore
+from .marks import ServerMarks
+
+logger = logging.getLogger(__name__)
+# The executor's watch (read until settled; outages waited out) and its success.
+Watch = Callable[[Job, Callable[[], Awaitable[Any]], Callable[[Any], bool], str], Awaitable[Any]]
+Succeed = Callable[[Job, Server | None], Awaitable[Job]]
+SETTLED = ("available", "error", "in-use")  # a volume no longer being made
+
+
+class VolumeSteps:
+    """What a volume job does, step by step; each step can be run again after a crash."""
+
+    def __init__(self, gateway: OpenStackGateway, volumes: VolumeRecorder, jobs: JobStore,
+                 marks: ServerMarks, watch: Watch, succeed: Succeed) -> None:
+        self._gateway = gateway
+        self._volumes = volumes
+        self._jobs = jobs
+        self._marks = marks
+        self._watch = watch
+        self._succeed = succeed
+
+    async def create(self, job: Job) -> Job:
+        """Make the volume (tagged with the job's id, and the Idempotency-Key's tag); done when
+        Cinder shows it ``available``. A retry, or a replay whose first record Redis lost, finds
+        the volume by its tag before asking Cinder again."""
+        request, project_id = job.volume_request(), job.project_id
+        volume_id = (job.result or {}).get("volume_id")
+        if volume_id is None and job.attempts > 1:
+            volume_id = await self._tagged(project_id, job.id, JOB_TAG)
+        key_tag = request.get("idempotency_tag")
+        if volume_id is None and key_tag:
+            volume_id = await self._tagged(project_id, key_tag, IDEMPOTENCY_TAG)
+        if volume_id is None:
+            metadata = {JOB_TAG: job.id, **({IDEMPOTENCY_TAG: key_tag} if key_tag else {})}
+            try:
+                volume_id = await self._gateway.create_volume(project_id, request, metadata)
+            except OpenStackRejected as refused:
+                if refused.status in (400, 404, 413):  # a quota, a type or image gone meanwhile
+                    raise JobFailure(refused.detail) from None
+                raise
+            logger.info("job %s: Cinder accepted volume %s", job.id, volume_id)
+        if job.result is None:
+            job = await self._jobs.update(job, result={"volume_id": volume_id})
+        shown = await self._live(project_id, volume_id)
+        if shown is not None:  # listed at once, while Cinder makes it
+            await self._volumes.record(project_id, shown, volume_id, {"job_id": job.id})
+        volume = await self._watch(job, lambda: self._live(project_id, volume_id),
+                                   lambda seen: seen is None or seen["status"] in SETTLED,
+                                   f"Volume {volume_id} was still being made after the build timeout.")
+        if volume is None:
+            raise JobFailure(f"Volume {volume_id} disappeared while it was being made.")
+        await self._volumes.record(project_id, volume, volume_id, {"job_id": job.id})
+        if volume["status"] == "error":
+            raise JobFailure(f"Cinder could not make volume {volume_id} (it is in error); delete it.")
+        return await self._succeed(job, None)
+
+    async def delete(self, job: Job) -> Job:
+        """Delete the volume; done once Cinder has it no more."""
+        project_id, volume_id = job.project_id, job.volume_request()["volume_id"]
+        with contextlib.suppress(NotFound):  # already gone: nothing left but to confirm
+            try:
+                await self._gateway.delete_volume(project_id, volume_id)
+            except OpenStackRejected as refused:
+                if refused.status == 400:  # attached meanwhile, or in a state Cinder will not delete
+                    await self._marks.clear_delete(project_id, volume_id)
+                    await self._volumes.record(project_id, await self._live(project_id, volume_id), volume_id)
+                    raise JobFailure(refused.detail) from None
+                raise
+        await self._watch(job, lambda: self._live(project_id, volume_id), lambda seen: seen is None,
+                          f"Cinder had not removed volume {volume_id} after the build timeout.")
+        await self._volumes.record(project_id, None, volume_id, {"job_id": job.id})
+        await self._marks.clear_delete(project_id, volume_id)
+        return await self._succeed(job, None)
+
+    async def _tagged(self, project_id: str, value: str, tag: str) -> str | None:
+        found = await self._gateway.find_tagged_volume(project_id, value, tag)
+        return found["id"] if found else None
+
+    async def _live(self, project_id: str, volume_id: str) -> Volume | None:
+        """Cinder's volume, or None once it is gone."""
+        try:
+            return await self._gateway.get_volume(project_id, volume_id)
+        except NotFound:
+            return None
