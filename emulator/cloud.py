@@ -226,6 +226,17 @@ class Cloud:
         for volume in list(self.volumes.group(project_id)):
             if volume.ready_at is not None and now >= volume.ready_at:
                 volume.status, volume.updated_at, volume.ready_at = "available", volume.ready_at, None
+            if volume.attach_at is not None and now >= volume.attach_at:
+                volume.status, volume.server_id = "in-use", volume.attaching_to
+                volume.updated_at = volume.attach_at
+                volume.attach_at = volume.attaching_to = None
+            if volume.detach_at is not None and now >= volume.detach_at:
+                server = self.servers.get(volume.server_id or "")
+                if server is not None:
+                    server.volumes = [a for a in server.volumes if a.id != volume.id]
+                    server.updated_at = volume.detach_at
+                volume.status, volume.server_id, volume.updated_at = "available", None, volume.detach_at
+                volume.detach_at = None
             if volume.gone_at is not None and now >= volume.gone_at:
                 del self.volumes[volume.id]
         return list(self.volumes.group(project_id))
@@ -346,6 +357,8 @@ class Cloud:
 
     def _settle(self, server: Server, now: float) -> None:
         lifecycle.settle(server, now, self.allocate_addresses)
+        if server.volumes:  # an attach or detach that ended changes what Nova shows attached
+            self.settled_volumes(server.project_id)
         if server.vm_state == "deleted" and server.id in self.servers:
             del self.servers[server.id]
             del self._servers_of[server.project_id][server.id]

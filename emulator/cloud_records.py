@@ -187,6 +187,9 @@ class Volume:
     updated_at: float = 0.0
     ready_at: float | None = None  # creating until then; then available
     gone_at: float | None = None  # deleting until then; then gone
+    attach_at: float | None = None  # attaching (to ``attaching_to``) until then; then in-use
+    attaching_to: str | None = None
+    detach_at: float | None = None  # detaching until then; then available
 
 
 @dataclass

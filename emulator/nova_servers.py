@@ -6,7 +6,7 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
-from . import lifecycle, nova_long_actions, nova_server_extras, nova_views
+from . import lifecycle, nova_long_actions, nova_server_extras, nova_views, nova_volume_attachments
 from .api_errors import ApiError
 from .clock import parse_isotime, whole_seconds
 from .cloud import Cloud, ServerRequest
@@ -39,6 +39,7 @@ def add_routes(router: web.UrlDispatcher) -> None:
     router.add_delete("/v2.1/servers/{server_id}", delete_server)
     router.add_post("/v2.1/servers/{server_id}/action", server_action)
     nova_server_extras.add_routes(router, _server_or_404)
+    nova_volume_attachments.add_routes(router, _server_or_404)
 
 
 def _down_cell(request: web.Request) -> bool:

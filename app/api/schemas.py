@@ -16,7 +16,15 @@ from marshmallow import (
 
 from ..core.project_ids import UUID_PATTERN, parse_uuid
 from ..core.times import iso
-from ..jobs.actions import ACTIONS, REBOOT, REBOOT_TYPES, RESIZE, SNAPSHOT
+from ..jobs.actions import (
+    ACTIONS,
+    ATTACH_VOLUME,
+    DETACH_VOLUME,
+    REBOOT,
+    REBOOT_TYPES,
+    RESIZE,
+    SNAPSHOT,
+)
 from ..jobs.idempotency import JobOutcome
 from ..jobs.job import FAILED, KINDS, STATUSES
 from ..openstack.consoles import CONSOLE_PROTOCOLS
@@ -190,6 +198,7 @@ class VolumeSchema(Schema):
     bootable = fields.Boolean(required=True)
     volume_type = fields.String(allow_none=True, required=True)
     created = fields.String(allow_none=True, required=True, metadata={"format": "date-time"})
+    updated = fields.String(allow_none=True, required=True, metadata={"format": "date-time"})
 
 
 class ProblemSchema(Schema):
@@ -404,14 +413,17 @@ class ActionSchema(Schema):
     image_name = fields.String(validate=[validate.Length(1, 255), validate.Regexp(
         r"^\S(.*\S)?$", error="No leading or trailing spaces.")],
         metadata={"description": "snapshot (required): the new image's name"})
+    volume_id = fields.UUID(metadata={"description": "attach_volume, detach_volume (required): the volume"})
 
     @validates_schema
     def _arguments_of_the_action(self, data: dict[str, Any], **kwargs: Any) -> None:
-        needed = {RESIZE: {"flavor_id"}, SNAPSHOT: {"image_name"}}.get(data.get("action", ""), set())
+        needed = {RESIZE: {"flavor_id"}, SNAPSHOT: {"image_name"}, ATTACH_VOLUME: {"volume_id"},
+                  DETACH_VOLUME: {"volume_id"}}.get(data.get("action", ""), set())
         allowed = needed | ({"confirm"} if data.get("action") == RESIZE else set())
         errors = {name: ["Required by this action."] for name in needed - set(data)}
         errors |= {name: [f"Not an argument of {data.get('action')}."]
-                   for name in ("flavor_id", "confirm", "image_name") if name in data and name not in allowed}
+                   for name in ("flavor_id", "confirm", "image_name", "volume_id")
+                   if name in data and name not in allowed}
         if errors:
             raise ValidationError(errors)
 
@@ -423,6 +435,8 @@ class ActionSchema(Schema):
             request |= {"flavor_id": data["flavor_id"], "confirm": data.get("confirm", True)}
         if data["action"] == SNAPSHOT:
             request["image_name"] = data["image_name"]
+        if data["action"] in (ATTACH_VOLUME, DETACH_VOLUME):
+            request["volume_id"] = str(data["volume_id"])
         return request
 
 

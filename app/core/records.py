@@ -122,6 +122,7 @@ class Volume(TypedDict):
     bootable: bool
     volume_type: str | None
     created: str | None
+    updated: str | None
 
 
 class BootVolume(TypedDict):
@@ -147,13 +148,15 @@ SERVER_FIELDS: tuple[str, ...] = tuple(Server.__annotations__)
 class ActionRequest(TypedDict):
     """A validated server action: ``stop``, ``start``, ``reboot`` (``type`` SOFT or HARD),
     ``resize`` (to ``flavor_id``, confirmed unless ``confirm`` is false), ``confirm_resize``,
-    ``revert_resize`` or ``snapshot`` (to an image named ``image_name``)."""
+    ``revert_resize``, ``snapshot`` (to an image named ``image_name``), ``attach_volume`` or
+    ``detach_volume`` (``volume_id``)."""
 
     action: str
     type: str | None
     flavor_id: NotRequired[str]
     confirm: NotRequired[bool]
     image_name: NotRequired[str]
+    volume_id: NotRequired[str]  # attach_volume, detach_volume
 
 
 class VolumeRequest(TypedDict):

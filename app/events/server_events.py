@@ -56,7 +56,7 @@ def volume_change(project_id: str, before: Volume | None, after: Volume | None) 
     if before is None or after is None or (before["status"], before["attachments"]) == (
             after["status"], after["attachments"]):
         return None
-    stamp = f"{after['status']}|{','.join(after['attachments'])}"
+    stamp = f"{after['status']}|{','.join(after['attachments'])}|{after['updated']}"
     return ServerEvent(project_id, VOLUME_STATUS_CHANGED, after["id"], stamp,
                        {"from": before["status"], "to": after["status"], "volume": after})
 

@@ -4,15 +4,18 @@ from ..openstack.translation import LONG_ACTION_TASKS, NOVA_ACTIONS
 
 STOP, START, REBOOT = "stop", "start", "reboot"
 RESIZE, CONFIRM_RESIZE, REVERT_RESIZE, SNAPSHOT = "resize", "confirm_resize", "revert_resize", "snapshot"
-ACTIONS = (STOP, START, REBOOT, RESIZE, CONFIRM_RESIZE, REVERT_RESIZE, SNAPSHOT)
-LONG_ACTIONS = (RESIZE, CONFIRM_RESIZE, REVERT_RESIZE, SNAPSHOT)
+ATTACH_VOLUME, DETACH_VOLUME = "attach_volume", "detach_volume"
+VOLUME_ACTIONS = (ATTACH_VOLUME, DETACH_VOLUME)
+LONG_ACTIONS = (RESIZE, CONFIRM_RESIZE, REVERT_RESIZE, SNAPSHOT, *VOLUME_ACTIONS)
+ACTIONS = (STOP, START, REBOOT, *LONG_ACTIONS)
 REBOOT_TYPES = ("SOFT", "HARD")
 # The statuses each action may start from (with no task under way).
 _ALLOWED = {(STOP, None): ("ACTIVE", "ERROR"), (START, None): ("SHUTOFF",),
             (REBOOT, "SOFT"): ("ACTIVE",), (REBOOT, "HARD"): ("ACTIVE", "SHUTOFF", "ERROR"),
             (RESIZE, None): ("ACTIVE", "SHUTOFF"), (CONFIRM_RESIZE, None): ("VERIFY_RESIZE",),
             (REVERT_RESIZE, None): ("VERIFY_RESIZE",),
-            (SNAPSHOT, None): ("ACTIVE", "SHUTOFF", "PAUSED", "SUSPENDED")}
+            (SNAPSHOT, None): ("ACTIVE", "SHUTOFF", "PAUSED", "SUSPENDED"),
+            (ATTACH_VOLUME, None): ("ACTIVE", "SHUTOFF"), (DETACH_VOLUME, None): ("ACTIVE", "SHUTOFF")}
 # The task state -> the status of the actions whose end an observation can tell (not reboot's).
 _OBSERVABLE_ENDS = {task: end for (action, _), (_, task, end) in NOVA_ACTIONS.items()
                     if action in (STOP, START)}

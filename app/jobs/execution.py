@@ -32,7 +32,16 @@ from ..openstack.translation import IDEMPOTENCY_TAG, action_body, boot_request, 
 from ..snapshot.recording import ServerRecorder, VolumeRecorder
 from ..snapshot.snapshot_store import SnapshotStore
 from ..store.redis_layout import IDEMPOTENCY_TTL
-from .actions import LONG_ACTIONS, REBOOT, RESIZE, SNAPSHOT, target_status, task_state_of
+from .actions import (
+    ATTACH_VOLUME,
+    LONG_ACTIONS,
+    REBOOT,
+    RESIZE,
+    SNAPSHOT,
+    VOLUME_ACTIONS,
+    target_status,
+    task_state_of,
+)
 from .job import (
     ACTION,
     CREATE,
@@ -94,7 +103,8 @@ class JobExecutor:
         self._events = events
         self._recorder = recorder
         self._volumes = volumes
-        self._volume_steps = VolumeSteps(gateway, volumes, jobs, marks, self._watch, self._succeed)
+        self._volume_steps = VolumeSteps(gateway, volumes, jobs, marks, self._watch, self._succeed,
+                                         self._end_action)
         self._policy = policy
         self._clock = clock
         self._sleep = sleep
@@ -340,6 +350,9 @@ class JobExecutor:
         server_id, action, retry = _server_of(job), job.action(), job.attempts > 1
         if action["action"] == SNAPSHOT:
             return await self._snapshot_server(job, action["image_name"])
+        if action["action"] in VOLUME_ACTIONS:
+            steps = self._volume_steps
+            return await (steps.attach(job) if action["action"] == ATTACH_VOLUME else steps.detach(job))
         try:
             record = await self._gateway.get_server(job.project_id, server_id)
         except NotFound:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..core.errors import NotFound, OpenStackRejected
 from ..core.records import Server, Volume
-from ..openstack.gateway import OpenStackGateway
+from ..openstack.gateway import NovaRecord, OpenStackGateway
 from ..openstack.translation import IDEMPOTENCY_TAG, JOB_TAG
 from ..snapshot.recording import VolumeRecorder
 from .job import Job, JobFailure
@@ -16,9 +16,12 @@ from .job_store import JobStore
 from .marks import ServerMarks
 
 logger = logging.getLogger(__name__)
-# The executor's watch (read until settled; outages waited out) and its success.
+# The executor's watch (read until settled; outages waited out), its success, and an action's end
+# (its mark cleared, the server written through, the success).
 Watch = Callable[[Job, Callable[[], Awaitable[Any]], Callable[[Any], bool], str], Awaitable[Any]]
 Succeed = Callable[[Job, Server | None], Awaitable[Job]]
+EndAction = Callable[[Job, NovaRecord | None], Awaitable[Job]]
+Both = tuple[Volume | None, NovaRecord | None]  # Cinder's volume and Nova's server, read together
 SETTLED = ("available", "error", "in-use")  # a volume no longer being made
 
 
@@ -26,13 +29,56 @@ class VolumeSteps:
     """What a volume job does, step by step; each step can be run again after a crash."""
 
     def __init__(self, gateway: OpenStackGateway, volumes: VolumeRecorder, jobs: JobStore,
-                 marks: ServerMarks, watch: Watch, succeed: Succeed) -> None:
+                 marks: ServerMarks, watch: Watch, succeed: Succeed, end_action: EndAction) -> None:
         self._gateway = gateway
         self._volumes = volumes
         self._jobs = jobs
         self._marks = marks
         self._watch = watch
         self._succeed = succeed
+        self._end_action = end_action
+
+    async def attach(self, job: Job) -> Job:
+        """Attach the volume to the job's server; done when Cinder shows it ``in-use`` by the
+        server and Nova lists it among the server's volumes. A retry looks first."""
+        return await self._attachment(job, attach=True)
+
+    async def detach(self, job: Job) -> Job:
+        """Detach the volume from the job's server; done when Cinder shows it ``available`` and
+        Nova no longer lists it."""
+        return await self._attachment(job, attach=False)
+
+    async def _attachment(self, job: Job, attach: bool) -> Job:
+        project_id, volume_id = job.project_id, job.action()["volume_id"]
+        server_id = job.server_id or ""
+        volume, record = await self._both(project_id, volume_id, server_id)
+        if volume is None or record is None:
+            gone = f"Volume {volume_id}" if volume is None else f"Server {server_id}"
+            raise JobFailure(f"{gone} no longer exists.")
+        if not (job.attempts > 1 and _on_its_way(volume, record, server_id, attach)):
+            ask = self._gateway.attach_volume if attach else self._gateway.detach_volume
+            try:
+                await ask(project_id, server_id, volume_id)
+            except OpenStackRejected as refused:
+                if refused.status in (400, 409):  # Nova's or Cinder's word on the state: final
+                    raise JobFailure(refused.detail) from None
+                raise
+        volume, record = await self._watch(job, lambda: self._both(project_id, volume_id, server_id),
+                                           lambda both: _settled(both, server_id, attach),
+                                           f"Volume {volume_id} was still changing after the build timeout.")
+        await self._volumes.record(project_id, volume, volume_id, {"job_id": job.id})
+        if volume is None or not _done(volume, record, server_id, attach):
+            status = volume["status"] if volume else "gone"
+            done = "attached" if attach else "detached"
+            raise JobFailure(f"Volume {volume_id} was not {done}: it is {status}.")
+        return await self._end_action(job, record)
+
+    async def _both(self, project_id: str, volume_id: str, server_id: str) -> Both:
+        volume = await self._live(project_id, volume_id)
+        try:
+            return volume, await self._gateway.get_server(project_id, server_id)
+        except NotFound:
+            return volume, None
 
     async def create(self, job: Job) -> Job:
         """Make the volume (tagged with the job's id, and the Idempotency-Key's tag); done when
@@ -97,3 +143,32 @@ class VolumeSteps:
             return await self._gateway.get_volume(project_id, volume_id)
         except NotFound:
             return None
+
+
+def _listed(record: NovaRecord | None, volume_id: str) -> bool:
+    """Whether Nova lists the volume among the server's."""
+    attached = (record or {}).get("os-extended-volumes:volumes_attached") or []
+    return any(v.get("id") == volume_id for v in attached)
+
+
+def _on_its_way(volume: Volume, record: NovaRecord, server_id: str, attach: bool) -> bool:
+    """Whether Nova already has the attach (or detach) an earlier attempt asked for."""
+    if attach:
+        return volume["status"] in ("attaching", "in-use") and _listed(record, volume["id"])
+    return volume["status"] in ("detaching", "available") and server_id not in volume["attachments"]
+
+
+def _done(volume: Volume, record: NovaRecord | None, server_id: str, attach: bool) -> bool:
+    if attach:
+        return (volume["status"] == "in-use" and server_id in volume["attachments"]
+                and _listed(record, volume["id"]))
+    return volume["status"] == "available" and not _listed(record, volume["id"])
+
+
+def _settled(both: Both, server_id: str, attach: bool) -> bool:
+    """Done, or no longer moving (an attach Cinder gave up: ``available`` again, ``error``)."""
+    volume, record = both
+    if volume is None or record is None:
+        return True
+    return _done(volume, record, server_id, attach) or volume["status"] in (
+        ("available", "error") if attach else ("error",))

@@ -10,7 +10,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from ..core.errors import Conflict, OpenStackRejected, OpenStackUnavailable, UnprocessableRequest
+from ..core.errors import Conflict, NotFound, OpenStackRejected, OpenStackUnavailable, UnprocessableRequest
 from ..core.records import ActionRequest, LaunchRequest, Server, VolumeRequest, created_time
 from ..core.times import Clock
 from ..openstack.gateway import OpenStackGateway
@@ -20,7 +20,7 @@ from ..snapshot.recent_shows import RecentShows
 from ..snapshot.recording import ServerRecorder, VolumeRecorder
 from ..snapshot.snapshot_store import SnapshotStore
 from ..store.redis_layout import IDEMPOTENCY_TTL
-from .actions import RESIZE, refusal, task_state_of
+from .actions import ATTACH_VOLUME, RESIZE, VOLUME_ACTIONS, refusal, task_state_of
 from .idempotency import IdempotencyStore, JobOutcome, KeyClaim, KeyUse, fingerprint, nova_tag, same_key
 from .job import ACTION, CREATE, CREATE_VOLUME, DELETE, DELETE_VOLUME, Job
 from .job_store import JobStore
@@ -273,6 +273,8 @@ class ServerWriter:
             raise Conflict(refused)
         if action["action"] == RESIZE:
             action = {**action, "flavor_id": await self._new_flavor(project_id, server, action["flavor_id"])}
+        if action["action"] in VOLUME_ACTIONS:
+            await self._check_attachment(project_id, server_id, action)
         task = task_state_of(action)
         job = self._jobs.new(project_id, ACTION, action, server_id=server_id, requested_by=requested_by)
         if not await self._marks.claim_action(project_id, server_id, task, job.id, self._retention):
@@ -308,6 +310,24 @@ class ServerWriter:
         await self._submit_shown(job, server, DELETING,
                                  lambda: self._marks.clear_delete(project_id, server_id))
         return job.id
+
+    async def _check_attachment(self, project_id: str, server_id: str, action: ActionRequest) -> None:
+        """A volume attaches when it is ``available`` (to one server: multiattach is not offered)
+        and detaches from the server it is attached to: ``Conflict`` (409) otherwise, a 422 for a
+        volume the project does not have."""
+        volume_id = action["volume_id"]
+        try:
+            volume = await self._reader.live_volume(project_id, volume_id)
+        except NotFound:
+            raise UnprocessableRequest("The action names no volume of the project.", {
+                "volume_id": [f"No volume {volume_id} in this project."]}) from None
+        if action["action"] == ATTACH_VOLUME and volume["attachments"]:
+            raise Conflict(f"Volume {volume_id} is attached to server {volume['attachments'][0]}; a "
+                           "volume attaches to one server at a time.")
+        if action["action"] == ATTACH_VOLUME and volume["status"] != "available":
+            raise Conflict(f"Volume {volume_id} is {volume['status']}: it must be available to attach.")
+        if action["action"] != ATTACH_VOLUME and server_id not in volume["attachments"]:
+            raise Conflict(f"Volume {volume_id} is not attached to server {server_id}.")
 
     async def _new_flavor(self, project_id: str, server: Server, wanted: str) -> str:
         """The id of the flavor a resize names (by id or name); 422 if the project has no such

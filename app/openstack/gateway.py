@@ -205,6 +205,18 @@ class OpenStackGateway:
         console = answer["remote_console"]
         return {key: str(console[key]) for key in ("protocol", "type", "url")}
 
+    async def attach_volume(self, project_id: str, server_id: str, volume_id: str) -> None:
+        """Ask Nova to attach a volume to a server (Cinder shows it ``attaching``, then ``in-use``)."""
+        await self._on_server(project_id, server_id, "POST", "/os-volume_attachments",
+                              {"volumeAttachment": {"volumeId": volume_id}},
+                              f"attaching volume {volume_id} to server {server_id}")
+
+    async def detach_volume(self, project_id: str, server_id: str, volume_id: str) -> None:
+        """Ask Nova to detach a volume from a server (``detaching``, then ``available``)."""
+        await self._on_server(project_id, server_id, "DELETE",
+                              "/os-volume_attachments/" + quote(volume_id, safe=""), None,
+                              f"detaching volume {volume_id} from server {server_id}")
+
     async def create_image(self, project_id: str, server_id: str, name: str) -> str:
         """Ask Nova to snapshot a server to a new image (it uploads asynchronously); its id."""
         answer = await self._on_server(project_id, server_id, "POST", "/action",

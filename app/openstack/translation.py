@@ -84,7 +84,8 @@ NOVA_ACTIONS: dict[tuple[str, str | None], tuple[dict[str, Any], str, str]] = {
 # The longer actions (their end depends on the server): the task state the service shows from
 # the 202 on (Nova's own, but for a confirm, which Nova does at once without one).
 LONG_ACTION_TASKS = {"resize": "resize_prep", "confirm_resize": "resize_confirming",
-                     "revert_resize": "resize_reverting", "snapshot": "image_snapshot"}
+                     "revert_resize": "resize_reverting", "snapshot": "image_snapshot",
+                     "attach_volume": "attaching_volume", "detach_volume": "detaching_volume"}
 DELETING = "deleting"  # Nova's task state while a server is being deleted
 # The task states the service itself shows before Nova does (a queued delete or action).
 SERVICE_TASK_STATES = frozenset((DELETING, *(task for _, task, _ in NOVA_ACTIONS.values()),
@@ -185,7 +186,8 @@ def volume_record(volume: Any) -> Volume:
             "bootable": str(volume.is_bootable).lower() == "true",
             "volume_type": volume.volume_type,
             # Cinder writes its times without a zone (UTC): answered as Nova's, with Z
-            "created": iso(parse_iso(volume.created_at)) if volume.created_at else None}
+            "created": iso(parse_iso(volume.created_at)) if volume.created_at else None,
+            "updated": iso(parse_iso(volume.updated_at)) if volume.updated_at else None}
 
 
 RESOURCE_READERS: dict[str, Callable[[Connection], Any]] = {

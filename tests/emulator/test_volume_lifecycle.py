@@ -60,3 +60,28 @@ def test_cinder_refuses_a_volume_past_the_quota_and_deleting_one_in_use(project_
     with pytest.raises(exceptions.BadRequestException, match="must not be migrating, attached"):
         project.conn.block_storage.delete_volume(in_use)
     assert server.id
+
+
+def test_a_volume_attaches_and_detaches_through_nova(project_factory, cinder):
+    project = project_factory(client=cinder)
+    server = project.boot()
+    volume = project.conn.block_storage.create_volume(name="data", size=1)
+    cinder.advance_clock(3.5)
+
+    attachment = project.conn.compute.create_volume_attachment(server, volume_id=volume.id)
+    attaching = project.conn.block_storage.get_volume(volume.id).status
+    again = project.conn.compute.post(f"/servers/{server.id}/os-volume_attachments",
+                                      json={"volumeAttachment": {"volumeId": volume.id}})
+    cinder.advance_clock(3.5)
+    in_use = project.conn.block_storage.get_volume(volume.id)
+    shown = [v["id"] for v in project.conn.compute.get_server(server.id).attached_volumes]
+    project.conn.compute.delete_volume_attachment(server, volume.id)
+    detaching = project.conn.block_storage.get_volume(volume.id).status
+    cinder.advance_clock(3.5)
+
+    assert attachment.volume_id == volume.id and attaching == "attaching"
+    assert again.status_code == 400 and "status must be available" in again.json()["badRequest"]["message"]
+    assert (in_use.status, [a["server_id"] for a in in_use.attachments]) == ("in-use", [server.id])
+    assert shown == [volume.id] and detaching == "detaching"
+    assert project.conn.block_storage.get_volume(volume.id).status == "available"
+    assert project.conn.compute.get_server(server.id).attached_volumes == []

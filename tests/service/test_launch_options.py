@@ -190,7 +190,7 @@ async def test_the_security_group_and_volume_lists_follow_the_snapshot_and_acces
     assert [(v["attachments"], v["bootable"], v["status"]) for v in volumes] == [
         ([volume_server["id"]], True, "in-use")]
     assert set(volumes[0]) == {"id", "name", "size", "status", "attachments", "bootable", "volume_type",
-                               "created"}
+                               "created", "updated"}
     assert volumes[0]["volume_type"] == "__DEFAULT__" and volumes[0]["created"].endswith("Z")
     assert layout.listing(setup.project_id, "volumes")  # kept in the snapshot like the others
 
