@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from ..core.errors import NotFound, OpenStackRejected, OpenStackUnavailable
 from ..core.logs import server_id_var
-from ..core.records import Server
+from ..core.records import Server, Volume
 from ..core.times import Clock, iso
 from ..events.server_events import (
     CREATED,
@@ -193,16 +193,20 @@ class JobExecutor:
                              "left in place; delete it to release its quota.")
         return await self._succeed(job, server)
 
-    async def _show_volumes(self, job: Job, server: Server) -> None:
-        """The volumes a create made (a boot volume) enter the volumes list at once. Best effort:
-        the next resources refresh brings them otherwise."""
-        for attached in server["volumes_attached"]:
+    async def _show_volumes(self, job: Job, server: Server | None) -> None:
+        """The volumes a create made (a boot volume), or a deleted server's (gone with it, or
+        available again), as Cinder has them now, in the volumes list at once. Best effort: the
+        next resources refresh brings them otherwise."""
+        for attached in server["volumes_attached"] if server else []:
+            volume_id = attached["id"]
             try:
-                volume = await self._gateway.get_volume(job.project_id, attached["id"])
-            except (NotFound, OpenStackUnavailable) as error:
-                logger.info("job %s: volume %s not shown yet: %s", job.id, attached["id"], error)
+                volume: Volume | None = await self._gateway.get_volume(job.project_id, volume_id)
+            except NotFound:
+                volume = None
+            except OpenStackUnavailable as error:
+                logger.info("job %s: volume %s not shown yet: %s", job.id, volume_id, error)
                 continue
-            await self._volumes.record(job.project_id, volume, volume["id"], _made_by(job))
+            await self._volumes.record(job.project_id, volume, volume_id, _made_by(job))
 
     async def _show_building(self, job: Job, server_id: str) -> None:
         """Before the API hears the id, Nova's record of the new server enters the snapshot (so
@@ -280,6 +284,7 @@ class JobExecutor:
         await self._recorder.record(job.project_id, removed=server_id, observed=False,
                                     extra=_made_by(job))
         await self._announce(job, DELETED, server_id, last_known or {"id": server_id})
+        await self._show_volumes(job, last_known)
         await self._marks.clear_delete(job.project_id, server_id)
         return await self._succeed(job, None)
 

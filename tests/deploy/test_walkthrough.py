@@ -10,7 +10,9 @@ from pathlib import Path
 from tests.deploy.test_devrun import start_make_run
 
 README = Path(__file__).resolve().parents[2] / "README.md"
-JOBS_FOLLOWED = 6  # the create, the stop, the start, the resize, the snapshot and the delete
+# the create, the stop, the start, the resize, the snapshot, the volume's create, attach, detach
+# and delete, and the server's delete
+JOBS_FOLLOWED = 10
 
 
 def walkthrough() -> str:

@@ -51,3 +51,29 @@ async def test_a_boot_volume_is_listed_as_soon_as_its_server_is_made(service, ap
     assert job["status"] == "succeeded"
     assert [(v["size"], v["status"], v["attachments"], v["bootable"]) for v in new] == [
         (2, "in-use", [job["server_id"]], True)]
+
+
+async def test_a_deleted_servers_boot_volume_leaves_the_list_or_is_shown_available_again(
+        service, api_client, workers_running):
+    setup = service(servers=0)
+    client = await api_client(setup.settings)
+    before = await listed_volumes(client, setup)
+    async with workers_running(setup.settings):
+        made = []
+        for keep in (False, True):
+            boot_volume = {"size_gb": 1, "delete_on_termination": not keep}
+            body = await create_body(client, setup, boot_volume=boot_volume)
+            created = await post_server(client, setup, body)
+            made.append(await finished_job(client, setup, (await created.json())["job"]["href"]))
+        volumes = {v_id: v["attachments"][0] for v_id, v in (await listed_volumes(client, setup)).items()
+                   if v_id not in before}
+        for job in made:
+            deleted = await client.delete(f"/cloud/servers/{job['server_id']}?project_id={setup.project_id}",
+                                          headers=setup.headers())
+            await finished_job(client, setup, deleted.headers["Link"].split(";")[0].strip("<>"))
+    after = await listed_volumes(client, setup)
+    by_server = {server_id: volume_id for volume_id, server_id in volumes.items()}
+
+    assert by_server[made[0]["server_id"]] not in after  # deleted with its server
+    kept = after[by_server[made[1]["server_id"]]]
+    assert (kept["status"], kept["attachments"]) == ("available", [])
