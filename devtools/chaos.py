@@ -29,6 +29,7 @@ SCENARIOS: list[tuple[Scenario, StackPlan]] = [
     (chaos_scenarios.throttling_storm, StackPlan()), (chaos_scenarios.full_redis, StackPlan()),
     (chaos_ha.master_failover, StackPlan(sentinel=True)), (chaos_ha.receiver_outage, StackPlan()),
     (chaos_ha.stopped_past_the_trim, StackPlan(settings={"EVENTS_KEPT": str(chaos_ha.TRIMMED_CAP)})),
+    (chaos_scenarios.attach_under_kills, StackPlan(emulator=("--action-delay", "6"))),
 ]
 
 

@@ -61,10 +61,11 @@ class ChaosClient:
         body = {**await self.launch(project_id), "name": name}
         return await self.retried("POST", "/cloud/servers", body, tries, **{"Idempotency-Key": key})
 
-    async def act(self, project_id: str, server_id: str, action: str, key: str, tries: int = 20) -> Answer:
+    async def act(self, project_id: str, server_id: str, action: str, key: str, tries: int = 20,
+                  **arguments: str) -> Answer:
         """A keyed server action, retried (same key) while the service answers 503 or not at all."""
         return await self.retried("POST", f"/cloud/servers/{server_id}/actions?project_id={project_id}",
-                                  {"action": action}, tries, **{"Idempotency-Key": key})
+                                  {"action": action, **arguments}, tries, **{"Idempotency-Key": key})
 
     async def delete(self, project_id: str, server_id: str, tries: int = 20) -> Answer:
         """A delete, retried while the service answers 503 or not at all."""

@@ -14,6 +14,7 @@ from app.store.redis_layout import PollField
 from .chaos_client import ChaosClient, job_href
 from .chaos_outcome import Outcome
 from .chaos_stack import ChaosStack
+from .emulator_client import EmulatorClient
 from .redis_pressure import cap_below_use
 
 # Seconds the API may answer a list from memory once Redis is gone: it stops trusting its change
@@ -214,3 +215,48 @@ async def full_redis(stack: ChaosStack, client: ChaosClient) -> list[Outcome]:
                     f"create {create.status}, list {lists.status} (was {listed.status}), "
                     f"create after freeing {recovered.status}",
                     create.status == 503 and lists.status == 200 and recovered.status == 202)]
+
+
+async def attach_under_kills(stack: ChaosStack, client: ChaosClient) -> list[Outcome]:
+    """Every worker SIGKILLed just after Nova took each of three attaches (and detaches)."""
+    assert stack.client is not None
+    emulator, project = stack.client, stack.projects[0]
+    server_job = job_href(await client.create(project, "attach-to", "attach-to")) or ""
+    made = job_href(await client.retried("POST", "/cloud/volumes",
+                                         {"project_id": project, "name": "kept", "size_gb": 1}, 20)) or ""
+    await client.finished([server_job, made], timeout=60)
+    server_id = (await client.call("GET", server_job)).body["server_id"]
+    volume_id = (await client.call("GET", made)).body["result"]["volume_id"]
+    seq, hrefs = emulator.last_request_seq(), []
+    for round_ in range(3):
+        for action in ("attach_volume", "detach_volume"):
+            answer = await client.act(project, server_id, action, f"{action}-{round_}", tries=40,
+                                      volume_id=volume_id)
+            hrefs.extend(h for h in [job_href(answer)] if h)
+            await _until_nova_has(emulator, project, seq, len(hrefs))
+            for index in range(stack.worker_count):  # whoever ran it dies with Nova at work
+                stack.signal_worker(index, signal.SIGKILL)
+                stack.start_worker(index)
+            await client.finished(hrefs[-1:], timeout=90)
+    statuses = await client.finished(hrefs, timeout=30)
+    calls = [r for r in emulator.requests(project_id=project, after=seq)
+             if "/os-volume_attachments" in r["path"] and r["method"] in ("POST", "DELETE")]
+    volume = (await client.call("GET", f"/cloud/volumes/{volume_id}?project_id={project}")).body
+    done = sum(1 for s in statuses.values() if s == "succeeded")
+    return [Outcome("every worker SIGKILLed just after Nova took each of 3 attaches and 3 detaches",
+                    "each done exactly once; all succeed",
+                    f"{len(calls)} Nova calls for {len(hrefs)} jobs; {done}/{len(hrefs)} succeeded; "
+                    f"volume {volume['status']}", len(calls) == len(hrefs) == 6 and done == 6
+                    and volume["status"] == "available")]
+
+
+async def _until_nova_has(emulator: EmulatorClient, project: str, after: int, calls: int) -> None:
+    """Until Nova has been asked for ``calls`` attaches and detaches since ``after``."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        asked = [r for r in emulator.requests(project_id=project, after=after)
+                 if "/os-volume_attachments" in r["path"] and r["method"] in ("POST", "DELETE")]
+        if len(asked) >= calls:
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError(f"Nova was not asked for attach or detach number {calls}")

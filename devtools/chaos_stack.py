@@ -39,10 +39,12 @@ SERVICE_SETTINGS = {"POLL_INTERVAL": "2", "POLL_LEASE": "6", "OPENSTACK_TIMEOUT"
 
 @dataclass(frozen=True)
 class StackPlan:
-    """How a scenario's stack differs from the default: Redis behind Sentinel, settings."""
+    """How a scenario's stack differs from the default: Redis behind Sentinel, settings, the
+    emulator's flags."""
 
     sentinel: bool = False
     settings: Mapping[str, str] = field(default_factory=dict)
+    emulator: tuple[str, ...] = ()
 
 
 class ChaosStack:
@@ -56,7 +58,7 @@ class ChaosStack:
         self.emulator = EmulatorProcess(self.dir / "emulator", "--build-delay", "1",
                                         "--delete-delay", "0.5", "--quota-instances", "10000",
                                         "--seed-projects", "2", "--clouds-yaml",
-                                        str(self.dir / "clouds.yaml"))
+                                        str(self.dir / "clouds.yaml"), *plan.emulator)
         self.settings = {**SERVICE_SETTINGS, **plan.settings}
         self.worker_count = workers
         self.api: subprocess.Popen[bytes] | None = None
