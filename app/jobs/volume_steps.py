@@ -64,7 +64,7 @@ class VolumeSteps:
                     raise JobFailure(refused.detail) from None
                 raise
         volume, record = await self._watch(job, lambda: self._both(project_id, volume_id, server_id),
-                                           lambda both: _settled(both, server_id, attach),
+                                           _settled(server_id, attach),
                                            f"Volume {volume_id} was still changing after the build timeout.")
         await self._volumes.record(project_id, volume, volume_id, {"job_id": job.id})
         if volume is None or not _done(volume, record, server_id, attach):
@@ -165,10 +165,17 @@ def _done(volume: Volume, record: NovaRecord | None, server_id: str, attach: boo
     return volume["status"] == "available" and not _listed(record, volume["id"])
 
 
-def _settled(both: Both, server_id: str, attach: bool) -> bool:
-    """Done, or no longer moving (an attach Cinder gave up: ``available`` again, ``error``)."""
-    volume, record = both
-    if volume is None or record is None:
-        return True
-    return _done(volume, record, server_id, attach) or volume["status"] in (
-        ("available", "error") if attach else ("error",))
+def _settled(server_id: str, attach: bool) -> Callable[[Both], bool]:
+    """Done, or no longer moving: ``error``, or an attach Cinder gave up (``available`` again
+    once it was seen on its way: right after the request it may not have left it yet)."""
+    moved = [False]
+
+    def settled(both: Both) -> bool:
+        volume, record = both
+        if volume is None or record is None:
+            return True
+        moved[0] = moved[0] or volume["status"] != "available"
+        gave_up = attach and moved[0] and volume["status"] == "available"
+        return _done(volume, record, server_id, attach) or gave_up or volume["status"] == "error"
+
+    return settled

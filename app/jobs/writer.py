@@ -93,16 +93,23 @@ class ServerWriter:
             launch["idempotency_tag"] = nova_tag(project_id, idempotency_key, use.fingerprint)
             adopted = await self._server_tagged(project_id, launch["idempotency_tag"])
         job = self._jobs.new(project_id, CREATE, launch, server_id=adopted, requested_by=requested_by)
-        claim = None
-        if idempotency_key:
-            use = KeyUse(use.fingerprint, job.id, None)
-            claim = self._keys.claim(project_id, idempotency_key, use)
+        outcome = await self._submit_keyed(job, idempotency_key, use.fingerprint)
+        if outcome is None:  # lost a race for the key: answer as its first request
+            return await self.create(project_id, request, idempotency_key, requested_by)
+        return outcome
+
+    async def _submit_keyed(self, job: Job, idempotency_key: str | None,
+                            request_fingerprint: str) -> JobOutcome | None:
+        """Queue a create job (claiming its Idempotency-Key in the same step) and wait briefly for
+        the id of what it makes; None if another request claimed the key first."""
+        use = KeyUse(request_fingerprint, job.id, None)
+        claim = self._keys.claim(job.project_id, idempotency_key, use) if idempotency_key else None
         if not await self._queue.submit(job, claim):
-            return await self.create(project_id, request, idempotency_key, requested_by)  # lost a race
+            return None
         outcome = outcome_of(await self._wait_for_server_id(job))
         if idempotency_key:
-            await self._keys.record_outcome(project_id, idempotency_key,
-                                            KeyUse(use.fingerprint, job.id, outcome))
+            await self._keys.record_outcome(job.project_id, idempotency_key,
+                                            KeyUse(request_fingerprint, job.id, outcome))
         return outcome
 
     async def _server_tagged(self, project_id: str, tag: str) -> str | None:
@@ -201,14 +208,9 @@ class ServerWriter:
         if idempotency_key:
             volume["idempotency_tag"] = nova_tag(project_id, idempotency_key, use.fingerprint)
         job = self._jobs.new(project_id, CREATE_VOLUME, volume, requested_by=requested_by)
-        use = KeyUse(use.fingerprint, job.id, None)
-        claim = self._keys.claim(project_id, idempotency_key, use) if idempotency_key else None
-        if not await self._queue.submit(job, claim):
+        outcome = await self._submit_keyed(job, idempotency_key, use.fingerprint)
+        if outcome is None:  # lost a race for the key: answer as its first request
             return await self.create_volume(project_id, request, idempotency_key, requested_by)
-        outcome = outcome_of(await self._wait_for_server_id(job))
-        if idempotency_key:
-            await self._keys.record_outcome(project_id, idempotency_key,
-                                            KeyUse(use.fingerprint, job.id, outcome))
         return outcome
 
     async def _valid_volume(self, project_id: str, request: Mapping[str, Any]) -> VolumeRequest:

@@ -115,15 +115,16 @@ async def test_open_streams_are_counted(service, api_client):
     assert "event_streams_open 3.0" in metrics
 
 
-async def test_the_stream_takes_every_list_of_types_its_document_allows_and_refuses_others(
+async def test_the_stream_takes_each_type_each_pair_and_all_its_document_allows_and_refuses_others(
         service, api_client):
     setup = service(servers=0)
     client = await api_client(setup.settings)
     spec = await (await client.get("/cloud/openapi.json")).json()
     types = next(p for p in spec["paths"]["/cloud/events"]["get"]["parameters"] if p["name"] == "types")
     known = types["schema"]["items"]["enum"]
-    allowed = [",".join(chosen) for size in range(1, types["schema"]["maxItems"] + 1)
-               for chosen in itertools.combinations(known, size)]
+    # every list would be 2**n - 1 streams (1,023 for ten types): each alone, each pair, and all
+    allowed = [",".join(chosen) for size in (1, 2) for chosen in itertools.combinations(known, size)]
+    allowed.append(",".join(known))
 
     statuses = set()
     for value in allowed:
@@ -132,5 +133,5 @@ async def test_the_stream_takes_every_list_of_types_its_document_allows_and_refu
         response.close()
     refused = await client.get(events_url(setup, "0"), headers=setup.headers())
 
-    assert (types["style"], types["explode"]) == ("form", False) and len(allowed) == 2 ** len(known) - 1
+    assert (types["style"], types["explode"]) == ("form", False) and types["schema"]["maxItems"] == len(known)
     assert statuses == {200} and refused.status == 400
