@@ -5,7 +5,7 @@ from typing import Any
 from aiohttp import web
 
 from .api_errors import ApiError
-from .clock import isotime
+from .clock import isotime, parse_isotime
 from .cloud_records import Volume
 from .service import public, service_app
 from .state_keys import CLOUD
@@ -80,6 +80,36 @@ def volume_body(volume: Volume, origin: str) -> dict[str, Any]:
     return body
 
 
+_TIME_FILTERS = {"gt": float.__gt__, "gte": float.__ge__, "lt": float.__lt__, "lte": float.__le__,
+                 "eq": float.__eq__, "neq": float.__ne__}
+
+
+def _volume_microversion(request: web.Request) -> tuple[int, int]:
+    """The volume API microversion asked for (``OpenStack-API-Version: volume 3.60``; 3.0 if none)."""
+    asked = request.headers.get("OpenStack-API-Version", "")
+    _, _, version = asked.partition("volume ")
+    major, _, minor = version.strip().partition(".")
+    return (int(major), int(minor)) if major.isdigit() and minor.isdigit() else (3, 0)
+
+
+def _passes_time_filters(request: web.Request, volume: Volume) -> bool:
+    """Cinder's ``created_at``/``updated_at`` filters (``gte:<time>`` and the like), from 3.60;
+    before it, Cinder refuses them (400)."""
+    for name in ("created_at", "updated_at"):
+        wanted = request.query.get(name)
+        if wanted is None:
+            continue
+        if _volume_microversion(request) < (3, 60):
+            raise ApiError(400, f"Invalid filter keys: {name}")
+        operator, _, moment = wanted.partition(":")
+        if operator not in _TIME_FILTERS:
+            raise ApiError(400, f"Invalid input received: Invalid filter: {wanted}")
+        value = volume.created_at if name == "created_at" else max(volume.updated_at, volume.created_at)
+        if not _TIME_FILTERS[operator](float(int(value)), parse_isotime(moment)):
+            return False
+    return True
+
+
 def _own_project(request: web.Request) -> str:
     """The URL's project, which must be the token's (Cinder's policy answers 403 otherwise)."""
     if request.match_info["project_id"] != request["project_id"]:
@@ -91,7 +121,8 @@ async def list_volumes(request: web.Request) -> web.Response:
     """``GET /v3/{project}/volumes[/detail]``: the project's volumes, newest first."""
     project_id = _own_project(request)
     cloud = request.config_dict[CLOUD]
-    volumes = sorted((v for v in cloud.settled_volumes(project_id)), key=lambda v: v.created_at, reverse=True)
+    volumes = sorted((v for v in cloud.settled_volumes(project_id) if _passes_time_filters(request, v)),
+                     key=lambda v: v.created_at, reverse=True)
     bodies = [volume_body(v, str(request.url.origin())) for v in volumes]
     if not request.path.endswith("/detail"):
         bodies = [{"id": b["id"], "name": b["name"], "links": b["links"]} for b in bodies]

@@ -165,7 +165,7 @@ def build_services(settings: Settings, redis: Redis, gateway: OpenStackGateway,
     volumes = VolumeRecorder(snapshot, events)
     schedule = PollSchedule(redis)
     refresher = ProjectRefresher(redis, gateway, snapshot, agreement, events, refresh_policy(settings),
-                                 clock)
+                                 volumes, clock)
     gateway.after_success(PollRecovery(refresher, schedule, clock))
     shows = RecentShows(redis, settings.show_freshness)
     reader = ProjectReader(snapshot, refresher, gateway, recorder, schedule, shows, volumes,

@@ -16,10 +16,12 @@ import time
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from redis.asyncio import Redis
 
-from ..core.records import Server, created_time
+from ..core.errors import NotFound, ServiceError
+from ..core.records import Server, Volume, created_time
 from ..core.times import Clock, iso, parse_iso
 from ..events.server_events import changes_between
 from ..events.stream import EventStream
@@ -30,6 +32,7 @@ from ..store.redis_layout import PollField
 from ..store.redis_scripts import ScriptCall
 from ..store.redis_values import decode
 from .pending_tasks import PendingTasks, has_orphaned_tasks, with_pending_tasks
+from .recording import VolumeRecorder
 from .snapshot_store import PollStart, SnapshotStore
 
 logger = logging.getLogger(__name__)
@@ -83,8 +86,10 @@ class ProjectRefresher:
 
     def __init__(self, redis: Redis, gateway: OpenStackGateway, snapshot: SnapshotStore,
                  tasks: PendingTasks, events: EventStream, policy: RefreshPolicy,
-                 clock: Clock = time.time) -> None:
+                 volumes: VolumeRecorder, clock: Clock = time.time) -> None:
         self._redis = redis
+        self._volumes = volumes
+        self._no_volume_filter: set[str] = set()  # projects whose Cinder cannot filter by time
         self._gateway = gateway
         self._snapshot = snapshot
         self._tasks = tasks
@@ -120,7 +125,54 @@ class ProjectRefresher:
                 poll_state=self._progress(state, cloud.watermark or state.watermark)), False)
         full = state.watermark is None or full_resync_due(project_id, state.cycle,
                                                           self._policy.full_resync_every)
+        await self._poll_volumes(project_id, read, started, full)
         return await self._refresh_servers(project_id, state, read, full, started)
+
+    async def _poll_volumes(self, project_id: str, read: PollStart, started: float, full: bool) -> None:
+        """Volumes changed behind the service's back, into the volumes list with their events:
+        those Cinder changed since the newest change seen (its 3.60 ``updated_at`` filter), and
+        on a full resync all of them (the deleted ones leave). Not where Cinder cannot filter
+        (the resources refresh keeps the list there), nor before the list's first fetch, nor
+        while Cinder fails. An idle poll costs one small Cinder listing and one read of the list."""
+        if project_id in self._no_volume_filter:
+            return
+        since = read.poll_state.get(PollField.VOLUMES_WATERMARK) or iso(started)
+        try:
+            volumes = await self._gateway.list_volumes_since(
+                project_id, minus_seconds(since, self._policy.overlap) or since)
+            if volumes is None:
+                self._no_volume_filter.add(project_id)
+                return
+            listing = await self._snapshot.listing(project_id, "volumes")
+            if listing is None:
+                return
+            if full:
+                volumes = cast(list[Volume], await self._gateway.list_resources(project_id, "volumes"))
+        except ServiceError as error:
+            logger.info("volumes of %s not polled: %s", project_id, error)
+            return
+        stored = {v["id"]: v for v in listing.items()}
+        for volume in volumes:
+            if stored.get(volume["id"]) != volume:
+                await self._volumes.record(project_id, volume, volume["id"])
+        listed = {v["id"] for v in volumes}
+        for volume_id in [i for i in stored if i not in listed] if full else []:
+            await self._confirm_volume(project_id, volume_id)
+        newest = max([since, *(str(v["updated"]) for v in volumes if v["updated"])])
+        if newest != read.poll_state.get(PollField.VOLUMES_WATERMARK):
+            await self._redis.hset(layout.poll_state(project_id), PollField.VOLUMES_WATERMARK, newest)
+
+    async def _confirm_volume(self, project_id: str, volume_id: str) -> None:
+        """A listed volume a full listing lacked: gone if Cinder says so when asked for it (one
+        made after the listing began is not gone), whatever Cinder's clock and ours say."""
+        try:
+            volume: Volume | None = await self._gateway.get_volume(project_id, volume_id)
+        except NotFound:
+            volume = None
+        except ServiceError as error:
+            logger.info("volume %s of %s not confirmed: %s", volume_id, project_id, error)
+            return
+        await self._volumes.record(project_id, volume, volume_id)
 
     def _progress(self, state: PollState, watermark: str | None) -> dict[str, str]:
         """The poll state a successful poll leaves."""

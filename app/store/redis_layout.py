@@ -38,6 +38,7 @@ class PollField:
 
     WATERMARK, CYCLE, FAILURES = "watermark", "cycle", "failures"
     LAST_ERROR, LAST_SUCCESS, RESOURCES_DUE = "last_error", "last_success", "resources_due"
+    VOLUMES_WATERMARK = "volumes_watermark"  # when the last look at changed volumes began
 
 
 class CloudPollField:

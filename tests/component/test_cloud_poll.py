@@ -8,6 +8,7 @@ from app.events.stream import EventStream
 from app.jobs.marks import ServerMarks
 from app.process.composition import refresh_policy
 from app.snapshot.cloud_poll import CloudWidePoll
+from app.snapshot.recording import VolumeRecorder
 from app.snapshot.refresh import ProjectRefresher
 from app.snapshot.snapshot_store import SnapshotStore
 from app.store import redis_layout as layout
@@ -56,7 +57,8 @@ def cloud_poll(redis, cloud, **settings):
     policy = refresh_policy(settings_with(**{"full_resync_every": 3, "resources_interval": 3600.0,
                                              **settings}))
     refresher = ProjectRefresher(redis, cloud, SnapshotStore(redis), ServerMarks(redis),
-                                 EventStream(redis), policy)
+                                 EventStream(redis), policy,
+                                     VolumeRecorder(SnapshotStore(redis), EventStream(redis)))
     return CloudWidePoll(redis, cloud, refresher, policy, interval=30.0, stale_after=90.0), refresher
 
 

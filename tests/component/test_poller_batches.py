@@ -10,6 +10,7 @@ from app.events.stream import EventStream
 from app.jobs.marks import ServerMarks
 from app.process.composition import refresh_policy
 from app.process.settings import Settings
+from app.snapshot.recording import VolumeRecorder
 from app.snapshot.refresh import ProjectRefresher
 from app.snapshot.schedule import PollSchedule
 from app.snapshot.snapshot_store import SnapshotStore
@@ -66,7 +67,8 @@ async def test_polls_running_when_the_poller_stops_are_written_and_their_project
                         openstack_threads=2)
     refresher = ProjectRefresher(redis, gateway, SnapshotStore(redis),
                                  ServerMarks(redis), EventStream(redis),
-                                 refresh_policy(settings_with(resources_interval=3600.0)))
+                                 refresh_policy(settings_with(resources_interval=3600.0)),
+                                 VolumeRecorder(SnapshotStore(redis), EventStream(redis)))
     schedule = PollSchedule(redis)
     poller = Poller(settings, FixedProjects(), refresher, schedule, NoCloudWidePoll(),
                     WorkerMetrics(CollectorRegistry()), workers_alive(1))
@@ -108,7 +110,9 @@ async def test_two_pollers_share_the_buckets_and_each_keeps_polling_its_own_proj
     policy = refresh_policy(settings_with(resources_interval=3600.0))
     gateways = [RecordingGateway(), RecordingGateway()]
     refreshers = [ProjectRefresher(redis, gateway, SnapshotStore(redis), ServerMarks(redis),
-                                   EventStream(redis), policy) for gateway in gateways]
+                                   EventStream(redis), policy,
+                                       VolumeRecorder(SnapshotStore(redis), EventStream(redis)))
+                  for gateway in gateways]
     pollers = [Poller(settings, ManyProjects(), refresher, PollSchedule(redis), NoCloudWidePoll(),
                       WorkerMetrics(CollectorRegistry()), workers_alive(2)) for refresher in refreshers]
     stop = asyncio.Event()

@@ -6,6 +6,7 @@ import pytest
 from app.events.stream import EventStream
 from app.jobs.marks import ServerMarks
 from app.process.composition import refresh_policy
+from app.snapshot.recording import VolumeRecorder
 from app.snapshot.refresh import ProjectRefresher
 from app.snapshot.snapshot_store import SnapshotStore
 from app.store import redis_layout as layout
@@ -37,6 +38,9 @@ class ScriptedGateway:
     async def list_resources(self, project_id, kind):
         return []
 
+    async def list_volumes_since(self, project_id, since):
+        return None  # a Cinder older than 3.60: volumes stay with the resources refresh
+
 
 def api_server(server_id, status, updated, created):
     return {"id": server_id, "name": server_id, "status": status, "task_state": None,
@@ -52,7 +56,8 @@ async def refresher_with(redis, servers, stored):
         PollField.CYCLE: 1, PollField.WATERMARK: "", PollField.RESOURCES_DUE: time.time() + 3600})
     return ProjectRefresher(redis, ScriptedGateway(servers), snapshot,
                             ServerMarks(redis), EventStream(redis),
-                            refresh_policy(settings_with(full_resync_every=1))), snapshot
+                            refresh_policy(settings_with(full_resync_every=1)),
+                            VolumeRecorder(snapshot, EventStream(redis))), snapshot
 
 
 async def test_an_older_listing_does_not_undo_a_newer_write(redis):
@@ -150,9 +155,10 @@ async def test_a_polls_of_several_projects_start_from_one_read(redis):
                                                        "2026-01-01T00:00:00Z")], [])
     await redis.hset(layout.poll_state(other), PollField.CYCLE, 7)
 
-    reads = await ProjectRefresher(redis, ScriptedGateway([]), snapshot,
-                                   ServerMarks(redis), EventStream(redis),
-                                   refresh_policy(settings_with())).poll_starts([PROJECT, other])
+    refresher = ProjectRefresher(redis, ScriptedGateway([]), snapshot, ServerMarks(redis),
+                                 EventStream(redis), refresh_policy(settings_with()),
+                                 VolumeRecorder(snapshot, EventStream(redis)))
+    reads = await refresher.poll_starts([PROJECT, other])
 
     assert list(reads[PROJECT].servers) == ["a"] and len(reads[other].servers) == 0
     assert reads[other].poll_state == {PollField.CYCLE: "7"} and reads[PROJECT].poll_state == {}
@@ -184,6 +190,7 @@ async def test_only_a_failing_projects_listing_asks_to_end_its_backoff(redis, fa
 
     await ProjectRefresher(redis, gateway, SnapshotStore(redis),
                            ServerMarks(redis), EventStream(redis),
-                           refresh_policy(settings_with())).refresh(PROJECT)
+                           refresh_policy(settings_with()),
+                               VolumeRecorder(SnapshotStore(redis), EventStream(redis))).refresh(PROJECT)
 
     assert gateway.recovering == [recovering]

@@ -85,3 +85,23 @@ def test_a_volume_attaches_and_detaches_through_nova(project_factory, cinder):
     assert shown == [volume.id] and detaching == "detaching"
     assert project.conn.block_storage.get_volume(volume.id).status == "available"
     assert project.conn.compute.get_server(server.id).attached_volumes == []
+
+
+def test_cinder_filters_volumes_by_time_from_3_60_and_refuses_the_filter_before(project_factory, cinder):
+    project = project_factory(client=cinder)
+    old = project.conn.block_storage.create_volume(name="old", size=1)
+    cinder.advance_clock(3.5)
+    moment = project.conn.block_storage.get_volume(old.id).updated_at
+    cinder.advance_clock(10)
+    new = project.conn.block_storage.create_volume(name="new", size=1)
+
+    recent = project.conn.block_storage.get("/volumes/detail", params={"updated_at": f"gt:{moment}"},
+                                            microversion="3.60")
+    everything = project.conn.block_storage.get("/volumes/detail", microversion="3.60",
+                                                params={"updated_at": "gte:2000-01-01T00:00:00"})
+    too_early = project.conn.block_storage.get("/volumes/detail", params={"updated_at": f"gt:{moment}"},
+                                               microversion="3.59", raise_exc=False)
+
+    assert [v["id"] for v in recent.json()["volumes"]] == [new.id]
+    assert {v["id"] for v in everything.json()["volumes"]} == {old.id, new.id}
+    assert too_early.status_code == 400 and "Invalid filter keys" in too_early.text

@@ -73,7 +73,8 @@ async def test_the_first_fetch_is_a_baseline_without_events(service, workers_run
     assert await EventStream(redis).read(setup.project_id) == []
 
 
-async def test_an_idle_project_costs_one_nova_request_per_poll(service, workers_running, redis):
+async def test_an_idle_project_costs_one_nova_request_and_one_cinder_request_per_poll(
+        service, workers_running, redis):
     setup = service(servers=3, full_resync_every=1000)
     emulator = setup.projects[0].emulator
     async with workers_running(setup.settings):
@@ -83,10 +84,17 @@ async def test_an_idle_project_costs_one_nova_request_per_poll(service, workers_
         done = await polls_done(redis, setup.project_id) - cycles
         calls = emulator.requests(project_id=setup.project_id, after=after)
 
+    nova = [c for c in calls if c["service"] == "compute"]
+    cinder = [c for c in calls if c["service"] == "volume"]
+
     assert done >= 3
-    assert {(c["method"], c["path"]) for c in calls} == {("GET", "/compute/v2.1/servers/detail")}
-    assert len(calls) in (done, done + 1)  # a poll may be under way when counting stops
-    assert all("changes-since=" in c["query"] for c in calls)
+    assert {(c["method"], c["path"]) for c in nova} == {("GET", "/compute/v2.1/servers/detail")}
+    assert len(nova) in (done, done + 1)  # a poll may be under way when counting stops
+    assert all("changes-since=" in c["query"] for c in nova)
+    # the look at changed volumes (Cinder's updated_at filter), nothing else
+    assert {(c["method"], c["path"].endswith("/volumes/detail")) for c in cinder} == {("GET", True)}
+    assert len(cinder) in (done, done + 1) and all("updated_at=gte" in c["query"] for c in cinder)
+    assert len(calls) == len(nova) + len(cinder)
 
 
 async def test_full_resync_every_nth_poll(service, workers_running, redis):

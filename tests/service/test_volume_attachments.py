@@ -51,7 +51,7 @@ async def test_a_volume_attaches_and_detaches_and_cinder_nova_and_the_lists_agre
     assert detached_job["status"] == "succeeded", detached_job["error"]
     assert (volume["status"], volume["attachments"], server["volumes_attached"]) == ("available", [], [])
     changes = [e.data["to"] for e in events if e.type == "volume.status_changed" and e.server_id == volume_id]
-    assert changes[-2:] == ["in-use", "available"]
+    assert "in-use" in changes[:-1] and changes[-1] == "available"  # polls may see detaching too
     assert any(e.type == "server.updated" and "volumes_attached" in e.data["changed"] for e in events)
     cinder = setup.projects[0].conn.block_storage.get_volume(volume_id)
     assert cinder.status == "available" and cinder.attachments == []
