@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from ..core.errors import NotFound, OpenStackRejected, OpenStackUnavailable
 from ..core.logs import server_id_var
-from ..core.records import Server, Volume
+from ..core.records import Server
 from ..core.times import Clock, iso
 from ..events.server_events import (
     CREATED,
@@ -200,9 +200,7 @@ class JobExecutor:
         for attached in server["volumes_attached"] if server else []:
             volume_id = attached["id"]
             try:
-                volume: Volume | None = await self._gateway.get_volume(job.project_id, volume_id)
-            except NotFound:
-                volume = None
+                volume = await self._gateway.get_volume(job.project_id, volume_id)
             except OpenStackUnavailable as error:
                 logger.info("job %s: volume %s not shown yet: %s", job.id, volume_id, error)
                 continue

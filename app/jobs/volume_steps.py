@@ -74,7 +74,7 @@ class VolumeSteps:
         return await self._end_action(job, record)
 
     async def _both(self, project_id: str, volume_id: str, server_id: str) -> Both:
-        volume = await self._live(project_id, volume_id)
+        volume = await self._gateway.get_volume(project_id, volume_id)
         try:
             return volume, await self._gateway.get_server(project_id, server_id)
         except NotFound:
@@ -102,10 +102,10 @@ class VolumeSteps:
             logger.info("job %s: Cinder accepted volume %s", job.id, volume_id)
         if job.result is None:
             job = await self._jobs.update(job, result={"volume_id": volume_id})
-        shown = await self._live(project_id, volume_id)
+        shown = await self._gateway.get_volume(project_id, volume_id)
         if shown is not None:  # listed at once, while Cinder makes it
             await self._volumes.record(project_id, shown, volume_id, {"job_id": job.id})
-        volume = await self._watch(job, lambda: self._live(project_id, volume_id),
+        volume = await self._watch(job, lambda: self._gateway.get_volume(project_id, volume_id),
                                    lambda seen: seen is None or seen["status"] in SETTLED,
                                    f"Volume {volume_id} was still being made after the build timeout.")
         if volume is None:
@@ -118,16 +118,20 @@ class VolumeSteps:
     async def delete(self, job: Job) -> Job:
         """Delete the volume; done once Cinder has it no more."""
         project_id, volume_id = job.project_id, job.volume_request()["volume_id"]
+
+        async def live() -> Volume | None:
+            return await self._gateway.get_volume(project_id, volume_id)
+
         with contextlib.suppress(NotFound):  # already gone: nothing left but to confirm
             try:
                 await self._gateway.delete_volume(project_id, volume_id)
             except OpenStackRejected as refused:
                 if refused.status == 400:  # attached meanwhile, or in a state Cinder will not delete
                     await self._marks.clear_delete(project_id, volume_id)
-                    await self._volumes.record(project_id, await self._live(project_id, volume_id), volume_id)
+                    await self._volumes.record(project_id, await live(), volume_id)
                     raise JobFailure(refused.detail) from None
                 raise
-        await self._watch(job, lambda: self._live(project_id, volume_id), lambda seen: seen is None,
+        await self._watch(job, live, lambda seen: seen is None,
                           f"Cinder had not removed volume {volume_id} after the build timeout.")
         await self._volumes.record(project_id, None, volume_id, {"job_id": job.id})
         await self._marks.clear_delete(project_id, volume_id)
@@ -136,13 +140,6 @@ class VolumeSteps:
     async def _tagged(self, project_id: str, value: str, tag: str) -> str | None:
         found = await self._gateway.find_tagged_volume(project_id, value, tag)
         return found["id"] if found else None
-
-    async def _live(self, project_id: str, volume_id: str) -> Volume | None:
-        """Cinder's volume, or None once it is gone."""
-        try:
-            return await self._gateway.get_volume(project_id, volume_id)
-        except NotFound:
-            return None
 
 
 def _listed(record: NovaRecord | None, volume_id: str) -> bool:

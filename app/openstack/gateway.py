@@ -225,10 +225,15 @@ class OpenStackGateway:
                                        {"createImage": {"name": name}}, f"snapshotting server {server_id}")
         return str(answer["image_id"])  # Nova's answer from microversion 2.45 on
 
-    async def get_volume(self, project_id: str, volume_id: str) -> Volume:
-        """Cinder's volume; ``NotFound`` if Cinder does not know it in this project."""
-        return await self._call(project_id, lambda c: volume_record(c.block_storage.get_volume(volume_id)),
-                                f"showing volume {volume_id}", VOLUME, about_the_item=True)
+    async def get_volume(self, project_id: str, volume_id: str) -> Volume | None:
+        """Cinder's volume, or None if Cinder does not have it in this project (as ``get_image``)."""
+        def read(connection: Connection) -> Volume | None:
+            try:
+                return volume_record(connection.block_storage.get_volume(volume_id))
+            except sdk_errors.NotFoundException:
+                return None
+
+        return await self._call(project_id, read, f"showing volume {volume_id}", VOLUME)
 
     async def create_volume(self, project_id: str, request: VolumeRequest, metadata: dict[str, str]) -> str:
         """Ask Cinder for a volume (blank, or made from an image), tagged with ``metadata``; its id.

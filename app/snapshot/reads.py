@@ -108,12 +108,10 @@ class ProjectReader:
     async def live_volume(self, project_id: str, volume_id: str) -> Volume:
         """A volume as Cinder has it now, written through to the volumes list; ``NotFound`` (and
         out of the list) when Cinder does not have it in the project."""
-        try:
-            volume = await self._gateway.get_volume(project_id, volume_id)
-        except NotFound:
-            await self._volumes.record(project_id, None, volume_id)
-            raise NotFound(f"Volume {volume_id} does not exist in project {project_id}.") from None
+        volume = await self._gateway.get_volume(project_id, volume_id)
         await self._volumes.record(project_id, volume, volume_id)
+        if volume is None:
+            raise NotFound(f"Volume {volume_id} does not exist in project {project_id}.")
         return volume
 
     async def live_server(self, project_id: str, server_id: str) -> ServerView:

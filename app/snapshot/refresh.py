@@ -20,7 +20,7 @@ from typing import cast
 
 from redis.asyncio import Redis
 
-from ..core.errors import NotFound, ServiceError
+from ..core.errors import ServiceError
 from ..core.records import Server, Volume, created_time
 from ..core.times import Clock, iso, parse_iso
 from ..events.server_events import changes_between
@@ -166,9 +166,7 @@ class ProjectRefresher:
         """A listed volume a full listing lacked: gone if Cinder says so when asked for it (one
         made after the listing began is not gone), whatever Cinder's clock and ours say."""
         try:
-            volume: Volume | None = await self._gateway.get_volume(project_id, volume_id)
-        except NotFound:
-            volume = None
+            volume = await self._gateway.get_volume(project_id, volume_id)
         except ServiceError as error:
             logger.info("volume %s of %s not confirmed: %s", volume_id, project_id, error)
             return
