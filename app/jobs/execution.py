@@ -293,22 +293,14 @@ class JobExecutor:
         if action["action"] in LONG_ACTIONS:
             return await self._long_act(job)
         target, task = target_status(action), task_state_of(action)
-        try:
-            record = await self._gateway.get_server(job.project_id, server_id)
-        except NotFound:
-            raise JobFailure(f"Server {server_id} no longer exists.") from None
+        record = await self._server_record(job)
         seen = [record.get("OS-EXT-STS:task_state") == task]
         # Only a retry may take Nova's state for its own work; a first attempt always asks, so
         # that a state changed behind the snapshot's back gets Nova's refusal.
         retry = job.attempts > 1
         done = retry and action["action"] != REBOOT and _settled_in(record, target)
         if not ((retry and seen[0]) or done):
-            try:
-                await self._gateway.server_action(job.project_id, server_id, action_body(action))
-            except OpenStackRejected as refused:
-                if refused.status == 409:  # the state changed since we checked: Nova's word is final
-                    raise JobFailure(refused.detail) from None
-                raise
+            await self._ask(job, action_body(action))
             logger.info("job %s: Nova accepted %s of server %s", job.id, action["action"], server_id)
         before = record.get("updated")
 
@@ -338,14 +330,15 @@ class JobExecutor:
                 f"{self._policy.build_timeout:.0f} s.")
 
     async def _ask(self, job: Job, body: dict[str, Any]) -> None:
-        """Ask Nova for an action on the job's server; its refusal in the server's state (409)
-        fails the job with Nova's word."""
+        """Ask Nova for an action on the job's server (its refusal fails the job)."""
+        await _refusal_fails(self._gateway.server_action(job.project_id, _server_of(job), body))
+
+    async def _server_record(self, job: Job) -> NovaRecord:
+        """Nova's record of the job's server; the job fails if Nova no longer has it."""
         try:
-            await self._gateway.server_action(job.project_id, _server_of(job), body)
-        except OpenStackRejected as refused:
-            if refused.status == 409:
-                raise JobFailure(refused.detail) from None
-            raise
+            return await self._gateway.get_server(job.project_id, _server_of(job))
+        except NotFound:
+            raise JobFailure(f"Server {_server_of(job)} no longer exists.") from None
 
     async def _long_act(self, job: Job) -> Job:
         """A resize (then its confirm, unless asked not to; a cloud may confirm it itself), a
@@ -356,10 +349,7 @@ class JobExecutor:
         if action["action"] in VOLUME_ACTIONS:
             steps = self._volume_steps
             return await (steps.attach(job) if action["action"] == ATTACH_VOLUME else steps.detach(job))
-        try:
-            record = await self._gateway.get_server(job.project_id, server_id)
-        except NotFound:
-            raise JobFailure(f"Server {server_id} no longer exists.") from None
+        record = await self._server_record(job)
         ended = lambda: self._ended(job)  # noqa: E731 - a closure the watches share
         if action["action"] != RESIZE:  # a confirm or a revert
             if not (retry and record.get("status") != "VERIFY_RESIZE"):
@@ -401,10 +391,7 @@ class JobExecutor:
             found = await self._gateway.find_snapshot(project_id, server_id, name)
             image_id = found["id"] if found else None
         if image_id is None:
-            try:
-                image_id = await self._gateway.create_image(project_id, server_id, name)
-            except OpenStackRejected as refused:
-                raise (JobFailure(refused.detail) if refused.status == 409 else refused) from None
+            image_id = await _refusal_fails(self._gateway.create_image(project_id, server_id, name))
         ended = lambda: self._ended(job)  # noqa: E731 - a closure the watches share
         image = await self._watch(job, lambda: self._gateway.get_image(project_id, image_id),
                                   lambda seen: True, self._stuck(job), ended)
@@ -468,6 +455,17 @@ class JobExecutor:
                                       await self._gateway.get_server(job.project_id, _server_of(job)))
         except (NotFound, OpenStackUnavailable) as error:
             logger.info("job %s: server %s not restored in the snapshot: %s", job.id, job.server_id, error)
+
+
+async def _refusal_fails(request: Awaitable[Seen]) -> Seen:
+    """Nova's answer to a request about a job's server; its refusal in the server's state (409:
+    it changed since we looked) fails the job with Nova's word."""
+    try:
+        return await request
+    except OpenStackRejected as refused:
+        if refused.status == 409:
+            raise JobFailure(refused.detail) from None
+        raise
 
 
 class _EndedElsewhere(Exception):
