@@ -56,4 +56,4 @@ class VolumeRecorder:
         event = volume_change(project_id, cast(Volume | None, before), volume)
         if event is not None:
             await self._events.append([replace(event, data={**event.data, **(extra or {})})])
-        await self._snapshot.put_resource(project_id, "volumes", volume, volume_id)
+        await self._snapshot.put_resource(project_id, "volumes", volume, volume_id, listing)

@@ -227,11 +227,13 @@ class SnapshotStore:
         await self._published(project_id)
 
     async def put_resource(self, project_id: str, kind: str, item: Image | Volume | None,
-                           item_id: str) -> None:
+                           item_id: str, listing: Listing | None = None) -> None:
         """Write one item of a supporting list through (in its place, or first if new: a snapshot's
         image, a volume), or take the item ``item_id`` out when ``item`` is None, keeping the list's
-        age; nothing before the list's first fetch, which brings it."""
-        listing = await self.listing(project_id, kind)
+        age; nothing before the list's first fetch, which brings it. ``listing``: the list as the
+        caller just read it (else it is read here)."""
+        if listing is None:
+            listing = await self.listing(project_id, kind)
         if listing is None:
             return
         kept = listing.items()
