@@ -29,6 +29,6 @@ def measure_access_lines() -> dict[str, float]:
     logging.getLogger("app.access").setLevel(logging.INFO)
     began = time.perf_counter()
     for _ in range(LINES):
-        access.write(FIELDS)
+        access.write(*FIELDS.values())
     after = time.perf_counter() - began
     return {"logging_us": before / LINES * 1e6, "lean_us": after / LINES * 1e6}

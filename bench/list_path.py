@@ -3,6 +3,7 @@ static token and with a JWT of a real issuer process), a bare aiohttp handler an
 bytes (the limit of the stack) and a live proxy calling openstacksdk per request (the design the
 snapshot replaces); plus the show path against a raw openstacksdk ``get_server``, Redis's bytes
 per server and the API's memory."""
+import os
 import statistics
 import subprocess
 import sys
@@ -41,6 +42,22 @@ def _serve(module: str, log: Path, projects: Projects,
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {key: statistics.median(run[key] for run in runs) if key != "generator" else runs[0][key]
             for key in runs[0]}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far (user and system), from ``/proc``."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _load_timed(url: str, headers: dict[str, str], pid: int | None) -> dict[str, Any]:
+    """One run's figures, with the serving process's CPU µs per answer when it is one process."""
+    before = _cpu_seconds(pid) if pid is not None else 0.0
+    figures = load(url, headers, CONNECTIONS, SECONDS)
+    answers = figures["requests_per_second"] * SECONDS
+    figures["cpu_us"] = (1e6 * (_cpu_seconds(pid) - before) / answers
+                         if pid is not None and answers else float("nan"))
+    return figures
 
 
 def _rss_kib(pid: int) -> int:
@@ -85,36 +102,37 @@ def measure_lists(workdir: Path, redis_url: str, emulator: EmulatorClient,
             process, url = _serve("bench.bare", workdir / f"bare-{count}.log", projects, "--body",
                                   str(workdir / f"body-{count}.json"), "--token", projects.token)
             started.append(process)
-            bare[count] = f"{url}/cloud/servers"
+            bare[count] = (f"{url}/cloud/servers", process.pid)
         proxy, proxy_url = _serve("bench.live_proxy", workdir / "proxy.log", projects, "--cloud", "bench-0",
                                   "--token", projects.token)
         started.append(proxy)
-        for url in (*bare.values(), f"{proxy_url}/cloud/servers"):
+        for url in (*(url for url, _ in bare.values()), f"{proxy_url}/cloud/servers"):
             wait_for(url, {"Authorization": auth["Authorization"]})
         small_url = f"{api.url}/cloud/servers?project_id={projects.ids[0]}"
         tiny_url = f"{api.url}/cloud/servers?project_id={projects.ids[2]}"
         marker = get_json(f"{small_url}&limit={PAGE}", projects.token)[-1]["id"]
         by_jwt = {**auth, "Authorization": f"Bearer {issuer.sign(sub=JWT_SUBJECT, aud=AUDIENCE)}"}
+        one = api.process.pid  # the serving process whose CPU is counted (None: several)
         variants = {
-            f"API, {TINY} servers": (tiny_url, auth),
-            f"API, {TINY} servers, JWT": (tiny_url, by_jwt),
-            f"bare aiohttp, the {TINY}-server bytes": (bare[TINY], auth),
-            f"API, {SMALL} servers": (small_url, auth),
-            f"API, {SMALL} servers, JWT": (small_url, by_jwt),
-            f"API, {SMALL} servers, gzip": (small_url, {**auth, "Accept-Encoding": "gzip"}),
+            f"API, {TINY} servers": (tiny_url, auth, one),
+            f"API, {TINY} servers, JWT": (tiny_url, by_jwt, one),
+            f"bare aiohttp, the {TINY}-server bytes": (bare[TINY][0], auth, bare[TINY][1]),
+            f"API, {SMALL} servers": (small_url, auth, one),
+            f"API, {SMALL} servers, JWT": (small_url, by_jwt, one),
+            f"API, {SMALL} servers, gzip": (small_url, {**auth, "Accept-Encoding": "gzip"}, one),
             f"API, {processes} processes (`WEB_CONCURRENCY`), {SMALL} servers":
-                (f"{multi.url}/cloud/servers?project_id={projects.ids[0]}", auth),
-            f"bare aiohttp, the {SMALL}-server bytes": (bare[SMALL], auth),
-            f"API, {SMALL} servers, `limit={PAGE}`": (f"{small_url}&limit={PAGE}", auth),
+                (f"{multi.url}/cloud/servers?project_id={projects.ids[0]}", auth, None),
+            f"bare aiohttp, the {SMALL}-server bytes": (bare[SMALL][0], auth, bare[SMALL][1]),
+            f"API, {SMALL} servers, `limit={PAGE}`": (f"{small_url}&limit={PAGE}", auth, one),
             f"API, {SMALL} servers, `limit={PAGE}&marker=`":
-                (f"{small_url}&limit={PAGE}&marker={marker}", auth),
-            f"API, {BIG:,} servers": (f"{api.url}/cloud/servers?project_id={projects.ids[1]}", auth),
-            f"bare aiohttp, the {BIG:,}-server bytes": (bare[BIG], auth),
+                (f"{small_url}&limit={PAGE}&marker={marker}", auth, one),
+            f"API, {BIG:,} servers": (f"{api.url}/cloud/servers?project_id={projects.ids[1]}", auth, one),
+            f"bare aiohttp, the {BIG:,}-server bytes": (bare[BIG][0], auth, bare[BIG][1]),
         }
         runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
         for _ in range(RUNS):
-            for name, (url, headers) in variants.items():
-                runs[name].append(load(url, headers, CONNECTIONS, SECONDS))
+            for name, (url, headers, pid) in variants.items():
+                runs[name].append(_load_timed(url, headers, pid))
         figures = {name: _median(results) for name, results in runs.items()}
         figures[f"live proxy (openstacksdk per request), {SMALL} servers"] = load(
             f"{proxy_url}/cloud/servers", auth, CONNECTIONS, SECONDS, "aiohttp")  # slower than a run

@@ -27,9 +27,10 @@ def _list_section(lists: dict[str, dict[str, Any]], processes: int) -> list[str]
     tiny_ratio = tiny["requests_per_second"] / bare_tiny["requests_per_second"]
     return [
         f"## `GET /cloud/servers`: {CONNECTIONS} keep-alive connections", "",
-        "| answer | bytes | requests/s | p50 ms | p99 ms |", "|---|---|---|---|---|",
+        "| answer | bytes | requests/s | p50 ms | p99 ms | server CPU µs per answer |",
+        "|---|---|---|---|---|---|",
         *[f"| {name} | {r['bytes_per_answer']:,.0f} | {r['requests_per_second']:,.0f} | "
-          f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} |" for name, r in lists.items()], "",
+          f"{r['p50_ms']:.1f} | {r['p99_ms']:.1f} | {_cpu_cell(r)} |" for name, r in lists.items()], "",
         f"- **{SMALL} servers against the limit of the stack** (a bare aiohttp handler, one process, "
         f"answering the same bytes after a bearer check): **{ratio:.2f}×** its requests/s "
         f"(target ≥ 0.7×: {_met(ratio >= 0.7)}); p99 {small['p99_ms']:.1f} ms (target ≤ 10 ms: "
@@ -46,7 +47,18 @@ def _list_section(lists: dict[str, dict[str, Any]], processes: int) -> list[str]
         f"- Against the live proxy (openstacksdk per request): "
         f"{small['requests_per_second'] / proxy['requests_per_second']:,.0f}× the requests/s, "
         f"{proxy['p99_ms'] / small['p99_ms']:,.0f}× lower p99.",
+        f"- Server CPU per answer (the serving process's CPU time over the answers of a run; steadier "
+        f"on a shared machine than requests/s): {TINY} servers {tiny['cpu_us']:.0f} µs against the bare "
+        f"handler's {bare_tiny['cpu_us']:.0f} µs; {SMALL} servers {small['cpu_us']:.0f} µs against "
+        f"{bare_small['cpu_us']:.0f} µs. The server process is the bottleneck when it is near one core "
+        "busy; the difference is the service's own work per request.",
         _generator_caveat(small["generator"]), ""]
+
+
+def _cpu_cell(figures: dict[str, Any]) -> str:
+    """The CPU µs per answer, or a dash where several processes served (or it was not measured)."""
+    value = figures.get("cpu_us", float("nan"))
+    return "–" if value != value else f"{value:.0f}"
 
 
 def _identity_section(lists: dict[str, dict[str, Any]], jwks_fetches: int,
@@ -135,9 +147,8 @@ def _profile_section(profile: Profile | None) -> list[str]:
             "the snapshot lookup (no Redis read while the change channel is followed), the "
             "headers, one middleware and the request metrics (plain tallies, turned into "
             "Prometheus series only when scraped). The rest is aiohttp's request handling and "
-            "the socket write of the body, which the bare handler pays too. What would close more "
-            "of the gap is outside the service's code: uvloop, or more processes "
-            "(`WEB_CONCURRENCY`, measured above).", ""]
+            "the socket write of the body, which the bare handler pays too, but more of it: one "
+            "middleware layer costs aiohttp a wrapper of its own, and more headers are written.", ""]
 
 
 def _nova_load_section(rows: list[dict[str, Any]]) -> list[str]:

@@ -3,19 +3,17 @@ every other log line, without a ``LogRecord`` or a formatter), kept in a buffer,
 stderr off the event loop at least every ``FLUSH_EVERY`` seconds and at shutdown."""
 import asyncio
 import contextlib
-import json
 import logging
 import sys
 import time
 
-from ..core.logs import line_start, log_time
+from ..core.logs import encoded_line, line_start, log_time
 
 ACCESS_LOGGER = "app.access"
 # Seconds a line may wait in the buffer. Short, so that each write is small: a second's lines at
 # ten thousand requests a second are megabytes, whose join and write stalled the event loop long
 # enough to show in the p99 of the requests around it.
 FLUSH_EVERY = 0.1
-_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # as the other lines (json.dumps), made once
 
 
 class AccessLog:
@@ -34,15 +32,17 @@ class AccessLog:
             self._second, self._second_text = second, log_time(second)[:19]
         return f"{self._second_text}.{int((now - second) * 1000):03d}+00:00"
 
-    def write(self, fields: dict[str, object]) -> None:
-        """Buffer one request's line: its method, path, status and time in the message, and
-        ``fields`` as fields of their own."""
+    def write(self, method: str, route: str, path: str, status: int, duration_ms: float,
+              caller: str | None) -> None:
+        """Buffer one request's line: its method, path, status and time in the message, and each
+        as a field of its own, with the route and the caller."""
         if not self._logger.isEnabledFor(logging.INFO):
             return
-        message = f"{fields['method']} {fields['path']} {fields['status']} {fields['duration_ms']} ms"
-        entry: dict[str, object] = {**line_start(self._now(), "INFO", ACCESS_LOGGER, message)}
-        entry.update({key: value for key, value in fields.items() if key not in entry})
-        self._lines.append((_ENCODE(entry) + "\n").encode())
+        entry: dict[str, object] = line_start(self._now(), "INFO", ACCESS_LOGGER,
+                                              f"{method} {path} {status} {duration_ms} ms")
+        entry.update(method=method, route=route, path=path, status=status, duration_ms=duration_ms,
+                     caller=caller)  # none of them a name line_start gives
+        self._lines.append(encoded_line(entry))
 
     def flush(self) -> None:
         """Write what is buffered now (at shutdown, and from the flushing thread)."""

@@ -38,15 +38,9 @@ from .key_fetching import KeyFetcher
 from .middlewares import edge_middleware
 from .openapi import build_openapi
 from .routes import routes
-from .serving import SERVER_NAME
 
 MAX_BODY = 1024 * 1024
 logger = logging.getLogger(__name__)
-
-
-async def _name_the_server(request: web.Request, response: web.StreamResponse) -> None:
-    """``Server`` names the service, not the versions of the libraries it runs on."""
-    response.headers["Server"] = SERVER_NAME
 
 
 def _services_ctx(open_services: OpenApiServices) -> Callable[[web.Application], AsyncIterator[None]]:
@@ -126,7 +120,6 @@ def create_app(settings: Settings, open_services: OpenApiServices,
     app.cleanup_ctx.append(_followers_ctx)
     app[COMPRESSED_BODIES] = CompressedBodies()
     app[DECODED_LISTS] = DecodedLists()
-    app.on_response_prepare.append(_name_the_server)
     app.on_shutdown.append(_end_event_streams)
     served = routes()
     app[ROLES] = {(route.method.upper(), route.path): route.role for route in served if route.role}

@@ -1,5 +1,6 @@
-"""The one middleware every request passes: request id, problem documents, gzip, metrics and the
-access log (one middleware, since each layer of them costs a coroutine per request)."""
+"""The one middleware every request passes: request id, ``Server``, problem documents, gzip,
+metrics and the access log (one middleware, since each layer of them costs a coroutine per
+request; ``Server`` here rather than from a response-prepare signal, another coroutine)."""
 import logging
 import os
 import time
@@ -15,6 +16,7 @@ from ..store.redis_failures import out_of_memory
 from .appkeys import ACCESS_LOG, CALLER, HTTP_METRICS
 from .compression import compress_for
 from .problems import field_errors, problem, service_problem
+from .serving import SERVER_NAME
 
 logger = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -23,8 +25,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 @web.middleware
 async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer the request with ``X-Request-Id`` (echoed, or made) in its headers and the logs'
-    context; errors become problem documents; gzip for a client that takes it; then count, time
-    and log the answer by route (the query string is not logged)."""
+    context, and ``Server`` naming the service (not the versions of the libraries it runs on);
+    errors become problem documents; gzip for a client that takes it; then count, time and log
+    the answer by route (the query string is not logged)."""
     started = time.perf_counter()
     supplied = request.headers.get("X-Request-Id", "")
     request_id = supplied if 0 < len(supplied) <= 128 and supplied.isprintable() else os.urandom(16).hex()
@@ -36,13 +39,14 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
         except web.HTTPException as error:
             if error.status < 400:  # a redirect: raised on, for aiohttp to send
                 status = error.status
-                error.headers["X-Request-Id"] = request_id
+                error.headers.update(edge_headers())
                 raise
             response = _http_problem(request, error)
         except Exception as error:
             response = _problem_for(request, error)
         compress_for(request, response)
-        response.headers["X-Request-Id"] = request_id
+        if not response.prepared:  # a stream sent its own (``edge_headers``)
+            response.headers.update(edge_headers())
         status = response.status
         return response
     finally:
@@ -50,13 +54,19 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request_id_var.reset(context)
 
 
+def edge_headers() -> dict[str, str]:
+    """What the edge adds to every answer; a handler that sends its answer itself (a stream)
+    gives these before it does."""
+    return {"Server": SERVER_NAME, "X-Request-Id": request_id_var.get() or ""}
+
+
 def _log_answer(request: web.Request, status: int, elapsed: float) -> None:
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else "unmatched"
-    request.app[HTTP_METRICS].answered(request.method, route, status, elapsed)
-    request.app[ACCESS_LOG].write({"method": request.method, "route": route, "path": request.path,
-                                   "status": status, "duration_ms": round(elapsed * 1000, 1),
-                                   "caller": request.get(CALLER)})
+    app, method = request.app, request.method
+    app[HTTP_METRICS].answered(method, route, status, elapsed)
+    app[ACCESS_LOG].write(method, route, request.path, status, round(elapsed * 1000, 1),
+                          request.get(CALLER))
 
 
 def _http_problem(request: web.Request, error: web.HTTPException) -> web.Response:

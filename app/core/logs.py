@@ -1,11 +1,12 @@
 """JSON-lines logging, configured once at start; request, project, job and server ids come from
 context, and a line's own fields (``extra={"fields": {...}}``) become top-level keys."""
-import json
 import logging
 import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+import orjson
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 project_id_var: ContextVar[str | None] = ContextVar("project_id", default=None)
@@ -21,6 +22,9 @@ _SECRETS = re.compile(r"(?i)(\bauthorization\s*[:=]\s*(?:(?:bearer|basic)\s+)?|\
 
 def redact(text: str) -> str:
     """The text with bearer tokens and Authorization values masked."""
+    lowered = text.lower()  # most lines name neither word: the pattern's scan is skipped for them
+    if "bearer" not in lowered and "authorization" not in lowered:
+        return text
     return _SECRETS.sub(r"\1[redacted]", text)
 
 
@@ -29,10 +33,16 @@ def log_time(created: float) -> str:
     return datetime.fromtimestamp(created, tz=UTC).isoformat(timespec="milliseconds")
 
 
-def line_start(at: str, level: str, logger: str, message: str) -> dict[str, str]:
+def encoded_line(entry: dict[str, object]) -> bytes:
+    """A line as UTF-8 JSON with its newline (orjson: a tenth of ``json.dumps``'s time, which
+    the access log pays per request); a value JSON has no type for is written as its ``str``."""
+    return orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE)
+
+
+def line_start(at: str, level: str, logger: str, message: str) -> dict[str, object]:
     """What every log line begins with: time (``log_time``), level, logger, message (redacted),
     and the ids in context (request, project, job, server)."""
-    entry = {"time": at, "level": level, "logger": logger, "message": redact(message)}
+    entry: dict[str, object] = {"time": at, "level": level, "logger": logger, "message": redact(message)}
     for name, var in _CONTEXT:
         value = var.get()
         if value:
@@ -45,14 +55,13 @@ class JsonFormatter(logging.Formatter):
     fields, traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, object] = {**line_start(log_time(record.created), record.levelname,
-                                                 record.name, record.getMessage())}
+        entry = line_start(log_time(record.created), record.levelname, record.name, record.getMessage())
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             entry.update({key: value for key, value in fields.items() if key not in entry})
         if record.exc_info:
             entry["exception"] = redact(self.formatException(record.exc_info))
-        return json.dumps(entry, ensure_ascii=False)
+        return encoded_line(entry)[:-1].decode()
 
 
 def configure_logging(level: str) -> None:

@@ -103,6 +103,17 @@ async def test_the_stream_takes_the_usual_token_and_scope_rules(service, api_cli
     assert "Last-Event-ID" in (await bad_resume.json())["errors"]
 
 
+async def test_the_stream_is_sent_with_the_edges_headers(service, api_client):
+    setup = service(servers=0)
+    client = await api_client(setup.settings)
+
+    stream = await client.get(events_url(setup), headers=setup.headers(**{"X-Request-Id": "trace-7"}))
+    stream.close()
+
+    assert stream.status == 200
+    assert (stream.headers["Server"], stream.headers["X-Request-Id"]) == ("cloud-servers-api", "trace-7")
+
+
 async def test_open_streams_are_counted(service, api_client):
     setup = service(servers=0)
     client = await api_client(setup.settings)

@@ -17,6 +17,7 @@ from ...events.server_events import PUBLIC_TYPES
 from ...events.stream import START, StoredEvent, is_position, position_key
 from ..appkeys import EVENT_FEED, HTTP_METRICS, SERVICES, SETTINGS
 from ..authorization import authorized_query
+from ..middlewares import edge_headers
 from ..webhook_schemas import EventsQuerySchema
 
 _QUERY = EventsQuerySchema()
@@ -56,7 +57,8 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     events = request.app[SERVICES].events
     async with request.app[EVENT_FEED].listen(project_id) as listener:
         response = EventSourceResponse(ping_interval=request.app[SETTINGS].events_heartbeat,
-                                       headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                                       headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no",
+                                                **edge_headers()})
         start = last if last is not None else request.app[EVENT_FEED].position(project_id) or START
         if last is not None and await events.lost_after(project_id, last):
             start = START
