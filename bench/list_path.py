@@ -3,7 +3,6 @@ static token and with a JWT of a real issuer process), a bare aiohttp handler an
 bytes (the limit of the stack) and a live proxy calling openstacksdk per request (the design the
 snapshot replaces); plus the show path against a raw openstacksdk ``get_server``, Redis's bytes
 per server and the API's memory."""
-import os
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from devtools.processes import start_logged, stop_process
 
 from .access_lines import measure_access_lines
 from .identity import measure_identity
+from .polling import cpu_seconds
 from .stack import Api, Projects, get_json, load, make_projects, start_api, wait_for
 
 SMALL, BIG, TINY = 200, 2000, 3
@@ -44,18 +44,12 @@ def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
             for key in runs[0]}
 
 
-def _cpu_seconds(pid: int) -> float:
-    """The process's CPU time so far (user and system), from ``/proc``."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _load_timed(url: str, headers: dict[str, str], pid: int | None) -> dict[str, Any]:
     """One run's figures, with the serving process's CPU µs per answer when it is one process."""
-    before = _cpu_seconds(pid) if pid is not None else 0.0
+    before = cpu_seconds(pid) if pid is not None else 0.0
     figures = load(url, headers, CONNECTIONS, SECONDS)
     answers = figures["requests_per_second"] * SECONDS
-    figures["cpu_us"] = (1e6 * (_cpu_seconds(pid) - before) / answers
+    figures["cpu_us"] = (1e6 * (cpu_seconds(pid) - before) / answers
                          if pid is not None and answers else float("nan"))
     return figures
 

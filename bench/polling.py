@@ -24,12 +24,16 @@ WINDOW = 15.0  # seconds measured, once every project has been polled
 FRESHNESS_SAMPLES, FRESHNESS_INTERVAL = 20, 5.0
 
 
-def _nova_requests(emulator: EmulatorClient, after: int) -> list[dict[str, Any]]:
-    return [r for r in emulator.requests(after=after) if r["service"] == "compute"]
+def _requests_by_service(emulator: EmulatorClient, after: int) -> dict[str, list[dict[str, Any]]]:
+    """The emulator's requests after ``after``, by service (``compute``, ``volume``…)."""
+    by_service: dict[str, list[dict[str, Any]]] = {}
+    for request in emulator.requests(after=after):
+        by_service.setdefault(request["service"], []).append(request)
+    return by_service
 
 
 def _polled_everything(emulator: EmulatorClient, projects: Projects, after: int) -> bool:
-    listed = {r["project_id"] for r in _nova_requests(emulator, after)
+    listed = {r["project_id"] for r in _requests_by_service(emulator, after).get("compute", [])
               if r["path"].endswith("/servers/detail")}
     return listed >= set(projects.ids)
 
@@ -53,7 +57,8 @@ def measure_poller(workdir: Path, redis_url: str, emulator: EmulatorClient,
         cpu_before = sum(cpu_seconds(worker.pid) for worker in workers)
         time.sleep(WINDOW)
         cpu = sum(cpu_seconds(worker.pid) for worker in workers) - cpu_before
-        window = _nova_requests(emulator, after)
+        by_service = _requests_by_service(emulator, after)
+        window, cinder = by_service.get("compute", []), by_service.get("volume", [])
     finally:
         for worker in workers:
             stop_process(worker, timeout=20)
@@ -62,6 +67,7 @@ def measure_poller(workdir: Path, redis_url: str, emulator: EmulatorClient,
     freshness = _measure_freshness(workdir, redis_url, emulator, projects)
     return {"projects": count, "polls_per_second": len(polls) / WINDOW,
             "nova_requests_per_poll": len(window) / max(1, len(polls)),
+            "cinder_requests_per_poll": len(cinder) / max(1, len(polls)),
             "poll_cpu_ms": 1000 * cpu / max(1, len(polls)),
             "raw_calls_per_second": raw, "raw_call_cpu_ms": raw_cpu_ms, **freshness}
 

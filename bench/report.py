@@ -221,6 +221,8 @@ def write_results(environment: dict[str, Any], lists: dict[str, Any],
         "| project polls per second (`POLL_INTERVAL=0.5`, so always behind) | "
         f"{poller['polls_per_second']:,.0f} |",
         f"| Nova requests per poll | {poller['nova_requests_per_poll']:.2f} |",
+        f"| Cinder requests per poll (a look at changed volumes one poll in `VOLUME_POLL_EVERY`) | "
+        f"{poller['cinder_requests_per_poll']:.2f} |",
         "| raw openstacksdk `servers(changes-since)` per second, same pools | "
         f"{poller['raw_calls_per_second']:,.0f} |",
         f"| polls against raw calls | {poll_ratio:.2f}× |",

@@ -143,6 +143,7 @@ def open_gateway(settings: Settings) -> OpenStackGateway:
 def refresh_policy(settings: Settings) -> RefreshPolicy:
     """The poll's rules, from the settings."""
     return RefreshPolicy(full_resync_every=settings.full_resync_every,
+                         volume_poll_every=settings.volume_poll_every,
                          resources_interval=settings.resources_interval,
                          overlap=settings.changes_since_overlap)
 

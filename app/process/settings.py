@@ -68,6 +68,10 @@ class Settings:
     full_resync_every: int = setting(
         10, "every Nth poll lists all servers instead of `changes-since` (offset per project, so "
         "projects do not resync in lockstep)", "integer", minimum=1)
+    volume_poll_every: int = setting(
+        4, "every Nth poll of a project (and every full resync) also asks Cinder for the volumes "
+        "changed behind the service's back; the service's own volume changes are written through "
+        "at once (offset per project, as resyncs are)", "integer", minimum=1)
     resources_interval: float = setting(
         300.0, "seconds between re-listings of flavors, images, networks, keypairs")
     snapshot_max_age: float = setting(

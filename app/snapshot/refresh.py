@@ -39,9 +39,10 @@ logger = logging.getLogger(__name__)
 RECENT_GRACE = 60.0  # a full listing does not remove servers created this recently
 
 
-def full_resync_due(project_id: str, cycle: int, every: int) -> bool:
-    """Whether a project's poll of this ``cycle`` lists every server: one poll in ``every``,
-    offset by the project's id so that projects polled together do not resync in lockstep."""
+def one_poll_in(project_id: str, cycle: int, every: int) -> bool:
+    """Whether a project's poll of this ``cycle`` is the one in ``every`` that does more (a full
+    resync, a look at volumes), offset by the project's id so that projects polled together do
+    not do it in lockstep."""
     return (cycle + zlib.crc32(project_id.encode())) % every == 0
 
 
@@ -59,6 +60,7 @@ class RefreshPolicy:
     values, and their defaults, are the settings')."""
 
     full_resync_every: int
+    volume_poll_every: int
     resources_interval: float
     overlap: float
 
@@ -110,10 +112,11 @@ class ProjectRefresher:
 
     async def poll(self, project_id: str, read: PollStart,
                    cloud: CloudListing | None = None) -> PollOutcome:
-        """One poll from ``read`` (which the caller read before it, see ``poll_starts``): resources when
-        due, then servers (incrementally or in full); the write that records it, for the caller
-        to send. While a ``cloud``-wide poll serves the project, its servers are that poll's: this
-        one asks Nova nothing about them and records the cloud-wide poll's progress."""
+        """One poll from ``read`` (which the caller read before it, see ``poll_starts``): resources
+        when due, volumes one poll in ``volume_poll_every``, then servers (incrementally or in
+        full); the write that records it, for the caller to send. While a ``cloud``-wide poll
+        serves the project, its servers are that poll's: this one asks Nova nothing about them
+        and records the cloud-wide poll's progress."""
         started = self._clock()
         state = _poll_state(read.poll_state)
         if state.resources_due <= started:
@@ -123,9 +126,10 @@ class ProjectRefresher:
             return PollOutcome(self._snapshot.change_call(
                 project_id, [], [], taken_at=cloud.taken_at,
                 poll_state=self._progress(state, cloud.watermark or state.watermark)), False)
-        full = state.watermark is None or full_resync_due(project_id, state.cycle,
+        full = state.watermark is None or one_poll_in(project_id, state.cycle,
                                                           self._policy.full_resync_every)
-        await self._poll_volumes(project_id, read, started, full)
+        if full or one_poll_in(project_id, state.cycle, self._policy.volume_poll_every):
+            await self._poll_volumes(project_id, read, started, full)
         return await self._refresh_servers(project_id, state, read, full, started)
 
     async def _poll_volumes(self, project_id: str, read: PollStart, started: float, full: bool) -> None:
@@ -133,7 +137,7 @@ class ProjectRefresher:
         those Cinder changed since the newest change seen (its 3.60 ``updated_at`` filter), and
         on a full resync all of them (the deleted ones leave). Not where Cinder cannot filter
         (the resources refresh keeps the list there), nor before the list's first fetch, nor
-        while Cinder fails. An idle poll costs one small Cinder listing and one read of the list."""
+        while Cinder fails. An idle look costs one small Cinder listing and one read of the list."""
         if project_id in self._no_volume_filter:
             return
         since = read.poll_state.get(PollField.VOLUMES_WATERMARK) or iso(started)

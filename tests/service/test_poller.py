@@ -73,28 +73,42 @@ async def test_the_first_fetch_is_a_baseline_without_events(service, workers_run
     assert await EventStream(redis).read(setup.project_id) == []
 
 
-async def test_an_idle_project_costs_one_nova_request_and_one_cinder_request_per_poll(
-        service, workers_running, redis):
-    setup = service(servers=3, full_resync_every=1000)
+async def _idle_poll_calls(setup, redis, workers_running) -> tuple[int, list[dict], list[dict]]:
+    """Polls done in a window of at least three idle polls, with Nova's and Cinder's requests."""
     emulator = setup.projects[0].emulator
     async with workers_running(setup.settings):
         await eventually(lambda: _more_polls(redis, setup.project_id, 2))
         after, cycles = emulator.last_request_seq(), await polls_done(redis, setup.project_id)
-        await eventually(lambda: _more_polls(redis, setup.project_id, cycles + 3))
+        await eventually(lambda: _more_polls(redis, setup.project_id, cycles + 6))
         done = await polls_done(redis, setup.project_id) - cycles
         calls = emulator.requests(project_id=setup.project_id, after=after)
+    assert done >= 6 and {c["service"] for c in calls} <= {"compute", "volume"}
+    return (done, [c for c in calls if c["service"] == "compute"],
+            [c for c in calls if c["service"] == "volume"])
 
-    nova = [c for c in calls if c["service"] == "compute"]
-    cinder = [c for c in calls if c["service"] == "volume"]
 
-    assert done >= 3
+async def test_an_idle_project_costs_one_nova_request_per_poll_and_a_cinder_one_when_due(
+        service, workers_running, redis):
+    setup = service(servers=3, full_resync_every=1000, volume_poll_every=1)
+
+    done, nova, cinder = await _idle_poll_calls(setup, redis, workers_running)
+
     assert {(c["method"], c["path"]) for c in nova} == {("GET", "/compute/v2.1/servers/detail")}
     assert len(nova) in (done, done + 1)  # a poll may be under way when counting stops
     assert all("changes-since=" in c["query"] for c in nova)
     # the look at changed volumes (Cinder's updated_at filter), nothing else
     assert {(c["method"], c["path"].endswith("/volumes/detail")) for c in cinder} == {("GET", True)}
     assert len(cinder) in (done, done + 1) and all("updated_at=gte" in c["query"] for c in cinder)
-    assert len(calls) == len(nova) + len(cinder)
+
+
+async def test_volumes_are_looked_at_every_nth_poll(service, workers_running, redis):
+    setup = service(servers=1, full_resync_every=1000, volume_poll_every=3)
+
+    done, nova, cinder = await _idle_poll_calls(setup, redis, workers_running)
+
+    assert len(nova) in (done, done + 1)
+    assert done // 3 <= len(cinder) <= -(-done // 3) + 1  # one poll in three, one may be under way
+    assert all("updated_at=gte" in c["query"] for c in cinder)
 
 
 async def test_full_resync_every_nth_poll(service, workers_running, redis):
