@@ -39,7 +39,7 @@ test-fast: install
 chaos: install
 	$(BIN)/python -m devtools.chaos
 
-# Measurements on real processes (bench/), about a minute; writes bench/RESULTS.md.
+# Measurements on real processes (bench/), about 25 minutes; writes bench/RESULTS.md.
 bench: install
 	@command -v wrk >/dev/null || echo "wrk is not on PATH (apt-get install wrk): the load comes from an aiohttp client, which caps the figures and flatters the list ratios"
 	$(BIN)/python -m bench
