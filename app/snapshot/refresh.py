@@ -92,6 +92,7 @@ class ProjectRefresher:
         self._redis = redis
         self._volumes = volumes
         self._no_volume_filter: set[str] = set()  # projects whose Cinder cannot filter by time
+        self._volume_filter: set[str] = set()  # projects whose Cinder has filtered by time
         self._gateway = gateway
         self._snapshot = snapshot
         self._tasks = tasks
@@ -142,16 +143,20 @@ class ProjectRefresher:
             return
         since = read.poll_state.get(PollField.VOLUMES_WATERMARK) or iso(started)
         try:
-            volumes = await self._gateway.list_volumes_since(
-                project_id, minus_seconds(since, self._policy.overlap) or since)
-            if volumes is None:
-                self._no_volume_filter.add(project_id)
-                return
+            changed: list[Volume] = []
+            if not (full and project_id in self._volume_filter):  # a full look lists them all below
+                answer = await self._gateway.list_volumes_since(
+                    project_id, minus_seconds(since, self._policy.overlap) or since)
+                if answer is None:
+                    self._no_volume_filter.add(project_id)
+                    return
+                changed = answer
+                self._volume_filter.add(project_id)
             listing = await self._snapshot.listing(project_id, "volumes")
             if listing is None:
                 return
-            if full:
-                volumes = cast(list[Volume], await self._gateway.list_resources(project_id, "volumes"))
+            volumes = (cast(list[Volume], await self._gateway.list_resources(project_id, "volumes"))
+                       if full else changed)
         except ServiceError as error:
             logger.info("volumes of %s not polled: %s", project_id, error)
             return

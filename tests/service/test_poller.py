@@ -111,6 +111,17 @@ async def test_volumes_are_looked_at_every_nth_poll(service, workers_running, re
     assert all("updated_at=gte" in c["query"] for c in cinder)
 
 
+async def test_a_full_resync_lists_every_volume_in_one_cinder_request(service, workers_running, redis):
+    setup = service(servers=1, full_resync_every=1, volume_poll_every=1000)  # every poll a full one
+
+    done, nova, cinder = await _idle_poll_calls(setup, redis, workers_running)
+
+    assert all("changes-since" not in c["query"] for c in nova)
+    # once Cinder was seen to filter by time (the first look), a full look is the full listing alone
+    assert {(c["method"], c["path"].endswith("/volumes/detail")) for c in cinder} == {("GET", True)}
+    assert len(cinder) in (done, done + 1) and not any("updated_at" in c["query"] for c in cinder)
+
+
 async def test_full_resync_every_nth_poll(service, workers_running, redis):
     setup = service(servers=1, full_resync_every=3)
     emulator = setup.projects[0].emulator
