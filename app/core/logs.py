@@ -35,8 +35,9 @@ def log_time(created: float) -> str:
 
 def encoded_line(entry: dict[str, object]) -> bytes:
     """A line as UTF-8 JSON with its newline (orjson: a tenth of ``json.dumps``'s time, which
-    the access log pays per request); a value JSON has no type for is written as its ``str``."""
-    return orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE)
+    the access log pays per request); a value JSON has no type for is written as its ``str``,
+    a key that is not a string as text (as ``json.dumps`` did)."""
+    return orjson.dumps(entry, default=str, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS)
 
 
 def line_start(at: str, level: str, logger: str, message: str) -> dict[str, object]:

@@ -127,8 +127,7 @@ class ProjectRefresher:
             return PollOutcome(self._snapshot.change_call(
                 project_id, [], [], taken_at=cloud.taken_at,
                 poll_state=self._progress(state, cloud.watermark or state.watermark)), False)
-        full = state.watermark is None or one_poll_in(project_id, state.cycle,
-                                                          self._policy.full_resync_every)
+        full = state.watermark is None or one_poll_in(project_id, state.cycle, self._policy.full_resync_every)
         if full or one_poll_in(project_id, state.cycle, self._policy.volume_poll_every):
             await self._poll_volumes(project_id, read, started, full)
         return await self._refresh_servers(project_id, state, read, full, started)

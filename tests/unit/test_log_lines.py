@@ -25,14 +25,14 @@ def test_a_line_without_either_word_is_left_as_it_is():
 
 def test_a_formatted_line_is_one_json_object_with_its_fields_and_non_json_values_as_text():
     record = logging.LogRecord("app.x", logging.INFO, __file__, 1, "naïve %s", ("Bearer s3cret",), None)
-    record.fields = {"when": datetime.date(2026, 12, 8), "count": 3}
+    record.fields = {"when": datetime.date(2026, 12, 8), "count": 3, "by_status": {404: 1}}
 
     line = JsonFormatter().format(record)
 
     assert "\n" not in line
     entry = json.loads(line)
     assert entry["message"] == "naïve Bearer [redacted]" and entry["logger"] == "app.x"
-    assert (entry["when"], entry["count"]) == ("2026-12-08", 3)
+    assert (entry["when"], entry["count"], entry["by_status"]) == ("2026-12-08", 3, {"404": 1})
 
 
 def test_an_access_line_carries_the_request_id_and_each_field():
