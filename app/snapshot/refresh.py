@@ -91,8 +91,7 @@ class ProjectRefresher:
                  volumes: VolumeRecorder, clock: Clock = time.time) -> None:
         self._redis = redis
         self._volumes = volumes
-        self._no_volume_filter: set[str] = set()  # projects whose Cinder cannot filter by time
-        self._volume_filter: set[str] = set()  # projects whose Cinder has filtered by time
+        self._time_filter: dict[str, bool] = {}  # project -> whether its Cinder filters by time (once asked)
         self._gateway = gateway
         self._snapshot = snapshot
         self._tasks = tasks
@@ -138,19 +137,19 @@ class ProjectRefresher:
         on a full resync all of them (the deleted ones leave). Not where Cinder cannot filter
         (the resources refresh keeps the list there), nor before the list's first fetch, nor
         while Cinder fails. An idle look costs one small Cinder listing and one read of the list."""
-        if project_id in self._no_volume_filter:
+        filters = self._time_filter.get(project_id)
+        if filters is False:
             return
         since = read.poll_state.get(PollField.VOLUMES_WATERMARK) or iso(started)
         try:
             changed: list[Volume] = []
-            if not (full and project_id in self._volume_filter):  # a full look lists them all below
+            if not (full and filters):  # a full look lists them all below
                 answer = await self._gateway.list_volumes_since(
                     project_id, minus_seconds(since, self._policy.overlap) or since)
+                self._time_filter[project_id] = answer is not None
                 if answer is None:
-                    self._no_volume_filter.add(project_id)
                     return
                 changed = answer
-                self._volume_filter.add(project_id)
             listing = await self._snapshot.listing(project_id, "volumes")
             if listing is None:
                 return
