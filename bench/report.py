@@ -145,10 +145,11 @@ def _profile_section(profile: Profile | None) -> list[str]:
             *[f"| `{frame}` | {share:.1%} |" for frame, share in frames], "",
             f"The service's own code (`app/`) holds {ours:.0%} of the samples: the bearer check, "
             "the snapshot lookup (no Redis read while the change channel is followed), the "
-            "headers, one middleware and the request metrics (plain tallies, turned into "
-            "Prometheus series only when scraped). The rest is aiohttp's request handling and "
-            "the socket write of the body, which the bare handler pays too, but more of it: one "
-            "middleware layer costs aiohttp a wrapper of its own, and more headers are written.", ""]
+            "headers, the edge (request id, problem documents, the access line) and the request "
+            "metrics (plain tallies, turned into Prometheus series only when scraped). The rest "
+            "is aiohttp's request handling and the socket write of the body, which the bare "
+            "handler pays too (no middleware: the edge wraps each handler, so aiohttp adds no "
+            "layer of its own), with a few more headers written.", ""]
 
 
 def _nova_load_section(rows: list[dict[str, Any]]) -> list[str]:

@@ -32,10 +32,10 @@ from .appkeys import (
 )
 from .compression import CompressedBodies
 from .decoded_lists import DecodedLists
+from .edge import UNMATCHED, Edge, unmatched
 from .edge_services import OpenApiServices
 from .http_metrics import HttpMetrics
 from .key_fetching import KeyFetcher
-from .middlewares import edge_middleware
 from .openapi import build_openapi
 from .routes import routes
 
@@ -108,7 +108,7 @@ def create_app(settings: Settings, open_services: OpenApiServices,
                clock: Clock = time.time) -> web.Application:
     """The Cloud Servers API over the services ``open_services`` opens; ``clock`` is the wall
     clock its snapshot ages and jobs are timed by."""
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[edge_middleware])
+    app = web.Application(client_max_size=MAX_BODY)  # no middleware: ``Edge`` wraps each handler
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app[BODY_READERS] = asyncio.Semaphore(settings.body_reads_max)
@@ -123,11 +123,14 @@ def create_app(settings: Settings, open_services: OpenApiServices,
     app.on_shutdown.append(_end_event_streams)
     served = routes()
     app[ROLES] = {(route.method.upper(), route.path): route.role for route in served if route.role}
+    edge = Edge(app[HTTP_METRICS].answers, app[ACCESS_LOG])
     for route in served:  # a GET also answers HEAD, as aiohttp's add_get makes it
+        handler = edge.wrap(route.handler, route.path)
         if route.method == "get":
-            app.router.add_get(route.path, route.handler)
+            app.router.add_get(route.path, handler)
         else:
-            app.router.add_route(route.method.upper(), route.path, route.handler)
+            app.router.add_route(route.method.upper(), route.path, handler)
+    app.router.add_route("*", "/{path:.*}", edge.wrap(unmatched, UNMATCHED))  # last: 404 and 405
     app[OPENAPI] = build_openapi(served)
     return app
 

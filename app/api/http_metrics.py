@@ -31,7 +31,6 @@ class HttpMetrics:
         self.unreplicated_writes = Counter("redis_unreplicated_writes", "Acknowledged writes made while "
                                            "the Redis master had no replica to wait for",
                                            namespace=NAMESPACE, registry=registry)
-        self.answered = self.answers.answered  # count and time one answer
 
     def openstack_call(self, service: str, outcome: str, seconds: float) -> None:
         """Observe one OpenStack call (the gateway's observer)."""

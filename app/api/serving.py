@@ -2,10 +2,11 @@
 
 aiohttp answers a request its parser cannot read (a bad header byte, an oversized header, an
 unknown method, TLS bytes on the plain port…) from ``RequestHandler.handle_error``, before any
-middleware runs. Its own answer echoes the offending line (a bearer token with it), names the
-library versions and is logged as a traceback. There is no public hook for that answer (aiohttp
-issues #3287 and #9882), so this module subclasses the handler; ``setup.cfg`` pins aiohttp's
-minor version and ``tests/service/test_malformed_http.py`` holds the behaviour with raw bytes.
+handler (and the edge that wraps it) runs. Its own answer echoes the offending line (a bearer
+token with it), names the library versions and is logged as a traceback. There is no public
+hook for that answer (aiohttp issues #3287 and #9882), so this module subclasses the handler;
+``setup.cfg`` pins aiohttp's minor version and ``tests/service/test_malformed_http.py`` holds the
+behaviour with raw bytes.
 """
 import json
 import logging

@@ -73,3 +73,21 @@ async def test_every_503_has_retry_after_and_problems_are_not_cached(service, ap
     for answer in (unreachable, unconfigured, not_found):
         assert answer.headers["Cache-Control"] == "no-store"
     assert not_found.status == 404 and "Retry-After" not in not_found.headers
+
+
+async def test_a_path_or_method_no_route_serves_is_a_problem_counted_as_unmatched(service, api_client):
+    setup = service(servers=0)
+    client = await api_client(setup.settings)
+
+    missing = await client.get("/cloud/nothing-here", headers={"X-Request-Id": "r-404"})
+    wrong_method = await client.put(f"/cloud/servers?project_id={setup.project_id}", headers=setup.headers())
+
+    assert missing.status == 404 and missing.content_type == "application/problem+json"
+    assert missing.headers["X-Request-Id"] == "r-404" and missing.headers["Server"]
+    assert (await missing.json())["status"] == 404
+    assert wrong_method.status == 405 and (await wrong_method.json())["status"] == 405
+    assert set(wrong_method.headers["Allow"].split(",")) == {"GET", "HEAD", "POST"}
+    found = families(await (await client.get("/metrics")).text())
+    requests = {(s.labels["method"], s.labels["route"], s.labels["status"]): s.value
+                for s in found["cloud_servers_http_requests"].samples}
+    assert requests[("GET", "unmatched", "404")] == 1.0 and requests[("PUT", "unmatched", "405")] == 1.0

@@ -17,7 +17,7 @@ from ...events.server_events import PUBLIC_TYPES
 from ...events.stream import START, StoredEvent, is_position, position_key
 from ..appkeys import EVENT_FEED, HTTP_METRICS, SERVICES, SETTINGS
 from ..authorization import authorized_query
-from ..middlewares import edge_headers
+from ..edge import edge_headers
 from ..webhook_schemas import EventsQuerySchema
 
 _QUERY = EventsQuerySchema()
