@@ -122,6 +122,18 @@ def load(url: str, headers: dict[str, str], connections: int, seconds: float,
     return result
 
 
+def wait_until_idle(emulator: EmulatorClient, seconds: float = 1.0, timeout: float = 120.0) -> None:
+    """Until ``seconds`` pass with no OpenStack request (the emulator's own control calls aside):
+    the workers' first polls are done."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        first = emulator.last_request_seq()
+        time.sleep(seconds)
+        if all(r["service"] == "control" for r in emulator.requests(after=first)):
+            return
+    raise RuntimeError(f"the workers were still calling OpenStack after {timeout:g} s")
+
+
 def wait_until_warm(emulator: EmulatorClient, seconds: float = 5.0, share: float = 0.01,
                     timeout: float = 1800.0) -> None:
     """Until the workers' token requests are under ``share`` of what the emulator sees in a
