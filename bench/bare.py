@@ -1,11 +1,14 @@
 """``python -m bench.bare``: the limit of the stack: a bare aiohttp handler that checks a bearer
 token and answers the same bytes from memory, in one process, as the API runs in one."""
 import argparse
+import asyncio
 import hmac
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from aiohttp import web
+
+from devtools.serving import serve_until_stopped
 
 
 def bearer_app(token: str, body: Callable[[], Awaitable[bytes]]) -> web.Application:
@@ -31,14 +34,14 @@ def bare_app(body: bytes, token: str) -> web.Application:
 
 
 def main() -> None:
-    """Serve on 127.0.0.1 until stopped."""
+    """Serve on 127.0.0.1 until stopped; the URL goes to the port file once listening."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port-file", type=Path, required=True)
     parser.add_argument("--body", type=Path, required=True)
     parser.add_argument("--token", required=True)
     arguments = parser.parse_args()
-    web.run_app(bare_app(arguments.body.read_bytes(), arguments.token), host="127.0.0.1",
-                port=arguments.port, print=None, access_log=None)
+    asyncio.run(serve_until_stopped(bare_app(arguments.body.read_bytes(), arguments.token),
+                                    arguments.port_file))
 
 
 if __name__ == "__main__":

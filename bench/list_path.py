@@ -5,7 +5,6 @@ snapshot replaces); plus the show path against a raw openstacksdk ``get_server``
 per server and the API's memory."""
 import statistics
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -17,8 +16,7 @@ from openstack.config import OpenStackConfig
 
 from devtools.emulator_client import EmulatorClient
 from devtools.issuer_client import IssuerProcess, write_access_file
-from devtools.localredis import free_port
-from devtools.processes import start_logged, stop_process
+from devtools.processes import start_serving, stop_process
 
 from .access_lines import measure_access_lines
 from .identity import measure_identity
@@ -29,14 +27,6 @@ SMALL, BIG, TINY = 200, 2000, 3
 JWT_SUBJECT, AUDIENCE = "bench", "cloud-servers-api"
 CONNECTIONS, SECONDS, RUNS = 64, 5.0, 3
 PAGE = 50
-
-
-def _serve(module: str, log: Path, projects: Projects,
-           *arguments: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = start_logged([sys.executable, "-m", module, "--port", str(port), *arguments], log,
-                           {"OS_CLIENT_CONFIG_FILE": str(projects.clouds_file)})
-    return process, f"http://127.0.0.1:{port}"
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -93,12 +83,13 @@ def measure_lists(workdir: Path, redis_url: str, emulator: EmulatorClient,
             (workdir / f"body-{count}.json").write_bytes(bodies[count])
         bare = {}
         for count in (TINY, SMALL, BIG):
-            process, url = _serve("bench.bare", workdir / f"bare-{count}.log", projects, "--body",
-                                  str(workdir / f"body-{count}.json"), "--token", projects.token)
+            process, url = start_serving("bench.bare", workdir / f"bare-{count}", "--body",
+                                         str(workdir / f"body-{count}.json"), "--token", projects.token)
             started.append(process)
             bare[count] = (f"{url}/cloud/servers", process.pid)
-        proxy, proxy_url = _serve("bench.live_proxy", workdir / "proxy.log", projects, "--cloud", "bench-0",
-                                  "--token", projects.token)
+        proxy, proxy_url = start_serving("bench.live_proxy", workdir / "proxy", "--cloud", "bench-0",
+                                         "--token", projects.token,
+                                         env={"OS_CLIENT_CONFIG_FILE": str(projects.clouds_file)})
         started.append(proxy)
         for url in (*(url for url, _ in bare.values()), f"{proxy_url}/cloud/servers"):
             wait_for(url, {"Authorization": auth["Authorization"]})

@@ -4,9 +4,12 @@ as dashboards do."""
 import argparse
 import asyncio
 import json
+from pathlib import Path
 
 import openstack
 from aiohttp import web
+
+from devtools.serving import serve_until_stopped
 
 from .bare import bearer_app
 
@@ -25,14 +28,14 @@ def proxy_app(cloud: str, token: str) -> web.Application:
 
 
 def main() -> None:
-    """Serve on 127.0.0.1 until stopped (clouds.yaml from ``OS_CLIENT_CONFIG_FILE``)."""
+    """Serve on 127.0.0.1 until stopped (clouds.yaml from ``OS_CLIENT_CONFIG_FILE``); the URL goes
+    to the port file once listening."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port-file", type=Path, required=True)
     parser.add_argument("--cloud", required=True)
     parser.add_argument("--token", required=True)
     arguments = parser.parse_args()
-    web.run_app(proxy_app(arguments.cloud, arguments.token), host="127.0.0.1", port=arguments.port,
-                print=None, access_log=None)
+    asyncio.run(serve_until_stopped(proxy_app(arguments.cloud, arguments.token), arguments.port_file))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ import argparse
 import asyncio
 import json
 import secrets
-import signal
 import ssl
 import time
 from pathlib import Path
@@ -22,6 +21,8 @@ from typing import Any
 import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from .serving import serve_until_stopped
 
 ALGORITHMS = ("RS256", "ES256")
 KEYS = web.AppKey("keys", dict)  # alg -> list of (kid, private key), newest last
@@ -107,21 +108,12 @@ def issuer_app(jwks_bearer_file: str | None = None) -> web.Application:
 
 async def serve(arguments: argparse.Namespace) -> None:
     """Serve until SIGTERM or SIGINT; the URL goes to the port file once listening."""
-    runner = web.AppRunner(issuer_app(arguments.jwks_bearer_file), access_log=None)
-    await runner.setup()
     tls = None
     if arguments.tls_cert:
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(arguments.tls_cert, arguments.tls_key)
-    site = web.TCPSite(runner, arguments.host, arguments.port, ssl_context=tls)
-    await site.start()
-    port = runner.addresses[0][1]
-    arguments.port_file.write_text(f"{'https' if tls else 'http'}://{arguments.host}:{port}\n")
-    stop = asyncio.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    await serve_until_stopped(issuer_app(arguments.jwks_bearer_file), arguments.port_file,
+                              arguments.host, arguments.port, tls)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -27,15 +27,15 @@ def start_logged(args: list[str], log_path: Path, env: dict[str, str] | None = N
                                 env={**os.environ, **(env or {})})
 
 
-def start_serving(module: str, workdir: Path, *args: str,
-                  timeout: float = 20.0) -> tuple[subprocess.Popen[bytes], str]:
+def start_serving(module: str, workdir: Path, *args: str, timeout: float = 20.0,
+                  env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     """``python -m <module> --port-file …`` logging to ``<workdir>/<module>.log``; the process and
     the URL it wrote once listening (on a free 127.0.0.1 port)."""
     workdir.mkdir(parents=True, exist_ok=True)
     port_file = workdir / f"{module}.url"
     port_file.unlink(missing_ok=True)
     process = start_logged([sys.executable, "-m", module, "--port-file", str(port_file), *args],
-                           workdir / f"{module}.log")
+                           workdir / f"{module}.log", env)
     deadline = time.monotonic() + timeout
     while not port_file.exists():
         if process.poll() is not None or time.monotonic() > deadline:
