@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from devtools.serving import serve_until_stopped
+from devtools.local_serving import serve_until_stopped
 
 
 def bearer_app(token: str, body: Callable[[], Awaitable[bytes]]) -> web.Application:

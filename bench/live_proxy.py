@@ -9,7 +9,7 @@ from pathlib import Path
 import openstack
 from aiohttp import web
 
-from devtools.serving import serve_until_stopped
+from devtools.local_serving import serve_until_stopped
 
 from .bare import bearer_app
 

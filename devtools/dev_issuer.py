@@ -22,7 +22,7 @@ import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from .serving import serve_until_stopped
+from .local_serving import serve_until_stopped
 
 ALGORITHMS = ("RS256", "ES256")
 KEYS = web.AppKey("keys", dict)  # alg -> list of (kid, private key), newest last
