@@ -12,7 +12,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from ..core.errors import NotFound, OpenStackRejected, OpenStackUnavailable
 from ..core.logs import server_id_var
@@ -36,8 +36,6 @@ from .actions import (
     ATTACH_VOLUME,
     LONG_ACTIONS,
     REBOOT,
-    RESIZE,
-    SNAPSHOT,
     VOLUME_ACTIONS,
     target_status,
     task_state_of,
@@ -55,12 +53,12 @@ from .job import (
     succeeded_event,
 )
 from .job_store import JobStore
-from .long_actions import RESIZING, fault_of, idle, image_settled, on_flavor, resize_over, resize_settled
+from .long_action_steps import LongActionSteps
 from .marks import ServerMarks
+from .server_watch import EndedElsewhere, ServerWatch, server_of
 from .volume_steps import VolumeSteps
 
 logger = logging.getLogger(__name__)
-Seen = TypeVar("Seen")  # what a job watches: a server's record, an image
 RETRIED = (409, 413, 429)  # a conflict that passes, or throttling (with Retry-After)
 TAG_WINDOW = 120.0  # how far before the job the tag search reaches (clock skew with Nova)
 
@@ -103,8 +101,11 @@ class JobExecutor:
         self._events = events
         self._recorder = recorder
         self._volumes = volumes
-        self._volume_steps = VolumeSteps(gateway, volumes, jobs, marks, self._watch, self._succeed,
+        self._watcher = ServerWatch(gateway, jobs, policy.build_timeout, policy.poll_interval, clock, sleep)
+        self._volume_steps = VolumeSteps(gateway, volumes, jobs, marks, self._watcher.watch, self._succeed,
                                          self._end_action)
+        self._long_actions = LongActionSteps(gateway, snapshot, jobs, marks, self._watcher, self._succeed,
+                                             self._end_action)
         self._policy = policy
         self._clock = clock
         self._sleep = sleep
@@ -121,7 +122,7 @@ class JobExecutor:
             job = await self._jobs.count_attempt(job)
             try:
                 return await steps(job)
-            except _EndedElsewhere:  # an observation of its end (a show, a poll) finished it
+            except EndedElsewhere:  # an observation of its end (a show, a poll) finished it
                 return await self._reload(job)
             except JobFailure as failure:
                 return await self._fail(await self._reload(job), str(failure))
@@ -224,46 +225,12 @@ class JobExecutor:
 
     async def _follow_build(self, job: Job) -> NovaRecord:
         """Nova's record once the build is over (ACTIVE, ERROR, …)."""
-        record = await self._watch_server(
+        record = await self._watcher.watch_server(
             job, lambda r: r is None or (not is_partial(r) and r.get("status") != "BUILD"),
             f"Server {job.server_id} was still building after {self._policy.build_timeout:.0f} s.")
         if record is None:
             raise JobFailure(f"Server {job.server_id} disappeared while it was building.")
         return record
-
-    async def _watch_server(self, job: Job, settled: Callable[[NovaRecord | None], bool], stuck: str,
-                            ended: Callable[[], Awaitable[bool]] | None = None) -> NovaRecord | None:
-        """Nova's record of the job's server (None once Nova no longer has it) as soon as
-        ``settled`` accepts it; outages are waited out, up to the build timeout. ``_EndedElsewhere``
-        once ``ended`` says the job ended without this runner."""
-        server_id = _server_of(job)
-
-        async def read() -> NovaRecord | None:
-            try:
-                return await self._gateway.get_server(job.project_id, server_id)
-            except NotFound:
-                return None  # seen: Nova no longer has it
-
-        return await self._watch(job, read, settled, stuck, ended)
-
-    async def _watch(self, job: Job, read: Callable[[], Awaitable[Seen]], settled: Callable[[Seen], bool],
-                     stuck: str, ended: Callable[[], Awaitable[bool]] | None = None) -> Seen:
-        """What ``read`` gives as soon as ``settled`` accepts it, read every poll interval;
-        outages are waited out, up to the build timeout."""
-        deadline = self._clock() + self._policy.build_timeout
-        while True:
-            try:
-                record = await read()
-            except OpenStackUnavailable as error:
-                logger.warning("job %s: cannot look now: %s", job.id, error)
-            else:
-                if settled(record):
-                    return record
-            if ended is not None and await ended():
-                raise _EndedElsewhere
-            if self._clock() > deadline:
-                raise JobFailure(stuck)
-            await self._sleep(self._policy.poll_interval)
 
     async def _write_through(self, project_id: str, record: NovaRecord,
                              extra: dict[str, Any] | None = None) -> Server:
@@ -272,13 +239,13 @@ class JobExecutor:
         return server
 
     async def _delete(self, job: Job) -> Job:
-        server_id = _server_of(job)
+        server_id = server_of(job)
         last_known = await self._snapshot.server(job.project_id, server_id)
         with contextlib.suppress(NotFound):  # already gone: nothing left to do but confirm
             await self._gateway.delete_server(job.project_id, server_id)
-        await self._watch_server(job, lambda record: record is None,
-                                 f"Nova had not removed server {server_id} after "
-                                 f"{self._policy.build_timeout:.0f} s.")
+        await self._watcher.watch_server(job, lambda record: record is None,
+                                         f"Nova had not removed server {server_id} after "
+                                         f"{self._policy.build_timeout:.0f} s.")
         await self._recorder.record(job.project_id, removed=server_id, observed=False,
                                     extra=_made_by(job))
         await self._announce(job, DELETED, server_id, last_known or {"id": server_id})
@@ -289,18 +256,21 @@ class JobExecutor:
     async def _act(self, job: Job) -> Job:
         """Stop, start or reboot, once: an attempt after a crash first looks whether Nova has the
         action under way (or, for stop and start, done) before asking for it again."""
-        server_id, action = _server_of(job), job.action()
+        server_id, action = server_of(job), job.action()
+        if action["action"] in VOLUME_ACTIONS:
+            steps = self._volume_steps
+            return await (steps.attach(job) if action["action"] == ATTACH_VOLUME else steps.detach(job))
         if action["action"] in LONG_ACTIONS:
-            return await self._long_act(job)
+            return await self._long_actions.run(job)
         target, task = target_status(action), task_state_of(action)
-        record = await self._server_record(job)
+        record = await self._watcher.record(job)
         seen = [record.get("OS-EXT-STS:task_state") == task]
         # Only a retry may take Nova's state for its own work; a first attempt always asks, so
         # that a state changed behind the snapshot's back gets Nova's refusal.
         retry = job.attempts > 1
         done = retry and action["action"] != REBOOT and _settled_in(record, target)
         if not ((retry and seen[0]) or done):
-            await self._ask(job, action_body(action))
+            await self._watcher.ask(job, action_body(action))
             logger.info("job %s: Nova accepted %s of server %s", job.id, action["action"], server_id)
         before = record.get("updated")
 
@@ -311,111 +281,19 @@ class JobExecutor:
             changed = seen[0] or current.get("updated") != before or action["action"] != REBOOT
             return changed and _settled_in(current, target)
 
-        final = await self._watch_server(job, settled, self._stuck(job), ended=lambda: self._ended(job))
+        final = await self._watcher.watch_server(job, settled, self._watcher.stuck(job),
+                                                 ended=lambda: self._watcher.ended(job))
         return await self._end_action(job, final)
 
     async def _end_action(self, job: Job, final: NovaRecord | None) -> Job:
         """An action job's success, with the server as Nova shows it at its end."""
-        server_id, action = _server_of(job), job.action()
+        server_id, action = server_of(job), job.action()
         if final is None:
             raise JobFailure(f"Server {server_id} disappeared during the {action['action']}.")
         # the mark goes first: the write-through then shows the server as Nova has it
         await self._marks.clear_action(job.project_id, server_id, job.id)
         server = await self._write_through(job.project_id, final, extra=_made_by(job))
         return await self._succeed(job, server)
-
-    def _stuck(self, job: Job, what: str = "") -> str:
-        """Why a job watching too long fails."""
-        return (f"Server {_server_of(job)} had not finished the {what or job.action()['action']} after "
-                f"{self._policy.build_timeout:.0f} s.")
-
-    async def _ask(self, job: Job, body: dict[str, Any]) -> None:
-        """Ask Nova for an action on the job's server (its refusal fails the job)."""
-        await _refusal_fails(self._gateway.server_action(job.project_id, _server_of(job), body))
-
-    async def _server_record(self, job: Job) -> NovaRecord:
-        """Nova's record of the job's server; the job fails if Nova no longer has it."""
-        try:
-            return await self._gateway.get_server(job.project_id, _server_of(job))
-        except NotFound:
-            raise JobFailure(f"Server {_server_of(job)} no longer exists.") from None
-
-    async def _long_act(self, job: Job) -> Job:
-        """A resize (then its confirm, unless asked not to; a cloud may confirm it itself), a
-        confirm or revert of one, or a snapshot. A retry looks at Nova before asking again."""
-        server_id, action, retry = _server_of(job), job.action(), job.attempts > 1
-        if action["action"] == SNAPSHOT:
-            return await self._snapshot_server(job, action["image_name"])
-        if action["action"] in VOLUME_ACTIONS:
-            steps = self._volume_steps
-            return await (steps.attach(job) if action["action"] == ATTACH_VOLUME else steps.detach(job))
-        record = await self._server_record(job)
-        ended = lambda: self._ended(job)  # noqa: E731 - a closure the watches share
-        if action["action"] != RESIZE:  # a confirm or a revert
-            if not (retry and record.get("status") != "VERIFY_RESIZE"):
-                await self._ask(job, action_body(action))
-            return await self._end_action(job, await self._watch_server(job, resize_over, self._stuck(job),
-                                                                         ended))
-        flavor_ids = await self._snapshot.flavor_ids(job.project_id)
-        if not (retry and (record.get("status") in (*RESIZING, "VERIFY_RESIZE")
-                           or on_flavor(record, action["flavor_id"], flavor_ids))):
-            await self._ask(job, action_body(action))
-        final = await self._watch_server(job, resize_settled(action["flavor_id"], flavor_ids),
-                                         self._stuck(job), ended)
-        if final is not None and final.get("status") == "ERROR":
-            raise JobFailure(f"Server {server_id} ended in ERROR: {fault_of(final)}.")
-        if final is not None and final.get("status") != "VERIFY_RESIZE" and not on_flavor(
-                final, action["flavor_id"], flavor_ids):
-            raise JobFailure(f"Nova did not resize server {server_id}: {fault_of(final)}.")
-        if final is not None and final.get("status") == "VERIFY_RESIZE" and action.get("confirm", True):
-            await self._confirm(job)
-            final = await self._watch_server(job, resize_over, self._stuck(job, "resize's confirm"), ended)
-        return await self._end_action(job, final)
-
-    async def _confirm(self, job: Job) -> None:
-        """Confirm a resize; a 409 because the cloud confirmed it meanwhile is no failure."""
-        try:
-            await self._ask(job, {"confirmResize": None})
-        except JobFailure:
-            record = await self._gateway.get_server(job.project_id, _server_of(job))
-            if record.get("status") == "VERIFY_RESIZE":
-                raise
-
-    async def _snapshot_server(self, job: Job, name: str) -> Job:
-        """Snapshot the server to an image, shown in the images list at once; done when Glance
-        has it ``active``. The image's id is the job's ``result`` from the moment Nova gives it,
-        and a retry finds an image an earlier attempt asked for before asking again."""
-        server_id, project_id = _server_of(job), job.project_id
-        image_id = (job.result or {}).get("image_id")
-        if image_id is None and job.attempts > 1:
-            found = await self._gateway.find_snapshot(project_id, server_id, name)
-            image_id = found["id"] if found else None
-        if image_id is None:
-            image_id = await _refusal_fails(self._gateway.create_image(project_id, server_id, name))
-        ended = lambda: self._ended(job)  # noqa: E731 - a closure the watches share
-        image = await self._watch(job, lambda: self._gateway.get_image(project_id, image_id),
-                                  lambda seen: True, self._stuck(job), ended)
-        if image is not None:  # listed before the job names it: a client that sees it finds it
-            await self._snapshot.put_resource(project_id, "images", image, image["id"])
-        if job.result is None:
-            job = await self._jobs.update(job, result={"image_id": image_id})
-        image = await self._watch(job, lambda: self._gateway.get_image(project_id, image_id),
-                                  image_settled, f"Image {image_id} was not active after "
-                                  f"{self._policy.build_timeout:.0f} s.", ended)
-        if image is None or image["status"] != "active":
-            raise JobFailure(f"Image {image_id} of server {server_id} ended "
-                             f"{image['status'] if image else 'deleted'}.")
-        await self._snapshot.put_resource(project_id, "images", image, image["id"])
-        final = await self._watch_server(job, lambda r: r is None or (not is_partial(r) and idle(r)),
-                                         self._stuck(job), ended)
-        if final is None:  # the image is made; the server went meanwhile
-            await self._marks.clear_action(project_id, server_id, job.id)
-            return await self._succeed(job, None)
-        return await self._end_action(job, final)
-
-    async def _ended(self, job: Job) -> bool:
-        """Whether the job has ended meanwhile, without this runner."""
-        return (await self._reload(job)).finished
 
     async def _announce(self, job: Job, kind: str, server_id: str,
                         server: Server | dict[str, str]) -> None:
@@ -440,9 +318,9 @@ class JobExecutor:
             await self._marks.clear_delete(job.project_id, job.volume_request()["volume_id"])
         if job.kind in (DELETE, ACTION):  # the server shows our task no more, but Nova's record
             if job.kind == DELETE:
-                await self._marks.clear_delete(job.project_id, _server_of(job))
+                await self._marks.clear_delete(job.project_id, server_of(job))
             else:
-                await self._marks.clear_action(job.project_id, _server_of(job), job.id)
+                await self._marks.clear_action(job.project_id, server_of(job), job.id)
             await self._restore(job)
         await self._events.append([ServerEvent(job.project_id, JOB_FAILED, job.server_id or "",
                                                job.id, {"job": job.event_data()})])
@@ -452,33 +330,11 @@ class JobExecutor:
         """After a failed delete, the snapshot shows the server as Nova has it again."""
         try:
             await self._write_through(job.project_id,
-                                      await self._gateway.get_server(job.project_id, _server_of(job)))
+                                      await self._gateway.get_server(job.project_id, server_of(job)))
         except (NotFound, OpenStackUnavailable) as error:
             logger.info("job %s: server %s not restored in the snapshot: %s", job.id, job.server_id, error)
-
-
-async def _refusal_fails(request: Awaitable[Seen]) -> Seen:
-    """Nova's answer to a request about a job's server; its refusal in the server's state (409:
-    it changed since we looked) fails the job with Nova's word."""
-    try:
-        return await request
-    except OpenStackRejected as refused:
-        if refused.status == 409:
-            raise JobFailure(refused.detail) from None
-        raise
-
-
-class _EndedElsewhere(Exception):
-    """The job ended without its runner (an observation of its end finished it)."""
 
 
 def _settled_in(record: NovaRecord, status: str) -> bool:
     """Whether Nova shows the server in ``status`` with no task under way."""
     return record.get("status") == status and record.get("OS-EXT-STS:task_state") is None
-
-
-def _server_of(job: Job) -> str:
-    """The server a delete job (or a create that has it) works on."""
-    if job.server_id is None:
-        raise JobFailure(f"Job {job.id} has no server id.")
-    return job.server_id
