@@ -102,7 +102,7 @@ class JobExecutor:
         self._recorder = recorder
         self._volumes = volumes
         self._watcher = ServerWatch(gateway, jobs, policy.build_timeout, policy.poll_interval, clock, sleep)
-        self._volume_steps = VolumeSteps(gateway, volumes, jobs, marks, self._watcher.watch, self._succeed,
+        self._volume_steps = VolumeSteps(gateway, volumes, jobs, marks, self._watcher, self._succeed,
                                          self._end_action)
         self._long_actions = LongActionSteps(gateway, snapshot, jobs, marks, self._watcher, self._succeed,
                                              self._end_action)

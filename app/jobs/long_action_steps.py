@@ -11,8 +11,7 @@ from .job import Job, JobFailure
 from .job_store import JobStore
 from .long_actions import RESIZING, fault_of, idle, image_settled, on_flavor, resize_over, resize_settled
 from .marks import ServerMarks
-from .server_watch import ServerWatch, refusal_fails, server_of
-from .volume_steps import EndAction, Succeed
+from .server_watch import EndAction, ServerWatch, Succeed, refusal_fails, server_of
 
 
 @dataclass(frozen=True)

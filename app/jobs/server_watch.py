@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from ..core.errors import NotFound, OpenStackRejected, OpenStackUnavailable
+from ..core.records import Server
 from ..core.times import Clock
 from ..openstack.gateway import NovaRecord, OpenStackGateway
 from .job import Job, JobFailure
@@ -14,6 +15,10 @@ from .job_store import JobStore
 
 logger = logging.getLogger(__name__)
 Seen = TypeVar("Seen")  # what a job watches: a server's record, an image
+# The executor's steps a kind of job's steps end with: its success, and an action's end (its mark
+# cleared, the server written through, the success).
+Succeed = Callable[[Job, Server | None], Awaitable[Job]]
+EndAction = Callable[[Job, NovaRecord | None], Awaitable[Job]]
 
 
 class EndedElsewhere(Exception):

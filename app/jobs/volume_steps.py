@@ -3,24 +3,19 @@ through the gateway, each change written through to the volumes list with its ev
 executor runs them with its retries (``execution.py``)."""
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
 from ..core.errors import NotFound, OpenStackRejected
-from ..core.records import Server, Volume
+from ..core.records import Volume
 from ..openstack.gateway import NovaRecord, OpenStackGateway
 from ..openstack.translation import IDEMPOTENCY_TAG, JOB_TAG
 from ..snapshot.recording import VolumeRecorder
 from .job import Job, JobFailure
 from .job_store import JobStore
 from .marks import ServerMarks
+from .server_watch import EndAction, ServerWatch, Succeed
 
 logger = logging.getLogger(__name__)
-# The executor's watch (read until settled; outages waited out), its success, and an action's end
-# (its mark cleared, the server written through, the success).
-Watch = Callable[[Job, Callable[[], Awaitable[Any]], Callable[[Any], bool], str], Awaitable[Any]]
-Succeed = Callable[[Job, Server | None], Awaitable[Job]]
-EndAction = Callable[[Job, NovaRecord | None], Awaitable[Job]]
 Both = tuple[Volume | None, NovaRecord | None]  # Cinder's volume and Nova's server, read together
 SETTLED = ("available", "error", "in-use")  # a volume no longer being made
 
@@ -29,7 +24,7 @@ class VolumeSteps:
     """What a volume job does, step by step; each step can be run again after a crash."""
 
     def __init__(self, gateway: OpenStackGateway, volumes: VolumeRecorder, jobs: JobStore,
-                 marks: ServerMarks, watch: Watch, succeed: Succeed, end_action: EndAction) -> None:
+                 marks: ServerMarks, watch: ServerWatch, succeed: Succeed, end_action: EndAction) -> None:
         self._gateway = gateway
         self._volumes = volumes
         self._jobs = jobs
@@ -63,7 +58,7 @@ class VolumeSteps:
                 if refused.status in (400, 409):  # Nova's or Cinder's word on the state: final
                     raise JobFailure(refused.detail) from None
                 raise
-        volume, record = await self._watch(job, lambda: self._both(project_id, volume_id, server_id),
+        volume, record = await self._watch.watch(job, lambda: self._both(project_id, volume_id, server_id),
                                            _settled(server_id, attach),
                                            f"Volume {volume_id} was still changing after the build timeout.")
         await self._volumes.record(project_id, volume, volume_id, {"job_id": job.id})
@@ -105,7 +100,7 @@ class VolumeSteps:
         shown = await self._gateway.get_volume(project_id, volume_id)
         if shown is not None:  # listed at once, while Cinder makes it
             await self._volumes.record(project_id, shown, volume_id, {"job_id": job.id})
-        volume = await self._watch(job, lambda: self._gateway.get_volume(project_id, volume_id),
+        volume = await self._watch.watch(job, lambda: self._gateway.get_volume(project_id, volume_id),
                                    lambda seen: seen is None or seen["status"] in SETTLED,
                                    f"Volume {volume_id} was still being made after the build timeout.")
         if volume is None:
@@ -131,7 +126,7 @@ class VolumeSteps:
                     await self._volumes.record(project_id, await live(), volume_id)
                     raise JobFailure(refused.detail) from None
                 raise
-        await self._watch(job, live, lambda seen: seen is None,
+        await self._watch.watch(job, live, lambda seen: seen is None,
                           f"Cinder had not removed volume {volume_id} after the build timeout.")
         await self._volumes.record(project_id, None, volume_id, {"job_id": job.id})
         await self._marks.clear_delete(project_id, volume_id)
