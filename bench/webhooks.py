@@ -5,13 +5,13 @@ its arrival, p50 and p99, and the deliveries that arrived. The appends begin onc
 first polls of the 100 projects are done: that start-up holds its process for a second or two,
 and would otherwise be measured as the lag of the first events (up to 1.8 s).
 
-``python -m bench.webhooks receive <port> <file>`` is the receiver: it answers 204 and writes
-each arrival's event id and time to the file.
+``python -m bench.webhooks --port-file <file> --arrivals <file>`` is the receiver: it answers 204
+and writes each arrival's event id and time to the arrivals file.
 """
+import argparse
 import asyncio
 import json
 import statistics
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -24,10 +24,10 @@ from app.events.server_events import ServerEvent
 from app.events.stream import EventStream
 from devtools.dev_webhooks import write_webhook_keys
 from devtools.emulator_client import EmulatorClient
-from devtools.localredis import free_port
-from devtools.processes import start_logged, stop_process
+from devtools.local_serving import serve_until_stopped
+from devtools.processes import start_serving, stop_process
 
-from .stack import Projects, make_projects, start_api, start_workers, wait_for, wait_until_idle
+from .stack import Projects, make_projects, start_api, start_workers, wait_until_idle
 
 PROJECTS, PER_PROJECT = 100, 10
 EVENTS_PER_SECOND, SECONDS = 10, 30.0
@@ -40,16 +40,15 @@ def measure_webhooks(workdir: Path, redis_url: str, emulator: EmulatorClient) ->
     keys = write_webhook_keys(workdir / "webhook-keys")
     service = {"webhook_keys_file": keys, "webhook_allow_http": "true", "poll_interval": 3600,
                "webhook_allowed_networks": "127.0.0.1/32", "writes_per_minute": 1_000_000}
-    port, arrivals = free_port(), workdir / "arrivals.jsonl"
-    receiver = start_logged([sys.executable, "-m", "bench.webhooks", "receive", str(port), str(arrivals)],
-                            workdir / "receiver.log", {})
+    arrivals = workdir / "arrivals.jsonl"
+    receiver, receiver_url = start_serving("bench.webhooks", workdir / "receiver",
+                                           "--arrivals", str(arrivals))
     api = start_api(projects, redis_url, workdir / "webhooks-api.log", **service)
     workers = start_workers(projects, redis_url, [workdir / "webhooks-worker.log"], **service)
     try:
-        wait_for(f"http://127.0.0.1:{port}/", timeout=20)
         for project_id in projects.ids:
             for number in range(PER_PROJECT):
-                _subscribe(api.url, projects, project_id, f"http://127.0.0.1:{port}/{number}")
+                _subscribe(api.url, projects, project_id, f"{receiver_url}/{number}")
         wait_until_idle(emulator)
         appended = asyncio.run(_append_events(redis_url, projects))
         deadline = time.monotonic() + SETTLE
@@ -102,8 +101,8 @@ def _count(path: Path) -> int:
     return len(path.read_text().splitlines()) if path.exists() else 0
 
 
-def _receive(port: int, file: Path) -> None:
-    """Answer 204 to every POST; write each arrival's event id and time, a line each."""
+def _receiver_app(file: Path) -> web.Application:
+    """Answers 204 to every POST and writes each arrival's event id and time, a line each."""
     output = file.open("a", buffering=1)
 
     async def hook(request: web.Request) -> web.Response:
@@ -111,14 +110,19 @@ def _receive(port: int, file: Path) -> None:
         output.write(json.dumps({"id": payload["id"], "at": time.time()}) + "\n")
         return web.Response(status=204)
 
-    async def alive(request: web.Request) -> web.Response:
-        return web.Response(text="ok")
-
     app = web.Application()
     app.router.add_post("/{number}", hook)
-    app.router.add_get("/", alive)
-    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+    return app
 
 
-if __name__ == "__main__" and sys.argv[1:2] == ["receive"]:
-    _receive(int(sys.argv[2]), Path(sys.argv[3]))
+def main() -> None:
+    """Receive on 127.0.0.1 until stopped; the URL goes to the port file once listening."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--port-file", type=Path, required=True)
+    parser.add_argument("--arrivals", type=Path, required=True)
+    arguments = parser.parse_args()
+    asyncio.run(serve_until_stopped(_receiver_app(arguments.arrivals), arguments.port_file))
+
+
+if __name__ == "__main__":
+    main()
